@@ -1,0 +1,89 @@
+//! A recyclable, instrumented Rayon pool for plonk-wasm / kimchi-wasm.
+//!
+//! Drop-in for upstream's `rayon.rs`: the same JS ABI (see [`wasm`]) and the
+//! same `run_in_pool(op)` every proving export funnels through. What it adds:
+//!
+//! - an explicit lifecycle with recycling and poisoning ([`lifecycle`]);
+//! - generations with an in-flight gate, so a recycle never tears down a pool
+//!   that runs a job, and new jobs go to the new generation at once
+//!   ([`generation`], [`pool`]);
+//! - a teardown that lets workers leave Rayon's loop and destroy their thread
+//!   state before they are stopped, so recycles do not leak stacks;
+//! - memory reporting from every worker through shared-memory counters
+//!   ([`telemetry`], [`counting_alloc`]) and `poolHealth()`;
+//! - out of memory as a catchable error instead of a trap ([`oom`]).
+//!
+//! The same code runs natively on std threads ([`native`]) for `cargo test`.
+
+pub mod error;
+pub mod generation;
+pub mod job;
+pub mod lifecycle;
+pub mod oom;
+pub mod pool;
+pub mod telemetry;
+
+mod counting_alloc;
+mod worker;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use counting_alloc::set_soft_limit_bytes;
+pub use error::PoolError;
+pub use job::{current_job, JobInfo};
+pub use pool::{health, PoolHealth, RecycleReport, RetireOptions};
+
+use std::panic::{self, AssertUnwindSafe};
+
+/// Runs `op` on the pool and returns its result (upstream's signature).
+///
+/// Panics, with a message that starts `plonk-wasm [CODE]`, if no generation
+/// can take the job (not initialized, starting, poisoned, exiting); a panic
+/// or an out-of-memory inside `op` unwinds to the caller as usual.
+pub fn run_in_pool<OP, R>(op: OP) -> R
+where
+    OP: FnOnce() -> R + Send,
+    R: Send,
+{
+    match try_run_in_pool(op) {
+        Ok(result) => result,
+        Err(error) => panic!("{}", error.tagged()),
+    }
+}
+
+/// Like [`run_in_pool`], but a job the pool cannot take is an `Err`.
+pub fn try_run_in_pool<OP, R>(op: OP) -> Result<R, PoolError>
+where
+    OP: FnOnce() -> R + Send,
+    R: Send,
+{
+    oom::install_alloc_error_hook();
+    let mut lease = pool::admit()?;
+    let generation = lease.generation().clone();
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        lease.pool().install(|| {
+            telemetry::note_job_started();
+            let _scope = job::JobScope::enter(&generation);
+            op()
+        })
+    }));
+    let generation_number = generation.number;
+    if outcome.is_err() {
+        lease.mark_failed();
+    }
+    drop(lease);
+    match outcome {
+        Ok(result) => Ok(result),
+        Err(payload) => {
+            if let Some(message) = oom::panic_message(&*payload) {
+                if message.starts_with(oom::OUT_OF_MEMORY_PREFIX) {
+                    tracing::warn!(target: "plonk_wasm::pool", generation = generation_number, %message, "job ran out of memory");
+                }
+            }
+            panic::resume_unwind(payload)
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! One generation of the pool: a Rayon `ThreadPool`, its workers' inbox, and
+//! the in-flight gate that keeps it alive while jobs run on it.
+//!
+//! Invariants, kept here:
+//! - A generation reachable as "serving" from the lifecycle still has its
+//!   `ThreadPool` (it is only taken in [`Generation::tear_down`], after the
+//!   lifecycle stopped serving it).
+//! - `in_flight` is incremented only while the lifecycle lock is held and the
+//!   generation serves, and decremented by [`Lease`] on every exit path
+//!   (return or unwind). So once a generation stops serving, `in_flight` can
+//!   only go down, and when it reads 0 no job holds its pool.
+//! - A `Lease` drops its clone of the pool *before* it decrements `in_flight`
+//!   (`Release`); the teardown reads 0 with `Acquire`, so the teardown's clone
+//!   is the last one and dropping it really drops the `ThreadPool`.
+
+use super::lifecycle::GenerationRef;
+use super::telemetry;
+use rayon::{ThreadBuilder, ThreadPool, ThreadPoolBuilder};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Locks a mutex even if a panic poisoned it: every structure guarded here is
+/// valid after any partial update (a panic can unwind through a job holding
+/// none of them, but an out-of-memory panic can start anywhere).
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Where the workers of a starting generation pick up their Rayon threads.
+/// Its address is the `receiver` number JS passes to `wbg_rayon_start_worker`.
+pub struct Inbox {
+    pub generation: u64,
+    threads: Mutex<Receiver<ThreadBuilder>>,
+}
+
+static INBOXES: Mutex<Vec<Arc<Inbox>>> = Mutex::new(Vec::new());
+
+impl Inbox {
+    /// The receiver handle as JS sees it (upstream passes a pointer number).
+    pub fn handle(self: &Arc<Self>) -> u32 {
+        Arc::as_ptr(self) as usize as u32
+    }
+
+    /// Finds a live inbox by handle. A handle is a key here, never
+    /// dereferenced, so a wrong number is an error rather than a wild read.
+    pub fn find(handle: u32) -> Option<Arc<Inbox>> {
+        lock(&INBOXES)
+            .iter()
+            .find(|inbox| inbox.handle() == handle)
+            .cloned()
+    }
+
+    /// Blocks until the pool hands this worker a Rayon thread; `None` if the
+    /// pool was never built (its builder was dropped).
+    pub fn receive(&self) -> Option<ThreadBuilder> {
+        lock(&self.threads).recv().ok()
+    }
+
+    fn unregister(self: &Arc<Self>) {
+        lock(&INBOXES).retain(|inbox| !Arc::ptr_eq(inbox, self));
+    }
+}
+
+/// A generation whose workers are being started; [`PendingGeneration::build`]
+/// turns it into a Rayon pool once they wait on the inbox.
+pub struct PendingGeneration {
+    pub number: u64,
+    pub threads: usize,
+    pub inbox: Arc<Inbox>,
+    sender: Mutex<Option<Sender<ThreadBuilder>>>,
+    built: Mutex<Option<ThreadPool>>,
+}
+
+impl PendingGeneration {
+    pub fn new(number: u64, threads: usize) -> Arc<PendingGeneration> {
+        let (sender, receiver) = channel();
+        let inbox = Arc::new(Inbox {
+            generation: number,
+            threads: Mutex::new(receiver),
+        });
+        lock(&INBOXES).push(inbox.clone());
+        Arc::new(PendingGeneration {
+            number,
+            threads,
+            inbox,
+            sender: Mutex::new(Some(sender)),
+            built: Mutex::new(None),
+        })
+    }
+
+    /// Builds the Rayon pool: each of its threads is sent to the inbox, where
+    /// a waiting worker runs it. Called once, by `PoolBuilder.build()` in JS
+    /// or by the native driver.
+    pub fn build(&self) -> Result<(), String> {
+        let sender = lock(&self.sender)
+            .take()
+            .ok_or_else(|| format!("PoolBuilder for generation {} was already built", self.number))?;
+        let generation = self.number;
+        let pool = ThreadPoolBuilder::new()
+            .num_threads(self.threads)
+            .thread_name(move |index| format!("plonk-wasm-g{}-w{}", generation, index))
+            .spawn_handler(move |thread| {
+                sender
+                    .send(thread)
+                    .map_err(|_| std::io::Error::new(std::io::ErrorKind::Other, "worker inbox closed"))
+            })
+            .build()
+            .map_err(|error| error.to_string())?;
+        *lock(&self.built) = Some(pool);
+        Ok(())
+    }
+
+    /// The built generation, or `None` if `build` never ran.
+    pub fn into_generation(&self) -> Option<Arc<Generation>> {
+        let pool = lock(&self.built).take()?;
+        Some(Arc::new(Generation {
+            number: self.number,
+            threads: self.threads,
+            inbox: self.inbox.clone(),
+            pool: Mutex::new(Some(Arc::new(pool))),
+            in_flight: AtomicUsize::new(0),
+            jobs_completed: AtomicU64::new(0),
+            jobs_failed: AtomicU64::new(0),
+            started_at_ms: telemetry::now_ms(),
+            torn_down: AtomicBool::new(false),
+            lost_worker: Mutex::new(None),
+            idle_lock: Mutex::new(()),
+            idle: Condvar::new(),
+        }))
+    }
+
+    /// Gives up on this generation: workers still waiting on the inbox are
+    /// released (they see a closed channel) and the handle stops resolving.
+    pub fn abandon(&self) {
+        lock(&self.sender).take();
+        lock(&self.built).take();
+        self.inbox.unregister();
+    }
+}
+
+pub struct Generation {
+    pub number: u64,
+    pub threads: usize,
+    pub started_at_ms: u64,
+    inbox: Arc<Inbox>,
+    pool: Mutex<Option<Arc<ThreadPool>>>,
+    in_flight: AtomicUsize,
+    jobs_completed: AtomicU64,
+    jobs_failed: AtomicU64,
+    torn_down: AtomicBool,
+    lost_worker: Mutex<Option<String>>,
+    idle_lock: Mutex<()>,
+    idle: Condvar,
+}
+
+/// How a teardown went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Teardown {
+    /// Drained and dropped: the workers are leaving Rayon's loop.
+    Dropped,
+    /// Jobs still ran when the drain bound passed. The pool is released by
+    /// the last of them; its workers must not be terminated before that.
+    Abandoned { jobs_in_flight: usize },
+}
+
+impl Generation {
+    /// Admits one job. Only the pool may call this, with the lifecycle lock
+    /// held and this generation serving (see the module invariants).
+    pub(super) fn admit(self: &Arc<Self>) -> Lease {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        let pool = lock(&self.pool)
+            .clone()
+            .expect("invariant: a serving generation still has its ThreadPool");
+        Lease {
+            generation: self.clone(),
+            pool: Some(pool),
+            failed: false,
+        }
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    pub fn jobs_completed(&self) -> u64 {
+        self.jobs_completed.load(Ordering::Relaxed)
+    }
+
+    pub fn jobs_failed(&self) -> u64 {
+        self.jobs_failed.load(Ordering::Relaxed)
+    }
+
+    pub fn is_torn_down(&self) -> bool {
+        self.torn_down.load(Ordering::Acquire)
+    }
+
+    pub fn mark_lost(&self, reason: String) {
+        lock(&self.lost_worker).get_or_insert(reason);
+    }
+
+    /// Blocks until no job runs on this generation, or `timeout` passes.
+    /// Returns the jobs still in flight (0 when drained).
+    pub fn wait_idle(&self, timeout: Duration) -> usize {
+        let guard = lock(&self.idle_lock);
+        let (_guard, _) = self
+            .idle
+            .wait_timeout_while(guard, timeout, |_| self.in_flight() > 0)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.in_flight()
+    }
+
+    /// Drops the Rayon pool if no job holds it. The caller must have taken
+    /// this generation out of service first.
+    pub fn tear_down(&self) -> Teardown {
+        let jobs_in_flight = self.in_flight();
+        let pool = lock(&self.pool).take();
+        self.inbox.unregister();
+        if jobs_in_flight > 0 {
+            // Our clone goes; the last lease drops the pool when its job ends.
+            return Teardown::Abandoned { jobs_in_flight };
+        }
+        self.torn_down.store(true, Ordering::Release);
+        if let Some(pool) = pool {
+            debug_assert_eq!(Arc::strong_count(&pool), 1, "a drained pool has no other owner");
+            drop(pool);
+        }
+        Teardown::Dropped
+    }
+}
+
+impl GenerationRef for Arc<Generation> {
+    fn number(&self) -> u64 {
+        self.number
+    }
+    fn threads(&self) -> usize {
+        self.threads
+    }
+    fn lost_worker(&self) -> Option<String> {
+        lock(&self.lost_worker).clone()
+    }
+}
+
+impl std::fmt::Debug for Generation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Generation({}, {} threads)", self.number, self.threads)
+    }
+}
+
+impl PartialEq for Generation {
+    fn eq(&self, other: &Self) -> bool {
+        self.number == other.number
+    }
+}
+
+/// One admitted job. Holds the generation's pool alive and keeps it counted
+/// in flight until dropped, on every exit path.
+pub struct Lease {
+    generation: Arc<Generation>,
+    pool: Option<Arc<ThreadPool>>,
+    failed: bool,
+}
+
+impl Lease {
+    pub fn generation(&self) -> &Arc<Generation> {
+        &self.generation
+    }
+
+    pub fn pool(&self) -> &ThreadPool {
+        self.pool.as_ref().expect("a lease holds its pool until dropped")
+    }
+
+    /// Counts the job as failed when the lease ends (its panic was caught).
+    pub fn mark_failed(&mut self) {
+        self.failed = true;
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        // Order matters: release the pool before the count says "idle".
+        self.pool = None;
+        let (this_generation, all) = if self.failed || std::thread::panicking() {
+            (&self.generation.jobs_failed, &telemetry::JOBS.failed)
+        } else {
+            (&self.generation.jobs_completed, &telemetry::JOBS.completed)
+        };
+        this_generation.fetch_add(1, Ordering::Relaxed);
+        all.fetch_add(1, Ordering::Relaxed);
+        if self.generation.in_flight.fetch_sub(1, Ordering::Release) == 1 {
+            let _guard = lock(&self.generation.idle_lock);
+            self.generation.idle.notify_all();
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! The pool's lifecycle: one enum, and every transition in [`Lifecycle::on`].
+//!
+//! ```text
+//!            Init                 Started(g)
+//!   Uninit ───────▶ Starting(g) ────────────▶ Running(g) ◀────────────────┐
+//!     ▲                 │ StartFailed          │    │ WorkerLost(g)         │ Retired
+//!     │◀────────────────┘                      │    ▼                       │
+//!     │                               Recycle  │  Poisoned(g) ── Recycle ─┐ │
+//!     │                                        ▼                          ▼ │
+//!     │                          Recycling { old: g, new: Starting(g+1) }   │
+//!     │                                        │ Started(g+1)               │
+//!     │                                        ▼                            │
+//!     │                          Recycling { old: g, new: Serving(g+1) } ───┘
+//!     │  Exited                                        (old drains, is dropped,
+//!     └──────── Exiting(g) ◀── Exit ── Running(g) / Poisoned(g)   its workers exit)
+//! ```
+//!
+//! Who serves jobs (see [`Lifecycle::serving`]): the running generation; during
+//! a recycle the old one until the new one is up, then the new one (blue/green:
+//! a recycle never makes a job fail or wait for the old generation to drain).
+//! A recycle that rebuilds a poisoned pool has nothing to serve until the new
+//! generation is up, and says so.
+//!
+//! Operations that arrive while another is in progress are not errors: the
+//! transition answers [`Rejected::Wait`] and the driver waits for (or joins)
+//! the operation in progress. Operations that make no sense in a state answer
+//! a [`PoolError`] that says why and what to do.
+
+use super::error::PoolError;
+
+/// What the lifecycle needs to know about a generation. `Arc<Generation>` in
+/// the pool; a plain number in the transition tests.
+pub trait GenerationRef: Clone + std::fmt::Debug {
+    fn number(&self) -> u64;
+    fn threads(&self) -> usize;
+    /// Why the generation lost a worker, if it did.
+    fn lost_worker(&self) -> Option<String>;
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lifecycle<G> {
+    Uninit,
+    Starting { generation: u64 },
+    Running { serving: G },
+    Recycling { old: G, new: NewGeneration<G>, cause: RecycleCause },
+    Exiting { old: G },
+    Poisoned { dead: G, reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NewGeneration<G> {
+    Starting { generation: u64 },
+    Serving(G),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RecycleCause {
+    Requested,
+    /// Rebuilding after a worker of the old generation died: the old one
+    /// must not take jobs.
+    Poisoned { reason: String },
+}
+
+#[derive(Clone, Debug)]
+pub enum Event<G> {
+    Init { generation: u64 },
+    Started(G),
+    StartFailed { generation: u64, message: String },
+    Recycle { generation: u64 },
+    /// The old generation of a recycle has drained, been dropped and its
+    /// workers have exited (or were forced, or were abandoned past the bound).
+    Retired,
+    Exit,
+    Exited,
+    WorkerLost { generation: u64, reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Rejected {
+    /// Another operation is in progress; wait for it, then try again.
+    Wait,
+    /// Already done: nothing to change (e.g. exit when not running).
+    NoOp,
+    Error(PoolError),
+}
+
+impl<G: GenerationRef> Lifecycle<G> {
+    /// The transition table. Returns the next state, or why there is none.
+    pub fn on(&self, event: Event<G>) -> Result<Lifecycle<G>, Rejected> {
+        use Lifecycle::*;
+        let refuse = |error: PoolError| Err(Rejected::Error(error));
+        match (self, event) {
+            (Uninit, Event::Init { generation }) => Ok(Starting { generation }),
+            (Starting { generation }, Event::Started(g)) if g.number() == *generation => {
+                Ok(Running { serving: g })
+            }
+            (Starting { generation }, Event::StartFailed { generation: failed, .. })
+                if failed == *generation =>
+            {
+                Ok(Uninit)
+            }
+
+            (Running { serving }, Event::Recycle { generation }) => Ok(Recycling {
+                old: serving.clone(),
+                new: NewGeneration::Starting { generation },
+                cause: RecycleCause::Requested,
+            }),
+            (Poisoned { dead, reason }, Event::Recycle { generation }) => Ok(Recycling {
+                old: dead.clone(),
+                new: NewGeneration::Starting { generation },
+                cause: RecycleCause::Poisoned {
+                    reason: reason.clone(),
+                },
+            }),
+            (
+                Recycling {
+                    old,
+                    new: NewGeneration::Starting { generation },
+                    cause,
+                },
+                Event::Started(g),
+            ) if g.number() == *generation => Ok(Recycling {
+                old: old.clone(),
+                new: NewGeneration::Serving(g),
+                cause: cause.clone(),
+            }),
+            (
+                Recycling {
+                    old,
+                    new: NewGeneration::Starting { generation },
+                    cause,
+                },
+                Event::StartFailed { generation: failed, .. },
+            ) if failed == *generation => Ok(match cause {
+                RecycleCause::Requested => Running { serving: old.clone() },
+                RecycleCause::Poisoned { reason } => Poisoned {
+                    dead: old.clone(),
+                    reason: reason.clone(),
+                },
+            }),
+            (
+                Recycling {
+                    new: NewGeneration::Serving(g),
+                    ..
+                },
+                Event::Retired,
+            ) => Ok(match g.lost_worker() {
+                None => Running { serving: g.clone() },
+                Some(reason) => Poisoned {
+                    dead: g.clone(),
+                    reason,
+                },
+            }),
+
+            (Running { serving }, Event::Exit) => Ok(Exiting { old: serving.clone() }),
+            (Poisoned { dead, .. }, Event::Exit) => Ok(Exiting { old: dead.clone() }),
+            (Exiting { .. }, Event::Exited) => Ok(Uninit),
+
+            (Running { serving }, Event::WorkerLost { generation, reason })
+                if serving.number() == generation =>
+            {
+                Ok(Poisoned {
+                    dead: serving.clone(),
+                    reason,
+                })
+            }
+            (
+                Recycling {
+                    old,
+                    new: new @ NewGeneration::Starting { .. },
+                    cause: RecycleCause::Requested,
+                },
+                Event::WorkerLost { generation, reason },
+            ) if old.number() == generation => Ok(Recycling {
+                old: old.clone(),
+                new: new.clone(),
+                cause: RecycleCause::Poisoned { reason },
+            }),
+            // Any other loss changes nothing here: a retiring generation is
+            // being torn down anyway, and a serving one that is not `Running`
+            // yet carries the loss itself (see `GenerationRef::lost_worker`).
+            (_, Event::WorkerLost { .. }) => Ok(self.clone()),
+
+            // Operations that wait for the one in progress.
+            (Starting { .. }, Event::Exit)
+            | (Recycling { .. }, Event::Exit)
+            | (Recycling { .. }, Event::Recycle { .. })
+            | (Exiting { .. }, Event::Exit)
+            | (Exiting { .. }, Event::Init { .. }) => Err(Rejected::Wait),
+            (Uninit, Event::Exit) => Err(Rejected::NoOp),
+
+            // Operations that make no sense here.
+            (Uninit, Event::Recycle { .. }) => refuse(PoolError::NotInitialized),
+            (Starting { generation }, Event::Recycle { .. })
+            | (Starting { generation }, Event::Init { .. }) => refuse(PoolError::Starting {
+                generation: *generation,
+            }),
+            (Exiting { .. }, Event::Recycle { .. }) => refuse(PoolError::Exiting),
+            (Running { serving }, Event::Init { .. }) => refuse(PoolError::AlreadyInitialized {
+                generation: serving.number(),
+                threads: serving.threads(),
+            }),
+            (Recycling { old, .. }, Event::Init { .. }) => refuse(PoolError::AlreadyInitialized {
+                generation: old.number(),
+                threads: old.threads(),
+            }),
+            (Poisoned { dead, reason }, Event::Init { .. }) => refuse(PoolError::Poisoned {
+                generation: dead.number(),
+                reason: reason.clone(),
+            }),
+
+            // Driver bugs: a completion for an operation that is not running.
+            (state, event) => panic!(
+                "plonk-wasm pool: event {:?} is not valid in state {}",
+                event,
+                state.name()
+            ),
+        }
+    }
+
+    /// The generation that takes new jobs now, or why none does.
+    pub fn serving(&self) -> Result<&G, PoolError> {
+        use Lifecycle::*;
+        let healthy = |g: &G| match g.lost_worker() {
+            None => Ok(()),
+            Some(reason) => Err(PoolError::Poisoned {
+                generation: g.number(),
+                reason,
+            }),
+        };
+        match self {
+            Uninit => Err(PoolError::NotInitialized),
+            Starting { generation } => Err(PoolError::Starting {
+                generation: *generation,
+            }),
+            Running { serving } => healthy(serving).map(|_| serving),
+            Recycling {
+                new: NewGeneration::Serving(g),
+                ..
+            } => healthy(g).map(|_| g),
+            Recycling {
+                old,
+                cause: RecycleCause::Requested,
+                ..
+            } => healthy(old).map(|_| old),
+            Recycling {
+                new: NewGeneration::Starting { generation },
+                cause: RecycleCause::Poisoned { .. },
+                ..
+            } => Err(PoolError::Rebuilding {
+                generation: *generation,
+            }),
+            Exiting { .. } => Err(PoolError::Exiting),
+            Poisoned { dead, reason } => Err(PoolError::Poisoned {
+                generation: dead.number(),
+                reason: reason.clone(),
+            }),
+        }
+    }
+
+    /// Name used in health reports and messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Lifecycle::Uninit => "uninit",
+            Lifecycle::Starting { .. } => "starting",
+            Lifecycle::Running { .. } => "running",
+            Lifecycle::Recycling { .. } => "recycling",
+            Lifecycle::Exiting { .. } => "exiting",
+            Lifecycle::Poisoned { .. } => "poisoned",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A generation for transition tests: its number, and a lost-worker note.
+    #[derive(Clone, Debug, PartialEq)]
+    struct Gen(u64, Option<&'static str>);
+
+    impl GenerationRef for Gen {
+        fn number(&self) -> u64 {
+            self.0
+        }
+        fn threads(&self) -> usize {
+            2
+        }
+        fn lost_worker(&self) -> Option<String> {
+            self.1.map(str::to_string)
+        }
+    }
+
+    type State = Lifecycle<Gen>;
+
+    fn running(n: u64) -> State {
+        Lifecycle::Running { serving: Gen(n, None) }
+    }
+
+    #[test]
+    fn init_start_recycle_exit_is_the_happy_path() {
+        let s = State::Uninit.on(Event::Init { generation: 1 }).unwrap();
+        assert_eq!(s, Lifecycle::Starting { generation: 1 });
+        let s = s.on(Event::Started(Gen(1, None))).unwrap();
+        assert_eq!(s, running(1));
+        let s = s.on(Event::Recycle { generation: 2 }).unwrap();
+        assert_eq!(s.serving().unwrap().0, 1, "old generation serves while the new one starts");
+        let s = s.on(Event::Started(Gen(2, None))).unwrap();
+        assert_eq!(s.serving().unwrap().0, 2, "new generation serves as soon as it is up");
+        let s = s.on(Event::Retired).unwrap();
+        assert_eq!(s, running(2));
+        let s = s.on(Event::Exit).unwrap();
+        assert_eq!(s.serving(), Err(PoolError::Exiting));
+        assert_eq!(s.on(Event::Exited).unwrap(), State::Uninit);
+    }
+
+    #[test]
+    fn a_failed_start_returns_to_the_state_before_it() {
+        let s = State::Starting { generation: 1 };
+        let failed = Event::StartFailed { generation: 1, message: "boom".into() };
+        assert_eq!(s.on(failed).unwrap(), State::Uninit);
+
+        let recycling = running(1).on(Event::Recycle { generation: 2 }).unwrap();
+        let failed = Event::StartFailed { generation: 2, message: "boom".into() };
+        assert_eq!(recycling.on(failed).unwrap(), running(1));
+    }
+
+    #[test]
+    fn operations_during_another_operation_wait_for_it() {
+        let recycling = running(1).on(Event::Recycle { generation: 2 }).unwrap();
+        assert_eq!(recycling.on(Event::Recycle { generation: 3 }), Err(Rejected::Wait));
+        assert_eq!(recycling.on(Event::Exit), Err(Rejected::Wait));
+        let exiting = running(1).on(Event::Exit).unwrap();
+        assert_eq!(exiting.on(Event::Exit), Err(Rejected::Wait));
+        assert_eq!(exiting.on(Event::Init { generation: 2 }), Err(Rejected::Wait));
+        assert_eq!(State::Starting { generation: 1 }.on(Event::Exit), Err(Rejected::Wait));
+    }
+
+    #[test]
+    fn operations_that_make_no_sense_are_clear_errors() {
+        let err = |r: Result<State, Rejected>| match r {
+            Err(Rejected::Error(e)) => e,
+            other => panic!("expected an error, got {:?}", other),
+        };
+        assert_eq!(err(State::Uninit.on(Event::Recycle { generation: 1 })), PoolError::NotInitialized);
+        assert_eq!(
+            err(State::Starting { generation: 1 }.on(Event::Recycle { generation: 2 })),
+            PoolError::Starting { generation: 1 }
+        );
+        assert_eq!(
+            err(running(3).on(Event::Init { generation: 4 })),
+            PoolError::AlreadyInitialized { generation: 3, threads: 2 }
+        );
+        assert_eq!(err(running(1).on(Event::Exit).unwrap().on(Event::Recycle { generation: 2 })), PoolError::Exiting);
+        assert_eq!(State::Uninit.on(Event::Exit), Err(Rejected::NoOp), "double exit is a no-op");
+    }
+
+    #[test]
+    fn a_lost_worker_poisons_its_generation_and_a_recycle_rebuilds_it() {
+        let lost = Event::WorkerLost { generation: 1, reason: "worker 0 exited".into() };
+        let poisoned = running(1).on(lost).unwrap();
+        assert!(matches!(poisoned.serving(), Err(PoolError::Poisoned { generation: 1, .. })));
+
+        let rebuilding = poisoned.on(Event::Recycle { generation: 2 }).unwrap();
+        assert_eq!(rebuilding.serving(), Err(PoolError::Rebuilding { generation: 2 }));
+        let rebuilt = rebuilding.on(Event::Started(Gen(2, None))).unwrap().on(Event::Retired).unwrap();
+        assert_eq!(rebuilt, running(2));
+    }
+
+    #[test]
+    fn a_loss_in_the_old_generation_during_a_recycle_stops_it_serving() {
+        let recycling = running(1).on(Event::Recycle { generation: 2 }).unwrap();
+        let lost = Event::WorkerLost { generation: 1, reason: "trap".into() };
+        let s = recycling.on(lost).unwrap();
+        assert_eq!(s.serving(), Err(PoolError::Rebuilding { generation: 2 }));
+        let failed = Event::StartFailed { generation: 2, message: "boom".into() };
+        assert!(matches!(s.on(failed).unwrap(), Lifecycle::Poisoned { .. }));
+    }
+
+    #[test]
+    fn a_new_generation_that_lost_a_worker_ends_its_recycle_poisoned() {
+        let s = running(1)
+            .on(Event::Recycle { generation: 2 })
+            .unwrap()
+            .on(Event::Started(Gen(2, Some("worker 1 trapped"))))
+            .unwrap();
+        assert!(matches!(s.serving(), Err(PoolError::Poisoned { generation: 2, .. })));
+        assert!(matches!(s.on(Event::Retired).unwrap(), Lifecycle::Poisoned { .. }));
+    }
+
+    #[test]
+    #[should_panic(expected = "not valid in state running")]
+    fn a_completion_without_its_operation_is_a_driver_bug() {
+        let _ = running(1).on(Event::Exited);
+    }
+}
