@@ -11,8 +11,8 @@ use crate::rayon::{try_run_in_pool, PoolError};
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::pasta::{EqAffine, Fp};
 use halo2_proofs::plonk::{
-    create_proof, keygen_pk, keygen_vk, verify_proof, Advice, Circuit, Column, ConstraintSystem, Error, Instance,
-    ProvingKey, Selector, SingleVerifier,
+    create_proof, keygen_pk, keygen_vk, verify_proof, Advice, Circuit, Column, ConstraintSystem,
+    Error, Instance, ProvingKey, Selector, SingleVerifier,
 };
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::Rotation;
@@ -110,7 +110,11 @@ impl Circuit<Fp> for SquareChain {
         ChainConfig { a, b, step, output }
     }
 
-    fn synthesize(&self, config: ChainConfig, mut layouter: impl Layouter<Fp>) -> Result<(), Error> {
+    fn synthesize(
+        &self,
+        config: ChainConfig,
+        mut layouter: impl Layouter<Fp>,
+    ) -> Result<(), Error> {
         let values = if self.witness {
             Some(chain_values(self.steps))
         } else {
@@ -182,7 +186,10 @@ fn keys(k: u32) -> Result<Arc<Keys>, FixtureError> {
     .map_err(FixtureError::Pool)?
     .map_err(|e| FixtureError::Halo2(format!("{:?}", e)))?;
     let made = Arc::new(made);
-    KEYS.lock().unwrap_or_else(|p| p.into_inner()).entry(k).or_insert(made.clone());
+    KEYS.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(k)
+        .or_insert(made.clone());
     Ok(made)
 }
 
@@ -220,7 +227,14 @@ pub fn verify(k: u32, proof: &[u8]) -> Result<bool, FixtureError> {
     try_run_in_pool(|| {
         let strategy = SingleVerifier::new(&keys.params);
         let mut transcript = Blake2bRead::<_, EqAffine, Challenge255<_>>::init(proof);
-        verify_proof(&keys.params, keys.pk.get_vk(), strategy, &[&[&[output]]], &mut transcript).is_ok()
+        verify_proof(
+            &keys.params,
+            keys.pk.get_vk(),
+            strategy,
+            &[&[&[output]]],
+            &mut transcript,
+        )
+        .is_ok()
     })
     .map_err(FixtureError::Pool)
 }
@@ -246,7 +260,10 @@ mod exports {
         } else {
             Err(js_error(
                 "FIXTURE_INVALID_SEED",
-                &format!("fixture seed {} is invalid: expected a whole number from 0 to 2^53 - 1", seed),
+                &format!(
+                    "fixture seed {} is invalid: expected a whole number from 0 to 2^53 - 1",
+                    seed
+                ),
             ))
         }
     }

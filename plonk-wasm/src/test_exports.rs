@@ -48,7 +48,10 @@ mod exports {
         } else {
             Err(crate::rayon::wasm::js_error(
                 "TEST_INVALID_ARGUMENT",
-                &format!("{} = {} is invalid: expected a whole number of bytes from 0 to 2^32 - 1", name, value),
+                &format!(
+                    "{} = {} is invalid: expected a whole number of bytes from 0 to 2^32 - 1",
+                    name, value
+                ),
             ))
         }
     }

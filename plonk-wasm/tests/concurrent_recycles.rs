@@ -40,16 +40,28 @@ fn jobs_submitted_during_many_recycles_all_complete_exactly_once() {
                     let id = (submitter as u64) << 32 | submitted;
                     let result = try_run_in_pool(|| {
                         let start = current_job().expect("inside a pool job");
-                        assert!(!start.torn_down, "job {} started on torn-down generation {}", id, start.generation);
+                        assert!(
+                            !start.torn_down,
+                            "job {} started on torn-down generation {}",
+                            id, start.generation
+                        );
                         let sum: u64 = (0..2_000u64).into_par_iter().map(|x| x * x).sum();
                         let end = current_job().unwrap();
-                        assert!(!end.torn_down, "job {} ended on torn-down generation {}", id, end.generation);
+                        assert!(
+                            !end.torn_down,
+                            "job {} ended on torn-down generation {}",
+                            id, end.generation
+                        );
                         assert_eq!(start.generation, end.generation);
                         (start.generation, sum)
                     });
-                    let (generation, sum) = result.unwrap_or_else(|e| panic!("job {} failed during recycles: {}", id, e));
+                    let (generation, sum) = result
+                        .unwrap_or_else(|e| panic!("job {} failed during recycles: {}", id, e));
                     assert_eq!(sum, (0..2_000u64).map(|x| x * x).sum::<u64>());
-                    assert!(generation >= last_generation, "a later job ran on an older generation");
+                    assert!(
+                        generation >= last_generation,
+                        "a later job ran on an older generation"
+                    );
                     last_generation = generation;
                     done.lock().unwrap().push(Done { id, generation });
                     submitted += 1;
@@ -64,17 +76,29 @@ fn jobs_submitted_during_many_recycles_all_complete_exactly_once() {
         reports.push(recycle_thread_pool(None, RetireOptions::default()).expect("recycle"));
     }
     stop.store(true, Ordering::Relaxed);
-    let submitted: u64 = submitters.into_iter().map(|t| t.join().expect("submitter")).sum();
+    let submitted: u64 = submitters
+        .into_iter()
+        .map(|t| t.join().expect("submitter"))
+        .sum();
 
     let done = done.lock().unwrap();
     let unique: HashSet<u64> = done.iter().map(|d| d.id).collect();
-    assert_eq!(done.len() as u64, submitted, "every submitted job completed");
+    assert_eq!(
+        done.len() as u64,
+        submitted,
+        "every submitted job completed"
+    );
     assert_eq!(unique.len(), done.len(), "no job completed twice");
     for pair in reports.windows(2) {
-        assert!(pair[1].to_generation > pair[0].to_generation, "generations strictly increase");
+        assert!(
+            pair[1].to_generation > pair[0].to_generation,
+            "generations strictly increase"
+        );
         assert_eq!(pair[1].from_generation, pair[0].to_generation);
     }
-    assert!(reports.iter().all(|r| r.jobs_abandoned == 0 && r.workers.forced == 0));
+    assert!(reports
+        .iter()
+        .all(|r| r.jobs_abandoned == 0 && r.workers.forced == 0));
     let generations: HashSet<u64> = done.iter().map(|d| d.generation).collect();
     let health = health();
     assert_eq!(health.in_flight, 0);
@@ -89,5 +113,8 @@ fn jobs_submitted_during_many_recycles_all_complete_exactly_once() {
         total[total.len() / 2],
         total[total.len() * 99 / 100]
     );
-    assert!(generations.len() > 1, "jobs ran on more than one generation");
+    assert!(
+        generations.len() > 1,
+        "jobs ran on more than one generation"
+    );
 }

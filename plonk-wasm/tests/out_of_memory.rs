@@ -13,7 +13,9 @@ const MIB: usize = 1 << 20;
 
 fn failure_message(job: impl FnOnce()) -> String {
     let payload = catch_unwind(AssertUnwindSafe(job)).expect_err("the job fails");
-    panic_message(&*payload).expect("a string payload").to_string()
+    panic_message(&*payload)
+        .expect("a string payload")
+        .to_string()
 }
 
 #[test]
@@ -27,15 +29,30 @@ fn a_job_past_the_memory_limit_fails_with_the_memory_error_and_the_next_job_succ
     let message = failure_message(|| {
         allocate_in_job(256 * MIB);
     });
-    assert!(message.starts_with(OUT_OF_MEMORY_PREFIX), "unexpected message: {}", message);
-    assert!(message.contains("a request for 268435456 bytes"), "the message names the request: {}", message);
-    assert!(message.contains("soft limit"), "the message gives the memory state: {}", message);
+    assert!(
+        message.starts_with(OUT_OF_MEMORY_PREFIX),
+        "unexpected message: {}",
+        message
+    );
+    assert!(
+        message.contains("a request for 268435456 bytes"),
+        "the message names the request: {}",
+        message
+    );
+    assert!(
+        message.contains("soft limit"),
+        "the message gives the memory state: {}",
+        message
+    );
 
     let after = health();
     assert_eq!(after.state, "running");
     assert!(after.memory.failed_allocations > before.memory.failed_allocations);
     assert!(after.memory.largest_failed_request_bytes >= 256 * MIB as u64);
-    assert!(after.memory.allocator_live_bytes < limit, "the failed job's memory was released");
+    assert!(
+        after.memory.allocator_live_bytes < limit,
+        "the failed job's memory was released"
+    );
 
     // The same pool, with the limit still set: a job that fits succeeds, and
     // so does a proof.
@@ -53,7 +70,11 @@ fn out_of_memory_on_every_worker_is_reported_once_at_the_caller() {
     let message = failure_message(|| {
         allocate_on_workers(64 * MIB, false);
     });
-    assert!(message.starts_with(OUT_OF_MEMORY_PREFIX), "unexpected message: {}", message);
+    assert!(
+        message.starts_with(OUT_OF_MEMORY_PREFIX),
+        "unexpected message: {}",
+        message
+    );
     set_soft_limit_bytes(0);
     assert_eq!(allocate_on_workers(MIB, false), 2 * MIB as u64);
     assert_eq!(health().in_flight, 0);

@@ -17,8 +17,20 @@ fn prove_and_verify(k: u32, seed: u64) -> Vec<u8> {
     let started = Instant::now();
     let proof = prove(k, seed).expect("proof");
     let elapsed = started.elapsed();
-    assert!(verify(k, &proof).expect("verify runs"), "the k={} seed={} proof verifies", k, seed);
-    eprintln!("native proof k={} seed={} threads={}: {:.3} s, {} bytes", k, seed, health().threads, elapsed.as_secs_f64(), proof.len());
+    assert!(
+        verify(k, &proof).expect("verify runs"),
+        "the k={} seed={} proof verifies",
+        k,
+        seed
+    );
+    eprintln!(
+        "native proof k={} seed={} threads={}: {:.3} s, {} bytes",
+        k,
+        seed,
+        health().threads,
+        elapsed.as_secs_f64(),
+        proof.len()
+    );
     proof
 }
 
@@ -31,19 +43,35 @@ fn proofs_before_during_and_after_a_recycle_are_identical_and_verify() {
 
         let generation = health().generation.expect("a serving generation");
         let recycler = std::thread::spawn(move || {
-            wait_until("the proof is in flight", Duration::from_secs(30), || health().in_flight > 0);
+            wait_until("the proof is in flight", Duration::from_secs(30), || {
+                health().in_flight > 0
+            });
             recycle_thread_pool(None, RetireOptions::default()).expect("recycle during a proof")
         });
         let during = prove_and_verify(k, seed);
         let report = recycler.join().expect("recycler thread");
-        assert_eq!(report.from_generation, generation, "the recycle replaced the generation the proof ran on");
-        assert_eq!(report.jobs_abandoned, 0, "the proof drained instead of being abandoned");
+        assert_eq!(
+            report.from_generation, generation,
+            "the recycle replaced the generation the proof ran on"
+        );
+        assert_eq!(
+            report.jobs_abandoned, 0,
+            "the proof drained instead of being abandoned"
+        );
 
         let after = prove_and_verify(k, seed);
         assert!(health().generation.unwrap() > generation);
 
-        assert_eq!(before, during, "k={} seed={}: the proof during a recycle differs", k, seed);
-        assert_eq!(before, after, "k={} seed={}: the proof after a recycle differs", k, seed);
+        assert_eq!(
+            before, during,
+            "k={} seed={}: the proof during a recycle differs",
+            k, seed
+        );
+        assert_eq!(
+            before, after,
+            "k={} seed={}: the proof after a recycle differs",
+            k, seed
+        );
         insta::assert_snapshot!(format!("proof_k{}_seed{}", k, seed), hex_lines(&before));
     }
 }
@@ -76,5 +104,8 @@ fn a_circuit_size_out_of_range_is_a_clear_error() {
     let _serial = serial();
     fresh_pool(2);
     let error = prove(40, 1).unwrap_err().to_string();
-    assert_eq!(error, "fixture circuit size k = 40 is out of range: expected 4 to 16 (the circuit has 2^k rows)");
+    assert_eq!(
+        error,
+        "fixture circuit size k = 40 is out of range: expected 4 to 16 (the circuit has 2^k rows)"
+    );
 }

@@ -25,7 +25,9 @@ use std::time::Duration;
 /// valid after any partial update (a panic can unwind through a job holding
 /// none of them, but an out-of-memory panic can start anywhere).
 pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Where the workers of a starting generation pick up their Rayon threads.
@@ -94,17 +96,20 @@ impl PendingGeneration {
     /// a waiting worker runs it. Called once, by `PoolBuilder.build()` in JS
     /// or by the native driver.
     pub fn build(&self) -> Result<(), String> {
-        let sender = lock(&self.sender)
-            .take()
-            .ok_or_else(|| format!("PoolBuilder for generation {} was already built", self.number))?;
+        let sender = lock(&self.sender).take().ok_or_else(|| {
+            format!(
+                "PoolBuilder for generation {} was already built",
+                self.number
+            )
+        })?;
         let generation = self.number;
         let pool = ThreadPoolBuilder::new()
             .num_threads(self.threads)
             .thread_name(move |index| format!("plonk-wasm-g{}-w{}", generation, index))
             .spawn_handler(move |thread| {
-                sender
-                    .send(thread)
-                    .map_err(|_| std::io::Error::new(std::io::ErrorKind::Other, "worker inbox closed"))
+                sender.send(thread).map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::Other, "worker inbox closed")
+                })
             })
             .build()
             .map_err(|error| error.to_string())?;
@@ -223,7 +228,11 @@ impl Generation {
         }
         self.torn_down.store(true, Ordering::Release);
         if let Some(pool) = pool {
-            debug_assert_eq!(Arc::strong_count(&pool), 1, "a drained pool has no other owner");
+            debug_assert_eq!(
+                Arc::strong_count(&pool),
+                1,
+                "a drained pool has no other owner"
+            );
             drop(pool);
         }
         Teardown::Dropped
@@ -268,7 +277,9 @@ impl Lease {
     }
 
     pub fn pool(&self) -> &ThreadPool {
-        self.pool.as_ref().expect("a lease holds its pool until dropped")
+        self.pool
+            .as_ref()
+            .expect("a lease holds its pool until dropped")
     }
 
     /// Counts the job as failed when the lease ends (its panic was caught).

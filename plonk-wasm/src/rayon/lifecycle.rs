@@ -40,11 +40,24 @@ pub trait GenerationRef: Clone + std::fmt::Debug {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Lifecycle<G> {
     Uninit,
-    Starting { generation: u64 },
-    Running { serving: G },
-    Recycling { old: G, new: NewGeneration<G>, cause: RecycleCause },
-    Exiting { old: G },
-    Poisoned { dead: G, reason: String },
+    Starting {
+        generation: u64,
+    },
+    Running {
+        serving: G,
+    },
+    Recycling {
+        old: G,
+        new: NewGeneration<G>,
+        cause: RecycleCause,
+    },
+    Exiting {
+        old: G,
+    },
+    Poisoned {
+        dead: G,
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -58,21 +71,33 @@ pub enum RecycleCause {
     Requested,
     /// Rebuilding after a worker of the old generation died: the old one
     /// must not take jobs.
-    Poisoned { reason: String },
+    Poisoned {
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug)]
 pub enum Event<G> {
-    Init { generation: u64 },
+    Init {
+        generation: u64,
+    },
     Started(G),
-    StartFailed { generation: u64, message: String },
-    Recycle { generation: u64 },
+    StartFailed {
+        generation: u64,
+        message: String,
+    },
+    Recycle {
+        generation: u64,
+    },
     /// The old generation of a recycle has drained, been dropped and its
     /// workers have exited (or were forced, or were abandoned past the bound).
     Retired,
     Exit,
     Exited,
-    WorkerLost { generation: u64, reason: String },
+    WorkerLost {
+        generation: u64,
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -94,11 +119,12 @@ impl<G: GenerationRef> Lifecycle<G> {
             (Starting { generation }, Event::Started(g)) if g.number() == *generation => {
                 Ok(Running { serving: g })
             }
-            (Starting { generation }, Event::StartFailed { generation: failed, .. })
-                if failed == *generation =>
-            {
-                Ok(Uninit)
-            }
+            (
+                Starting { generation },
+                Event::StartFailed {
+                    generation: failed, ..
+                },
+            ) if failed == *generation => Ok(Uninit),
 
             (Running { serving }, Event::Recycle { generation }) => Ok(Recycling {
                 old: serving.clone(),
@@ -130,9 +156,13 @@ impl<G: GenerationRef> Lifecycle<G> {
                     new: NewGeneration::Starting { generation },
                     cause,
                 },
-                Event::StartFailed { generation: failed, .. },
+                Event::StartFailed {
+                    generation: failed, ..
+                },
             ) if failed == *generation => Ok(match cause {
-                RecycleCause::Requested => Running { serving: old.clone() },
+                RecycleCause::Requested => Running {
+                    serving: old.clone(),
+                },
                 RecycleCause::Poisoned { reason } => Poisoned {
                     dead: old.clone(),
                     reason: reason.clone(),
@@ -152,7 +182,9 @@ impl<G: GenerationRef> Lifecycle<G> {
                 },
             }),
 
-            (Running { serving }, Event::Exit) => Ok(Exiting { old: serving.clone() }),
+            (Running { serving }, Event::Exit) => Ok(Exiting {
+                old: serving.clone(),
+            }),
             (Poisoned { dead, .. }, Event::Exit) => Ok(Exiting { old: dead.clone() }),
             (Exiting { .. }, Event::Exited) => Ok(Uninit),
 
@@ -294,7 +326,9 @@ mod tests {
     type State = Lifecycle<Gen>;
 
     fn running(n: u64) -> State {
-        Lifecycle::Running { serving: Gen(n, None) }
+        Lifecycle::Running {
+            serving: Gen(n, None),
+        }
     }
 
     #[test]
@@ -304,9 +338,17 @@ mod tests {
         let s = s.on(Event::Started(Gen(1, None))).unwrap();
         assert_eq!(s, running(1));
         let s = s.on(Event::Recycle { generation: 2 }).unwrap();
-        assert_eq!(s.serving().unwrap().0, 1, "old generation serves while the new one starts");
+        assert_eq!(
+            s.serving().unwrap().0,
+            1,
+            "old generation serves while the new one starts"
+        );
         let s = s.on(Event::Started(Gen(2, None))).unwrap();
-        assert_eq!(s.serving().unwrap().0, 2, "new generation serves as soon as it is up");
+        assert_eq!(
+            s.serving().unwrap().0,
+            2,
+            "new generation serves as soon as it is up"
+        );
         let s = s.on(Event::Retired).unwrap();
         assert_eq!(s, running(2));
         let s = s.on(Event::Exit).unwrap();
@@ -317,23 +359,38 @@ mod tests {
     #[test]
     fn a_failed_start_returns_to_the_state_before_it() {
         let s = State::Starting { generation: 1 };
-        let failed = Event::StartFailed { generation: 1, message: "boom".into() };
+        let failed = Event::StartFailed {
+            generation: 1,
+            message: "boom".into(),
+        };
         assert_eq!(s.on(failed).unwrap(), State::Uninit);
 
         let recycling = running(1).on(Event::Recycle { generation: 2 }).unwrap();
-        let failed = Event::StartFailed { generation: 2, message: "boom".into() };
+        let failed = Event::StartFailed {
+            generation: 2,
+            message: "boom".into(),
+        };
         assert_eq!(recycling.on(failed).unwrap(), running(1));
     }
 
     #[test]
     fn operations_during_another_operation_wait_for_it() {
         let recycling = running(1).on(Event::Recycle { generation: 2 }).unwrap();
-        assert_eq!(recycling.on(Event::Recycle { generation: 3 }), Err(Rejected::Wait));
+        assert_eq!(
+            recycling.on(Event::Recycle { generation: 3 }),
+            Err(Rejected::Wait)
+        );
         assert_eq!(recycling.on(Event::Exit), Err(Rejected::Wait));
         let exiting = running(1).on(Event::Exit).unwrap();
         assert_eq!(exiting.on(Event::Exit), Err(Rejected::Wait));
-        assert_eq!(exiting.on(Event::Init { generation: 2 }), Err(Rejected::Wait));
-        assert_eq!(State::Starting { generation: 1 }.on(Event::Exit), Err(Rejected::Wait));
+        assert_eq!(
+            exiting.on(Event::Init { generation: 2 }),
+            Err(Rejected::Wait)
+        );
+        assert_eq!(
+            State::Starting { generation: 1 }.on(Event::Exit),
+            Err(Rejected::Wait)
+        );
     }
 
     #[test]
@@ -342,38 +399,73 @@ mod tests {
             Err(Rejected::Error(e)) => e,
             other => panic!("expected an error, got {:?}", other),
         };
-        assert_eq!(err(State::Uninit.on(Event::Recycle { generation: 1 })), PoolError::NotInitialized);
+        assert_eq!(
+            err(State::Uninit.on(Event::Recycle { generation: 1 })),
+            PoolError::NotInitialized
+        );
         assert_eq!(
             err(State::Starting { generation: 1 }.on(Event::Recycle { generation: 2 })),
             PoolError::Starting { generation: 1 }
         );
         assert_eq!(
             err(running(3).on(Event::Init { generation: 4 })),
-            PoolError::AlreadyInitialized { generation: 3, threads: 2 }
+            PoolError::AlreadyInitialized {
+                generation: 3,
+                threads: 2
+            }
         );
-        assert_eq!(err(running(1).on(Event::Exit).unwrap().on(Event::Recycle { generation: 2 })), PoolError::Exiting);
-        assert_eq!(State::Uninit.on(Event::Exit), Err(Rejected::NoOp), "double exit is a no-op");
+        assert_eq!(
+            err(running(1)
+                .on(Event::Exit)
+                .unwrap()
+                .on(Event::Recycle { generation: 2 })),
+            PoolError::Exiting
+        );
+        assert_eq!(
+            State::Uninit.on(Event::Exit),
+            Err(Rejected::NoOp),
+            "double exit is a no-op"
+        );
     }
 
     #[test]
     fn a_lost_worker_poisons_its_generation_and_a_recycle_rebuilds_it() {
-        let lost = Event::WorkerLost { generation: 1, reason: "worker 0 exited".into() };
+        let lost = Event::WorkerLost {
+            generation: 1,
+            reason: "worker 0 exited".into(),
+        };
         let poisoned = running(1).on(lost).unwrap();
-        assert!(matches!(poisoned.serving(), Err(PoolError::Poisoned { generation: 1, .. })));
+        assert!(matches!(
+            poisoned.serving(),
+            Err(PoolError::Poisoned { generation: 1, .. })
+        ));
 
         let rebuilding = poisoned.on(Event::Recycle { generation: 2 }).unwrap();
-        assert_eq!(rebuilding.serving(), Err(PoolError::Rebuilding { generation: 2 }));
-        let rebuilt = rebuilding.on(Event::Started(Gen(2, None))).unwrap().on(Event::Retired).unwrap();
+        assert_eq!(
+            rebuilding.serving(),
+            Err(PoolError::Rebuilding { generation: 2 })
+        );
+        let rebuilt = rebuilding
+            .on(Event::Started(Gen(2, None)))
+            .unwrap()
+            .on(Event::Retired)
+            .unwrap();
         assert_eq!(rebuilt, running(2));
     }
 
     #[test]
     fn a_loss_in_the_old_generation_during_a_recycle_stops_it_serving() {
         let recycling = running(1).on(Event::Recycle { generation: 2 }).unwrap();
-        let lost = Event::WorkerLost { generation: 1, reason: "trap".into() };
+        let lost = Event::WorkerLost {
+            generation: 1,
+            reason: "trap".into(),
+        };
         let s = recycling.on(lost).unwrap();
         assert_eq!(s.serving(), Err(PoolError::Rebuilding { generation: 2 }));
-        let failed = Event::StartFailed { generation: 2, message: "boom".into() };
+        let failed = Event::StartFailed {
+            generation: 2,
+            message: "boom".into(),
+        };
         assert!(matches!(s.on(failed).unwrap(), Lifecycle::Poisoned { .. }));
     }
 
@@ -384,8 +476,14 @@ mod tests {
             .unwrap()
             .on(Event::Started(Gen(2, Some("worker 1 trapped"))))
             .unwrap();
-        assert!(matches!(s.serving(), Err(PoolError::Poisoned { generation: 2, .. })));
-        assert!(matches!(s.on(Event::Retired).unwrap(), Lifecycle::Poisoned { .. }));
+        assert!(matches!(
+            s.serving(),
+            Err(PoolError::Poisoned { generation: 2, .. })
+        ));
+        assert!(matches!(
+            s.on(Event::Retired).unwrap(),
+            Lifecycle::Poisoned { .. }
+        ));
     }
 
     #[test]

@@ -110,7 +110,10 @@ pub fn init_thread_pool(threads: usize) -> Result<StartReport, PoolError> {
 }
 
 /// Replaces the pool with a new generation (`threads`: keep the count if `None`).
-pub fn recycle_thread_pool(threads: Option<usize>, options: RetireOptions) -> Result<RecycleReport, PoolError> {
+pub fn recycle_thread_pool(
+    threads: Option<usize>,
+    options: RetireOptions,
+) -> Result<RecycleReport, PoolError> {
     let threads = threads.map(check_threads).transpose()?;
     block_on(pool::recycle(&NativeHost, threads, options))
 }

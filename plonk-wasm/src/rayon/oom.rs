@@ -32,8 +32,13 @@ fn on_alloc_error(layout: Layout) {
 /// Describes a failed request of `requested_bytes` with the memory state now.
 pub fn describe_failure(requested_bytes: u64) -> String {
     let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
-    let linear = match (telemetry::linear_memory_bytes(), telemetry::linear_memory_max_bytes()) {
-        (Some(size), Some(max)) => format!("linear memory {:.1} MiB of {:.1} MiB", mib(size), mib(max)),
+    let linear = match (
+        telemetry::linear_memory_bytes(),
+        telemetry::linear_memory_max_bytes(),
+    ) {
+        (Some(size), Some(max)) => {
+            format!("linear memory {:.1} MiB of {:.1} MiB", mib(size), mib(max))
+        }
         _ => "native process memory".to_string(),
     };
     let limit = match ALLOCATOR.limit_bytes.load(Relaxed) {

@@ -152,7 +152,9 @@ static POOL: Pool = Pool {
 
 /// Applies one lifecycle event: the only place the state changes.
 /// `Init` and `Recycle` events get the next generation number.
-fn apply(make: impl FnOnce(u64) -> Event<Arc<Generation>>) -> Result<Lifecycle<Arc<Generation>>, Rejected> {
+fn apply(
+    make: impl FnOnce(u64) -> Event<Arc<Generation>>,
+) -> Result<Lifecycle<Arc<Generation>>, Rejected> {
     let mut guarded = lock(&POOL.guarded);
     let event = make(guarded.last_generation + 1);
     let numbers_a_generation = matches!(event, Event::Init { .. } | Event::Recycle { .. });
@@ -227,20 +229,30 @@ pub async fn init<H: Host>(host: &H, threads: usize) -> Result<StartReport, Pool
             Ok(report)
         }
         Err(message) => {
-            apply(|_| Event::StartFailed { generation, message: message.clone() })
-                .expect("a failed start is accepted");
+            apply(|_| Event::StartFailed {
+                generation,
+                message: message.clone(),
+            })
+            .expect("a failed start is accepted");
             tracing::error!(target: "plonk_wasm::pool", generation, %message, "thread pool failed to start");
-            Err(PoolError::StartFailed { generation, message })
+            Err(PoolError::StartFailed {
+                generation,
+                message,
+            })
         }
     }
 }
 
-async fn start_generation<H: Host>(host: &H, number: u64, threads: usize) -> Result<Arc<Generation>, String> {
+async fn start_generation<H: Host>(
+    host: &H,
+    number: u64,
+    threads: usize,
+) -> Result<Arc<Generation>, String> {
     let pending = PendingGeneration::new(number, threads);
     let started = host.start_workers(&pending).await.and_then(|()| {
-        pending
-            .into_generation()
-            .ok_or_else(|| "startWorkers resolved, but PoolBuilder.build() was never called".to_string())
+        pending.into_generation().ok_or_else(|| {
+            "startWorkers resolved, but PoolBuilder.build() was never called".to_string()
+        })
     });
     if started.is_err() {
         // Workers already waiting see a closed inbox and leave.
@@ -281,10 +293,16 @@ pub async fn recycle<H: Host>(
 
     let outcome = match start_generation(host, next, threads).await {
         Err(message) => {
-            apply(|_| Event::StartFailed { generation: next, message: message.clone() })
-                .expect("a failed start is accepted");
+            apply(|_| Event::StartFailed {
+                generation: next,
+                message: message.clone(),
+            })
+            .expect("a failed start is accepted");
             tracing::error!(target: "plonk_wasm::pool", generation = next, %message, "recycle: the next generation failed to start; the old one keeps serving");
-            Err(PoolError::StartFailed { generation: next, message })
+            Err(PoolError::StartFailed {
+                generation: next,
+                message,
+            })
         }
         Ok(built) => {
             apply(|_| Event::Started(built)).expect("a started generation is accepted");
@@ -332,7 +350,10 @@ async fn join_recycle_in_progress<H: Host>(host: &H) -> Result<RecycleReport, Po
     loop {
         if let Some((done, outcome)) = &lock(&POOL.guarded).last_recycle {
             if *done >= attempt {
-                return outcome.clone().map(|report| RecycleReport { joined: true, ..report });
+                return outcome.clone().map(|report| RecycleReport {
+                    joined: true,
+                    ..report
+                });
             }
         }
         host.pause(WAIT_POLL_MS).await;
@@ -403,7 +424,9 @@ pub async fn exit<H: Host>(host: &H, options: RetireOptions) -> Result<ExitRepor
 pub fn worker_lost(generation: u64, reason: String) {
     let known = {
         let guarded = lock(&POOL.guarded);
-        let found = generations_of(&guarded.lifecycle).into_iter().find(|g| g.number == generation);
+        let found = generations_of(&guarded.lifecycle)
+            .into_iter()
+            .find(|g| g.number == generation);
         if let Some(g) = &found {
             g.mark_lost(reason.clone());
         }
@@ -411,7 +434,8 @@ pub fn worker_lost(generation: u64, reason: String) {
     };
     if known {
         tracing::error!(target: "plonk_wasm::pool", generation, %reason, "worker lost: generation poisoned");
-        apply(|_| Event::WorkerLost { generation, reason }).expect("a worker loss is always accepted");
+        apply(|_| Event::WorkerLost { generation, reason })
+            .expect("a worker loss is always accepted");
     } else {
         tracing::warn!(target: "plonk_wasm::pool", generation, %reason, "worker lost in a generation that is already gone");
     }
@@ -533,7 +557,10 @@ pub fn health() -> PoolHealth {
             }),
             _ => None,
         };
-        let in_flight = generations_of(lifecycle).iter().map(|g| g.in_flight()).sum();
+        let in_flight = generations_of(lifecycle)
+            .iter()
+            .map(|g| g.in_flight())
+            .sum();
         (lifecycle.name(), serving, recycle, poisoned, in_flight)
     };
     let now = telemetry::now_ms();
@@ -545,8 +572,12 @@ pub fn health() -> PoolHealth {
         in_flight,
         jobs_completed: telemetry::JOBS.completed.load(Relaxed),
         jobs_failed: telemetry::JOBS.failed.load(Relaxed),
-        generation_jobs: serving.as_ref().map_or(0, |g| g.jobs_completed() + g.jobs_failed()),
-        generation_age_ms: serving.as_ref().map_or(0, |g| now.saturating_sub(g.started_at_ms)),
+        generation_jobs: serving
+            .as_ref()
+            .map_or(0, |g| g.jobs_completed() + g.jobs_failed()),
+        generation_age_ms: serving
+            .as_ref()
+            .map_or(0, |g| now.saturating_sub(g.started_at_ms)),
         recycles: POOL.recycles.load(Relaxed),
         recycle,
         poisoned,

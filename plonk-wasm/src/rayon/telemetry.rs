@@ -271,8 +271,7 @@ pub fn count_workers(generation: u64, state: WorkerState) -> usize {
     SLOTS
         .iter()
         .filter(|slot| {
-            slot.generation.load(Relaxed) == generation
-                && slot.state.load(Relaxed) == state as u32
+            slot.generation.load(Relaxed) == generation && slot.state.load(Relaxed) == state as u32
         })
         .count()
 }

@@ -27,7 +27,11 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(catch, js_name = startWorkers)]
-    fn start_workers(module_or_source: JsValue, memory: JsValue, builder: PoolBuilder) -> Result<Promise, JsValue>;
+    fn start_workers(
+        module_or_source: JsValue,
+        memory: JsValue,
+        builder: PoolBuilder,
+    ) -> Result<Promise, JsValue>;
 
     #[wasm_bindgen(catch, js_name = terminateWorkers)]
     fn terminate_workers(generation: f64, timeout_ms: f64) -> Result<Promise, JsValue>;
@@ -66,7 +70,9 @@ impl PoolBuilder {
     }
 
     pub fn build(&mut self) -> Result<(), JsValue> {
-        self.pending.build().map_err(|message| js_error("POOL_START_FAILED", &message))
+        self.pending
+            .build()
+            .map_err(|message| js_error("POOL_START_FAILED", &message))
     }
 }
 
@@ -86,7 +92,10 @@ impl Host for WasmHost {
                 describe(&error)
             )
         })?;
-        JsFuture::from(promise).await.map(|_| ()).map_err(|error| describe(&error))
+        JsFuture::from(promise)
+            .await
+            .map(|_| ())
+            .map_err(|error| describe(&error))
     }
 
     async fn stop_workers(&self, generation: u64, timeout_ms: u64) -> WorkerExit {
@@ -169,7 +178,9 @@ fn start_pool(num_threads: f64) -> Promise {
     install_console_tracing(tracing::Level::INFO);
     future_to_promise(async move {
         let threads = validate_thread_count(num_threads).map_err(|e| pool_error(&e))?;
-        let report = pool::init(&WasmHost, threads).await.map_err(|e| pool_error(&e))?;
+        let report = pool::init(&WasmHost, threads)
+            .await
+            .map_err(|e| pool_error(&e))?;
         Ok(to_js(&report))
     })
 }
@@ -216,15 +227,19 @@ pub fn recycle_thread_pool(options: JsValue) -> Promise {
             if value.is_undefined() {
                 return Ok(None);
             }
-            value.as_f64().filter(|v| v.is_finite() && *v >= 0.0).map(Some).ok_or_else(|| {
-                js_error(
-                    "POOL_INVALID_OPTION",
-                    &format!(
-                        "recycleThreadPool options.{} is {:?}: expected a number of 0 or more",
-                        name, value
-                    ),
-                )
-            })
+            value
+                .as_f64()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .map(Some)
+                .ok_or_else(|| {
+                    js_error(
+                        "POOL_INVALID_OPTION",
+                        &format!(
+                            "recycleThreadPool options.{} is {:?}: expected a number of 0 or more",
+                            name, value
+                        ),
+                    )
+                })
         };
         let threads = option("threads")?
             .map(|value| validate_thread_count(value).map_err(|e| pool_error(&e)))
@@ -258,7 +273,8 @@ pub fn report_worker_lost(generation: f64, reason: String) {
 /// `__wbindgen_thread_destroy()` and report its exit to the host.
 #[wasm_bindgen]
 pub fn wbg_rayon_start_worker(receiver: u32) -> Result<(), JsValue> {
-    let inbox: Arc<Inbox> = Inbox::find(receiver).ok_or_else(|| pool_error(&PoolError::UnknownReceiver { value: receiver }))?;
+    let inbox: Arc<Inbox> = Inbox::find(receiver)
+        .ok_or_else(|| pool_error(&PoolError::UnknownReceiver { value: receiver }))?;
     run_worker(&inbox);
     Ok(())
 }

@@ -12,7 +12,9 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Runs one test at a time against the process-wide pool.
 pub fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Leaves the pool running with `threads` workers, whatever it was before.
@@ -26,7 +28,12 @@ pub fn fresh_pool(threads: usize) {
 pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !condition() {
-        assert!(Instant::now() < deadline, "timed out after {:?} waiting until {}", timeout, what);
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {:?} waiting until {}",
+            timeout,
+            what
+        );
         std::thread::sleep(Duration::from_micros(200));
     }
 }
