@@ -100,7 +100,6 @@ fn health_after_one_job_on_a_fresh_two_thread_pool_has_a_stable_shape() {
         ".memory.allocations" => varies("[count]"),
         ".workers[].jobs" => varies("[count]"),
         ".workers[].allocatedBytes" => varies("[bytes]"),
-        ".workers[].freedBytes" => varies("[bytes]"),
         ".workers[].lastActivityMs" => varies("[timestamp ms]")
     });
 

@@ -16,8 +16,8 @@
 use super::lifecycle::GenerationRef;
 use super::telemetry;
 use rayon::{ThreadBuilder, ThreadPool, ThreadPoolBuilder};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -32,9 +32,21 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Where the workers of a starting generation pick up their Rayon threads.
 /// Its address is the `receiver` number JS passes to `wbg_rayon_start_worker`.
+///
+/// A queue under a mutex and a condvar, not `std::sync::mpsc`: on wasm, a
+/// blocking `mpsc` receive parks through `thread::current()`, and workers
+/// started by JS were seen to never wake from it. Mutex and condvar wait on
+/// the futex directly.
 pub struct Inbox {
     pub generation: u64,
-    threads: Mutex<Receiver<ThreadBuilder>>,
+    queue: Mutex<InboxQueue>,
+    arrived: Condvar,
+}
+
+struct InboxQueue {
+    threads: VecDeque<ThreadBuilder>,
+    /// No more threads will come: the pool was built, or abandoned.
+    closed: bool,
 }
 
 static INBOXES: Mutex<Vec<Arc<Inbox>>> = Mutex::new(Vec::new());
@@ -55,9 +67,24 @@ impl Inbox {
     }
 
     /// Blocks until the pool hands this worker a Rayon thread; `None` if the
-    /// pool was never built (its builder was dropped).
+    /// generation was abandoned before its pool was built.
     pub fn receive(&self) -> Option<ThreadBuilder> {
-        lock(&self.threads).recv().ok()
+        let queue = lock(&self.queue);
+        let mut queue = self
+            .arrived
+            .wait_while(queue, |q| q.threads.is_empty() && !q.closed)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        queue.threads.pop_front()
+    }
+
+    fn deliver(&self, thread: ThreadBuilder) {
+        lock(&self.queue).threads.push_back(thread);
+        self.arrived.notify_one();
+    }
+
+    fn close(&self) {
+        lock(&self.queue).closed = true;
+        self.arrived.notify_all();
     }
 
     fn unregister(self: &Arc<Self>) {
@@ -71,23 +98,24 @@ pub struct PendingGeneration {
     pub number: u64,
     pub threads: usize,
     pub inbox: Arc<Inbox>,
-    sender: Mutex<Option<Sender<ThreadBuilder>>>,
     built: Mutex<Option<ThreadPool>>,
 }
 
 impl PendingGeneration {
     pub fn new(number: u64, threads: usize) -> Arc<PendingGeneration> {
-        let (sender, receiver) = channel();
         let inbox = Arc::new(Inbox {
             generation: number,
-            threads: Mutex::new(receiver),
+            queue: Mutex::new(InboxQueue {
+                threads: VecDeque::new(),
+                closed: false,
+            }),
+            arrived: Condvar::new(),
         });
         lock(&INBOXES).push(inbox.clone());
         Arc::new(PendingGeneration {
             number,
             threads,
             inbox,
-            sender: Mutex::new(Some(sender)),
             built: Mutex::new(None),
         })
     }
@@ -96,24 +124,25 @@ impl PendingGeneration {
     /// a waiting worker runs it. Called once, by `PoolBuilder.build()` in JS
     /// or by the native driver.
     pub fn build(&self) -> Result<(), String> {
-        let sender = lock(&self.sender).take().ok_or_else(|| {
-            format!(
+        if lock(&self.inbox.queue).closed {
+            return Err(format!(
                 "PoolBuilder for generation {} was already built",
                 self.number
-            )
-        })?;
+            ));
+        }
         let generation = self.number;
+        let inbox = self.inbox.clone();
         let pool = ThreadPoolBuilder::new()
             .num_threads(self.threads)
             .thread_name(move |index| format!("plonk-wasm-g{}-w{}", generation, index))
             .spawn_handler(move |thread| {
-                sender.send(thread).map_err(|_| {
-                    std::io::Error::new(std::io::ErrorKind::Other, "worker inbox closed")
-                })
+                inbox.deliver(thread);
+                Ok(())
             })
             .build()
-            .map_err(|error| error.to_string())?;
-        *lock(&self.built) = Some(pool);
+            .map_err(|error| error.to_string());
+        self.inbox.close();
+        *lock(&self.built) = Some(pool?);
         Ok(())
     }
 
@@ -137,9 +166,9 @@ impl PendingGeneration {
     }
 
     /// Gives up on this generation: workers still waiting on the inbox are
-    /// released (they see a closed channel) and the handle stops resolving.
+    /// released (they see a closed inbox) and the handle stops resolving.
     pub fn abandon(&self) {
-        lock(&self.sender).take();
+        self.inbox.close();
         lock(&self.built).take();
         self.inbox.unregister();
     }

@@ -522,8 +522,9 @@ pub struct WorkerHealth {
     pub generation: u64,
     pub state: &'static str,
     pub jobs: u64,
+    /// Bytes this worker allocated since it started (frees are not
+    /// attributed: memory is often freed by another thread than its owner).
     pub allocated_bytes: u64,
-    pub freed_bytes: u64,
     pub last_activity_ms: u64,
 }
 
@@ -599,7 +600,6 @@ pub fn health() -> PoolHealth {
                 state: w.state.name(),
                 jobs: w.jobs,
                 allocated_bytes: w.allocated_bytes,
-                freed_bytes: w.freed_bytes,
                 last_activity_ms: w.last_activity_ms,
             })
             .collect(),

@@ -64,7 +64,6 @@ struct WorkerSlot {
     index: AtomicU32,
     jobs: AtomicU64,
     allocated_bytes: AtomicU64,
-    freed_bytes: AtomicU64,
     last_activity_ms: AtomicU64,
 }
 
@@ -76,7 +75,6 @@ impl WorkerSlot {
             index: AtomicU32::new(u32::MAX),
             jobs: AtomicU64::new(0),
             allocated_bytes: AtomicU64::new(0),
-            freed_bytes: AtomicU64::new(0),
             last_activity_ms: AtomicU64::new(0),
         }
     }
@@ -131,12 +129,12 @@ pub(crate) fn record_alloc(bytes: u64) {
     }
 }
 
+/// Called on every deallocation. It must not touch thread-locals: a wasm
+/// worker's last frees come from `__wbindgen_thread_destroy`, after its TLS
+/// block is gone, so per-worker counts are of allocations only.
 #[inline]
 pub(crate) fn record_dealloc(bytes: u64) {
     ALLOCATOR.live_bytes.fetch_sub(bytes, Relaxed);
-    if let Some(slot) = current_slot() {
-        slot.freed_bytes.fetch_add(bytes, Relaxed);
-    }
 }
 
 pub(crate) fn record_failed_alloc(bytes: u64) {
@@ -179,7 +177,6 @@ pub fn claim_worker_slot(generation: u64) -> Option<SlotClaim> {
             slot.index.store(u32::MAX, Relaxed);
             slot.jobs.store(0, Relaxed);
             slot.allocated_bytes.store(0, Relaxed);
-            slot.freed_bytes.store(0, Relaxed);
             slot.last_activity_ms.store(now_ms(), Relaxed);
             CURRENT_SLOT.with(|current| current.set(index as u32));
             return Some(SlotClaim { index });
@@ -238,7 +235,6 @@ pub struct WorkerSnapshot {
     pub state: WorkerState,
     pub jobs: u64,
     pub allocated_bytes: u64,
-    pub freed_bytes: u64,
     pub last_activity_ms: u64,
 }
 
@@ -259,7 +255,6 @@ pub fn worker_snapshots() -> Vec<WorkerSnapshot> {
                 state,
                 jobs: slot.jobs.load(Relaxed),
                 allocated_bytes: slot.allocated_bytes.load(Relaxed),
-                freed_bytes: slot.freed_bytes.load(Relaxed),
                 last_activity_ms: slot.last_activity_ms.load(Relaxed),
             })
         })

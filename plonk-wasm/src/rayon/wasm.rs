@@ -305,6 +305,11 @@ fn install_console_tracing(level: tracing::Level) {
             .set_report_logs_in_timings(false)
             .set_console_config(tracing_wasm::ConsoleConfig::ReportWithoutConsoleColor)
             .build();
-        tracing_wasm::set_as_global_default_with_config(config);
+        // `set_global_default` fails if the host crate installed its own
+        // subscriber first; ours then stays out of the way.
+        use tracing_subscriber::layer::SubscriberExt;
+        let subscriber =
+            tracing_subscriber::Registry::default().with(tracing_wasm::WASMLayer::new(config));
+        let _ = tracing::subscriber::set_global_default(subscriber);
     });
 }

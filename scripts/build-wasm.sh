@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds plonk-wasm for threaded wasm and runs wasm-bindgen on it.
+#   scripts/build-wasm.sh node        pkg/node        (--target nodejs, 4 GiB max memory)
+#   scripts/build-wasm.sh node-small  pkg/node-small  (same, small max memory, for out-of-memory tests)
+#   scripts/build-wasm.sh web         pkg/web         (--target web, 4 GiB max memory)
+# PLONK_WASM_MAX_MEMORY overrides the memory maximum in bytes (a multiple of 64 KiB).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+variant="${1:-node}"
+case "$variant" in
+  node) target=nodejs; features=nodejs,fixture,test-exports; max="${PLONK_WASM_MAX_MEMORY:-4294967296}" ;;
+  node-small) target=nodejs; features=nodejs,fixture,test-exports; max="${PLONK_WASM_MAX_MEMORY:-134217728}" ;;
+  web) target=web; features=fixture,test-exports; max="${PLONK_WASM_MAX_MEMORY:-4294967296}" ;;
+  *) die 2 "unknown variant '$variant': expected node, node-small or web" ;;
+esac
+if ! [[ "$max" =~ ^[0-9]+$ ]] || (( max % 65536 != 0 || max < 16777216 || max > 4294967296 )); then
+  die 2 "PLONK_WASM_MAX_MEMORY=$max is invalid: expected bytes, a multiple of 65536, from 16 MiB to 4 GiB"
+fi
+[ -x "$WASM_BINDGEN" ] || die 3 "wasm-bindgen $WASM_BINDGEN_VERSION is not installed; run scripts/setup.sh"
+
+out="$PKG/$variant"
+info "building plonk-wasm ($variant: --target $target, features $features, max memory $max bytes)"
+started=$(date +%s)
+cd "$ROOT"
+# Only the final crate gets the variant's memory maximum (a later --max-memory
+# wins over the one in .cargo/config.toml), so variants share every dependency
+# build. The same value reaches the code through PLONK_WASM_MAX_MEMORY_BYTES.
+PLONK_WASM_MAX_MEMORY_BYTES="$max" cargo rustc -p plonk_wasm --lib --crate-type cdylib \
+  --target wasm32-unknown-unknown --release -Z build-std=panic_unwind,std \
+  --features "$features" -- -C "link-arg=--max-memory=$max"
+rm -rf "$out"
+mkdir -p "$out"
+"$WASM_BINDGEN" --target "$target" --out-dir "$out" \
+  "$ROOT/target/wasm32-unknown-unknown/release/plonk_wasm.wasm"
+printf '{ "variant": "%s", "target": "%s", "features": "%s", "maxMemoryBytes": %s }\n' \
+  "$variant" "$target" "$features" "$max" > "$out/build-info.json"
+info "built $out in $(( $(date +%s) - started )) s"
