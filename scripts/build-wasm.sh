@@ -32,6 +32,8 @@ rm -rf "$out"
 mkdir -p "$out"
 "$WASM_BINDGEN" --target "$target" --out-dir "$out" \
   "$ROOT/target/wasm32-unknown-unknown/release/plonk_wasm.wasm"
+# The glue for Node is CommonJS; the repository's package.json says "module".
+if [ "$target" = nodejs ]; then printf '{ "type": "commonjs" }\n' > "$out/package.json"; fi
 printf '{ "variant": "%s", "target": "%s", "features": "%s", "maxMemoryBytes": %s }\n' \
   "$variant" "$target" "$features" "$max" > "$out/build-info.json"
 info "built $out in $(( $(date +%s) - started )) s"

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything the build and tests need, idempotently:
+#   - the pinned nightly (rust-toolchain.toml) with rust-src, rustfmt and the wasm32 target
+#     (RUSTUP_AUTO_INSTALL=0 on our machines: a toolchain file alone installs nothing);
+#   - the wasm-bindgen CLI matching the exact crate pin, cached in .tools/;
+#   - npm packages from package.json, when it declares any.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+command -v rustup >/dev/null || die 10 "rustup is not installed; install it from your OS or rustup's installer"
+command -v node >/dev/null || die 11 "node (>= 20) is not installed"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+(( node_major >= 20 )) || die 11 "node $(node --version) is too old: expected 20 or newer"
+
+if rustup run "$TOOLCHAIN" rustc --version >/dev/null 2>&1 \
+  && rustup component list --toolchain "$TOOLCHAIN" --installed 2>/dev/null | grep -q '^rust-src' \
+  && rustup component list --toolchain "$TOOLCHAIN" --installed 2>/dev/null | grep -q '^rustfmt' \
+  && rustup target list --toolchain "$TOOLCHAIN" --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+  info "toolchain $TOOLCHAIN is installed"
+else
+  info "installing toolchain $TOOLCHAIN"
+  rustup toolchain install "$TOOLCHAIN" --profile minimal \
+    --component rust-src --component rustfmt --target wasm32-unknown-unknown
+fi
+
+if [ -x "$WASM_BINDGEN" ] && "$WASM_BINDGEN" --version | grep -q " $WASM_BINDGEN_VERSION\$"; then
+  info "wasm-bindgen $WASM_BINDGEN_VERSION is installed"
+else
+  info "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION into .tools/ (about 2-3 minutes)"
+  # Not --locked: the registry mirror lacks a version the CLI's lock file names.
+  cargo +"$TOOLCHAIN" install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" \
+    --root "$TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION"
+fi
+
+if node -e 'const p=require(process.argv[1]);process.exit(Object.keys({...p.dependencies,...p.devDependencies}).length?0:1)' "$ROOT/package.json"; then
+  if [ -f "$ROOT/package-lock.json" ] && [ -d "$ROOT/node_modules" ] \
+    && [ "$ROOT/node_modules/.package-lock.json" -nt "$ROOT/package-lock.json" ]; then
+    info "npm packages are installed"
+  else
+    info "installing npm packages"
+    (cd "$ROOT" && npm install --no-audit --no-fund)
+  fi
+fi
+info "setup complete"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# All tests: set-up, formatting, native tests (cargo), then threaded wasm in
+# real Node worker_threads. README's test command; CI runs it via .ci/run.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+"$ROOT/scripts/setup.sh"
+
+info "checking formatting"
+cargo fmt --all -- --check || die 20 "cargo fmt reports unformatted Rust; run: cargo fmt --all"
+
+info "native tests (the same pool on std threads; insta snapshots must match)"
+INSTA_UPDATE=no cargo test -p plonk_wasm --features fixture,test-exports
+
+"$ROOT/scripts/build-wasm.sh" node
+
+info "Node tests (threaded wasm in worker_threads)"
+node --test --test-concurrency=1 "$ROOT/tests/node/"
