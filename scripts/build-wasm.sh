@@ -22,9 +22,8 @@ out="$PKG/$variant"
 info "building plonk-wasm ($variant: --target $target, features $features, max memory $max bytes)"
 started=$(date +%s)
 cd "$ROOT"
-# Only the final crate gets the variant's memory maximum (a later --max-memory
-# wins over the one in .cargo/config.toml), so variants share every dependency
-# build. The same value reaches the code through PLONK_WASM_MAX_MEMORY_BYTES.
+# Only the final crate gets the variant's memory maximum, so variants share
+# every dependency build (a RUSTFLAGS change would rebuild them all). The same value reaches the code through PLONK_WASM_MAX_MEMORY_BYTES.
 PLONK_WASM_MAX_MEMORY_BYTES="$max" cargo rustc -p plonk_wasm --lib --crate-type cdylib \
   --target wasm32-unknown-unknown --release -Z build-std=panic_unwind,std \
   --features "$features" -- -C "link-arg=--max-memory=$max"

@@ -13,6 +13,7 @@ info "native tests (the same pool on std threads; insta snapshots must match)"
 INSTA_UPDATE=no cargo test -p plonk_wasm --features fixture,test-exports
 
 "$ROOT/scripts/build-wasm.sh" node
+"$ROOT/scripts/build-wasm.sh" node-small
 
 info "Node tests (threaded wasm in worker_threads)"
 node --test --test-concurrency=1 "$ROOT/tests/node/"
