@@ -15,6 +15,11 @@
 //!     └──────── Exiting(g) ◀── Exit ── Running(g) / Poisoned(g)   its workers exit)
 //! ```
 //!
+//! A generation can lose a worker before it is up; it then arrives in
+//! `Started(g)` with [`GenerationRef::lost_worker`] set: from `Starting` that
+//! leads to `Poisoned(g)`, and a recycle whose new generation arrives so ends
+//! `Poisoned` instead of `Running`.
+//!
 //! Who serves jobs (see [`Lifecycle::serving`]): the running generation; during
 //! a recycle the old one until the new one is up, then the new one (blue/green:
 //! a recycle never makes a job fail or wait for the old generation to drain).
@@ -117,7 +122,10 @@ impl<G: GenerationRef> Lifecycle<G> {
         match (self, event) {
             (Uninit, Event::Init { generation }) => Ok(Starting { generation }),
             (Starting { generation }, Event::Started(g)) if g.number() == *generation => {
-                Ok(Running { serving: g })
+                Ok(match g.lost_worker() {
+                    None => Running { serving: g },
+                    Some(reason) => Poisoned { dead: g, reason },
+                })
             }
             (
                 Starting { generation },
@@ -209,8 +217,9 @@ impl<G: GenerationRef> Lifecycle<G> {
                 cause: RecycleCause::Poisoned { reason },
             }),
             // Any other loss changes nothing here: a retiring generation is
-            // being torn down anyway, and a serving one that is not `Running`
-            // yet carries the loss itself (see `GenerationRef::lost_worker`).
+            // being torn down anyway, and a starting or serving one that is
+            // not `Running` yet carries the loss itself into `Started` and
+            // `Retired` (see `GenerationRef::lost_worker`).
             (_, Event::WorkerLost { .. }) => Ok(self.clone()),
 
             // Operations that wait for the one in progress.
@@ -484,6 +493,47 @@ mod tests {
             s.on(Event::Retired).unwrap(),
             Lifecycle::Poisoned { .. }
         ));
+    }
+
+    #[test]
+    fn a_generation_that_lost_a_worker_while_starting_comes_up_poisoned() {
+        let s = State::Starting { generation: 1 }
+            .on(Event::Started(Gen(1, Some("worker 1 trapped"))))
+            .unwrap();
+        assert_eq!(
+            s,
+            Lifecycle::Poisoned {
+                dead: Gen(1, Some("worker 1 trapped")),
+                reason: "worker 1 trapped".into(),
+            }
+        );
+        assert_eq!(
+            s.serving(),
+            Err(PoolError::Poisoned {
+                generation: 1,
+                reason: "worker 1 trapped".into(),
+            })
+        );
+        let rebuilt = s
+            .on(Event::Recycle { generation: 2 })
+            .unwrap()
+            .on(Event::Started(Gen(2, None)))
+            .unwrap()
+            .on(Event::Retired)
+            .unwrap();
+        assert_eq!(rebuilt, running(2));
+    }
+
+    #[test]
+    fn a_loss_reported_while_a_generation_starts_changes_no_state_by_itself() {
+        let lost = || Event::WorkerLost {
+            generation: 2,
+            reason: "worker 0 exited".into(),
+        };
+        let starting = State::Starting { generation: 2 };
+        assert_eq!(starting.on(lost()).unwrap(), starting);
+        let recycling = running(1).on(Event::Recycle { generation: 2 }).unwrap();
+        assert_eq!(recycling.on(lost()).unwrap(), recycling);
     }
 
     #[test]

@@ -24,6 +24,16 @@ pub fn delay_worker_starts_for_tests(ms: u64) {
     START_DELAY_MS.store(ms, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// For tests: how many worker threads of `generation` the host still holds,
+/// started and not yet joined.
+#[doc(hidden)]
+pub fn worker_threads_for_tests(generation: u64) -> usize {
+    lock(&THREADS)
+        .iter()
+        .filter(|(g, _)| *g == generation)
+        .count()
+}
+
 impl Host for NativeHost {
     async fn start_workers(&self, pending: &Arc<PendingGeneration>) -> Result<(), String> {
         let delay = START_DELAY_MS.load(std::sync::atomic::Ordering::Relaxed);

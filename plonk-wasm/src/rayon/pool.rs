@@ -18,17 +18,25 @@
 //!    workers; forcing (`terminate()`) is the fallback for the late ones.
 //!    If the drain bound passed with jobs still running, `g` is *abandoned*
 //!    instead: nothing is forced, the last job releases the pool, and its
-//!    workers leave on their own. The report says so.
+//!    workers leave on their own. The report says so. The pool remembers `g`:
+//!    once its workers left, the next init, recycle or exit stops them and
+//!    frees their telemetry slots (see `sweep_abandoned`).
 //! 6. `Running(g+1)`; the report gives each phase's duration and what the
 //!    allocator got back.
 //!
 //! Concurrent recycle requests join the one in progress and get its report.
 //! Exit waits for a recycle in progress, then exits.
+//!
+//! # Lost workers
+//! A loss in a generation the lifecycle holds marks it and poisons the pool
+//! (`Event::WorkerLost`). A generation that is still starting is known to the
+//! lifecycle only by its number, so its loss is kept here and carried into
+//! the generation when it arrives in `Event::Started`, which then poisons it.
 
 use super::error::PoolError;
 use super::generation::{lock, Generation, Lease, PendingGeneration, Teardown};
 use super::lifecycle::{Event, Lifecycle, NewGeneration, RecycleCause, Rejected};
-use super::telemetry::{self, ALLOCATOR};
+use super::telemetry::{self, WorkerState, ALLOCATOR};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex};
@@ -131,6 +139,13 @@ struct Guarded {
     /// Outcome of the latest recycle attempt, by attempt number, for joiners.
     recycle_attempts: u64,
     last_recycle: Option<(u64, Result<RecycleReport, PoolError>)>,
+    /// A worker loss reported for the generation being started, by number,
+    /// until `Started` carries it into the generation. One is enough: the
+    /// lifecycle starts at most one generation at a time.
+    lost_while_starting: Option<(u64, String)>,
+    /// Generations abandoned past the drain bound whose workers have not been
+    /// stopped yet (see `sweep_abandoned`).
+    abandoned: Vec<Arc<Generation>>,
 }
 
 struct Pool {
@@ -145,6 +160,8 @@ static POOL: Pool = Pool {
         last_generation: 0,
         recycle_attempts: 0,
         last_recycle: None,
+        lost_while_starting: None,
+        abandoned: Vec::new(),
     }),
     changed: Condvar::new(),
     recycles: AtomicU64::new(0),
@@ -160,6 +177,17 @@ fn apply(
     let numbers_a_generation = matches!(event, Event::Init { .. } | Event::Recycle { .. });
     let is_recycle = matches!(event, Event::Recycle { .. });
     let label = event_label(&event);
+    // A start is over. A loss reported while it ran goes into the generation
+    // under this same lock, so no loss falls between "starting" and "started".
+    let lost_while_starting = match event {
+        Event::Started(_) | Event::StartFailed { .. } => guarded.lost_while_starting.take(),
+        _ => None,
+    };
+    if let (Event::Started(g), Some((number, reason))) = (&event, lost_while_starting) {
+        if g.number == number {
+            g.mark_lost(reason);
+        }
+    }
     let next = guarded.lifecycle.on(event)?;
     tracing::debug!(
         target: "plonk_wasm::pool",
@@ -207,6 +235,7 @@ pub fn wait_for_change(timeout: Duration) {
 
 /// Starts the first generation.
 pub async fn init<H: Host>(host: &H, threads: usize) -> Result<StartReport, PoolError> {
+    sweep_abandoned(host).await;
     let generation = loop {
         match apply(|generation| Event::Init { generation }) {
             Ok(Lifecycle::Starting { generation }) => break generation,
@@ -219,7 +248,11 @@ pub async fn init<H: Host>(host: &H, threads: usize) -> Result<StartReport, Pool
     let started_at = telemetry::monotonic_ms();
     match start_generation(host, generation, threads).await {
         Ok(built) => {
-            apply(|_| Event::Started(built)).expect("a started generation is accepted");
+            let state = apply(|_| Event::Started(built)).expect("a started generation is accepted");
+            if let Lifecycle::Poisoned { reason, .. } = state {
+                tracing::error!(target: "plonk_wasm::pool", generation, %reason, "thread pool started, but lost a worker while starting: poisoned");
+                return Err(PoolError::Poisoned { generation, reason });
+            }
             let report = StartReport {
                 generation,
                 threads,
@@ -270,6 +303,7 @@ pub async fn recycle<H: Host>(
     threads: Option<usize>,
     options: RetireOptions,
 ) -> Result<RecycleReport, PoolError> {
+    sweep_abandoned(host).await;
     let began_at = telemetry::monotonic_ms();
     let (old, next, cause, attempt) = loop {
         match apply(|generation| Event::Recycle { generation }) {
@@ -380,9 +414,12 @@ async fn retire<H: Host>(host: &H, old: &Arc<Generation>, options: RetireOptions
                 drain_timeout_ms,
                 "retire: jobs still run past the drain bound; the generation is abandoned to them and its workers leave when they finish"
             );
+            lock(&POOL.guarded).abandoned.push(old.clone());
             (jobs_in_flight, WorkerExit::default())
         }
     };
+    // Abandoned: frees the slots of workers that already left, if any; the
+    // sweep frees the others.
     telemetry::release_exited_slots(old.number);
     let live_after = ALLOCATOR.live_bytes.load(Relaxed) as i64;
     let exit_ms = telemetry::monotonic_ms() - exit_began;
@@ -402,6 +439,7 @@ async fn retire<H: Host>(host: &H, old: &Arc<Generation>, options: RetireOptions
 /// Shuts the pool down: waits for an operation in progress, then drains,
 /// drops and stops the serving generation. A second exit is a no-op.
 pub async fn exit<H: Host>(host: &H, options: RetireOptions) -> Result<ExitReport, PoolError> {
+    sweep_abandoned(host).await;
     let old = loop {
         match apply(|_| Event::Exit) {
             Ok(Lifecycle::Exiting { old }) => break old,
@@ -422,23 +460,88 @@ pub async fn exit<H: Host>(host: &H, options: RetireOptions) -> Result<ExitRepor
 /// Records that a worker of `generation` died (a trap, an `exit` event, a
 /// failed message). The generation stops taking jobs; a recycle rebuilds it.
 pub fn worker_lost(generation: u64, reason: String) {
-    let known = {
-        let guarded = lock(&POOL.guarded);
-        let found = generations_of(&guarded.lifecycle)
+    enum Found {
+        Held,
+        Starting,
+        Gone,
+    }
+    let found = {
+        let mut guarded = lock(&POOL.guarded);
+        let held = generations_of(&guarded.lifecycle)
             .into_iter()
             .find(|g| g.number == generation);
-        if let Some(g) = &found {
+        if let Some(g) = held {
             g.mark_lost(reason.clone());
+            Found::Held
+        } else if starting_generation(&guarded.lifecycle) == Some(generation) {
+            // `apply` carries it into the generation with `Started`. The
+            // first reason wins, as in `Generation::mark_lost`.
+            match &guarded.lost_while_starting {
+                Some((number, _)) if *number == generation => {}
+                _ => guarded.lost_while_starting = Some((generation, reason.clone())),
+            }
+            Found::Starting
+        } else {
+            Found::Gone
         }
-        found.is_some()
     };
-    if known {
-        tracing::error!(target: "plonk_wasm::pool", generation, %reason, "worker lost: generation poisoned");
-        apply(|_| Event::WorkerLost { generation, reason })
-            .expect("a worker loss is always accepted");
-    } else {
-        tracing::warn!(target: "plonk_wasm::pool", generation, %reason, "worker lost in a generation that is already gone");
+    match found {
+        Found::Held => {
+            tracing::error!(target: "plonk_wasm::pool", generation, %reason, "worker lost: generation poisoned");
+            apply(|_| Event::WorkerLost { generation, reason })
+                .expect("a worker loss is always accepted");
+        }
+        Found::Starting => {
+            tracing::error!(target: "plonk_wasm::pool", generation, %reason, "worker lost while its generation starts: it will come up poisoned");
+        }
+        Found::Gone => {
+            tracing::warn!(target: "plonk_wasm::pool", generation, %reason, "worker lost in a generation that is already gone");
+        }
     }
+}
+
+/// The generation being started, which the lifecycle knows only by number.
+fn starting_generation(lifecycle: &Lifecycle<Arc<Generation>>) -> Option<u64> {
+    match lifecycle {
+        Lifecycle::Starting { generation }
+        | Lifecycle::Recycling {
+            new: NewGeneration::Starting { generation },
+            ..
+        } => Some(*generation),
+        _ => None,
+    }
+}
+
+/// Finishes retiring the abandoned generations whose workers have left:
+/// stops them (natively, joins their threads; on wasm the host lets go of
+/// its workers) and frees their telemetry slots. Runs at the start of every
+/// init, recycle and exit; `health()` frees the slots in between.
+async fn sweep_abandoned<H: Host>(host: &H) {
+    // Taken out under the lock, so concurrent sweeps never stop one twice.
+    let left: Vec<Arc<Generation>> = {
+        let mut guarded = lock(&POOL.guarded);
+        let (left, waiting) = guarded.abandoned.drain(..).partition(|g| workers_left(g));
+        guarded.abandoned = waiting;
+        left
+    };
+    for generation in left {
+        let workers = host
+            .stop_workers(generation.number, DEFAULT_EXIT_TIMEOUT_MS)
+            .await;
+        // After the stop: a worker that claimed its slot late has exited now.
+        telemetry::release_exited_slots(generation.number);
+        tracing::info!(target: "plonk_wasm::pool", generation = generation.number, exited = workers.exited, forced = workers.forced, "abandoned generation swept: its last job ended and its workers left");
+    }
+}
+
+/// True once an abandoned generation's last job ended (which dropped its
+/// `ThreadPool`) and none of its workers is starting or in Rayon's loop any
+/// more. A worker that found no telemetry slot is not seen here; the stop's
+/// bound covers it.
+fn workers_left(generation: &Generation) -> bool {
+    generation.in_flight() == 0
+        && telemetry::count_workers(generation.number, WorkerState::Starting) == 0
+        && telemetry::count_workers(generation.number, WorkerState::Running) == 0
 }
 
 fn generations_of(lifecycle: &Lifecycle<Arc<Generation>>) -> Vec<Arc<Generation>> {
@@ -562,6 +665,11 @@ pub fn health() -> PoolHealth {
             .iter()
             .map(|g| g.in_flight())
             .sum();
+        // Workers of abandoned generations leave the report as soon as they
+        // left; the next operation stops them (see `sweep_abandoned`).
+        for abandoned in guarded.abandoned.iter().filter(|g| workers_left(g)) {
+            telemetry::release_exited_slots(abandoned.number);
+        }
         (lifecycle.name(), serving, recycle, poisoned, in_flight)
     };
     let now = telemetry::now_ms();

@@ -7,17 +7,27 @@
 //!
 //! Memory ordering: every counter is `Relaxed`. A health report is a snapshot
 //! of independent counters, never used to synchronise other data, so values
-//! may be a few operations apart from each other. The one exception is slot
-//! ownership, claimed with a compare-exchange so two threads never share a slot.
+//! may be a few operations apart from each other. The exception is a slot's
+//! `state`, which publishes the slot: it is claimed with a compare-exchange
+//! (two threads never share a slot) into an internal `CLAIMING` value that
+//! readers skip, and becomes visible only once its fields hold the new
+//! occupant's values (see [`claim_worker_slot`]).
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicU32, AtomicU64,
+    Ordering::{Acquire, Relaxed, Release},
+};
 
 /// How many workers can report at once (all live generations together).
 /// A worker that finds no free slot still runs; it is just not attributed.
 pub const WORKER_SLOTS: usize = 512;
 
 const NO_SLOT: u32 = u32::MAX;
+
+/// A slot's `state` while a worker claims it: its fields still hold the
+/// previous occupant's values. Never a [`WorkerState`]: readers skip it.
+const CLAIMING: u32 = u32::MAX;
 
 thread_local! {
     // Const-initialised and destructor-free: the allocator reads it, so it must
@@ -161,16 +171,19 @@ pub struct SlotClaim {
 
 /// Claims a slot for the calling thread, a worker of `generation`.
 /// Returns `None` when the table is full: the worker then runs unattributed.
+///
+/// Ordering: the slot goes `Free` → `CLAIMING` (compare-exchange, so it has
+/// one owner), then its fields are reset for this worker, and only then is it
+/// published as `Starting` with `Release`. A reader loads `state` with
+/// `Acquire` and skips `Free` and `CLAIMING`, so when it sees `Starting` (or
+/// later) it also sees this worker's generation, index and counters, never
+/// the previous occupant's. Publishing `Starting` first, as the claim once
+/// did, let a report list a new worker under the old one's generation.
 pub fn claim_worker_slot(generation: u64) -> Option<SlotClaim> {
     for (index, slot) in SLOTS.iter().enumerate() {
         let claimed = slot
             .state
-            .compare_exchange(
-                WorkerState::Free as u32,
-                WorkerState::Starting as u32,
-                std::sync::atomic::Ordering::AcqRel,
-                Relaxed,
-            )
+            .compare_exchange(WorkerState::Free as u32, CLAIMING, Acquire, Relaxed)
             .is_ok();
         if claimed {
             slot.generation.store(generation, Relaxed);
@@ -178,6 +191,7 @@ pub fn claim_worker_slot(generation: u64) -> Option<SlotClaim> {
             slot.jobs.store(0, Relaxed);
             slot.allocated_bytes.store(0, Relaxed);
             slot.last_activity_ms.store(now_ms(), Relaxed);
+            slot.state.store(WorkerState::Starting as u32, Release);
             CURRENT_SLOT.with(|current| current.set(index as u32));
             return Some(SlotClaim { index });
         }
@@ -189,7 +203,8 @@ impl SlotClaim {
     pub fn set_running(&self, worker_index: usize) {
         let slot = &SLOTS[self.index];
         slot.index.store(worker_index as u32, Relaxed);
-        slot.state.store(WorkerState::Running as u32, Relaxed);
+        // Release: a reader that sees `Running` sees the index too.
+        slot.state.store(WorkerState::Running as u32, Release);
         slot.last_activity_ms.store(now_ms(), Relaxed);
     }
 }
@@ -197,7 +212,7 @@ impl SlotClaim {
 impl Drop for SlotClaim {
     fn drop(&mut self) {
         let slot = &SLOTS[self.index];
-        slot.state.store(WorkerState::Exited as u32, Relaxed);
+        slot.state.store(WorkerState::Exited as u32, Release);
         slot.last_activity_ms.store(now_ms(), Relaxed);
         let _ = CURRENT_SLOT.try_with(|current| current.set(NO_SLOT));
     }
@@ -207,7 +222,14 @@ impl Drop for SlotClaim {
 /// are freed: a worker still starting or running keeps reporting.
 pub fn release_exited_slots(generation: u64) {
     for slot in SLOTS.iter() {
-        if slot.generation.load(Relaxed) == generation {
+        // State first (`Acquire`): an exited slot's generation stays put
+        // until the slot is freed, so it is the exited worker's. (Were the
+        // slot freed, reclaimed and exited again between these loads and the
+        // exchange, an exited slot of another generation would be freed:
+        // harmless, it reports nothing live.)
+        if slot.state.load(Acquire) == WorkerState::Exited as u32
+            && slot.generation.load(Relaxed) == generation
+        {
             let _ = slot.state.compare_exchange(
                 WorkerState::Exited as u32,
                 WorkerState::Free as u32,
@@ -243,8 +265,12 @@ pub fn worker_snapshots() -> Vec<WorkerSnapshot> {
         .iter()
         .enumerate()
         .filter_map(|(slot_index, slot)| {
-            let state = WorkerState::from_u32(slot.state.load(Relaxed));
-            if state == WorkerState::Free {
+            // `Acquire` pairs with the claim's `Release`: see `claim_worker_slot`.
+            // (An exited slot freed and reclaimed while we read it can still
+            // mix two occupants; a report is a snapshot, never synchronised on.)
+            let raw = slot.state.load(Acquire);
+            let state = WorkerState::from_u32(raw);
+            if raw == CLAIMING || state == WorkerState::Free {
                 return None;
             }
             let index = slot.index.load(Relaxed);
@@ -261,12 +287,13 @@ pub fn worker_snapshots() -> Vec<WorkerSnapshot> {
         .collect()
 }
 
-/// Counts workers of `generation` in `state`.
+/// Counts workers of `generation` in `state`. A slot being claimed is in no
+/// state yet; state is read first (`Acquire`) so its generation is current.
 pub fn count_workers(generation: u64, state: WorkerState) -> usize {
     SLOTS
         .iter()
         .filter(|slot| {
-            slot.generation.load(Relaxed) == generation && slot.state.load(Relaxed) == state as u32
+            slot.state.load(Acquire) == state as u32 && slot.generation.load(Relaxed) == generation
         })
         .count()
 }
