@@ -94,6 +94,11 @@ fn abandon_a_generation_to_a_long_job() -> u64 {
         WorkerExit::default(),
         "nothing is stopped under a running job"
     );
+    assert_eq!(
+        health().in_flight,
+        1,
+        "a job on an abandoned generation still counts as in flight"
+    );
 
     let ran_on = join_within("the long job ends", job);
     assert_eq!(ran_on, Ok(abandoned), "the job finished where it started");

@@ -663,6 +663,7 @@ pub fn health() -> PoolHealth {
         };
         let in_flight = generations_of(lifecycle)
             .iter()
+            .chain(guarded.abandoned.iter())
             .map(|g| g.in_flight())
             .sum();
         // Workers of abandoned generations leave the report as soon as they
