@@ -5,23 +5,18 @@
 
 mod common;
 
-use common::{fresh_pool, serial, wait_until};
+use common::{fresh_pool, join_within, serial, slow_starts, wait_until, TIMEOUT};
 use plonk_wasm::rayon::native::{
-    delay_worker_starts_for_tests, exit_thread_pool, init_thread_pool, recycle_thread_pool,
-    worker_threads_for_tests,
+    exit_thread_pool, init_thread_pool, recycle_thread_pool, worker_threads_for_tests,
 };
 use plonk_wasm::rayon::pool::{worker_lost, WorkerExit};
 use plonk_wasm::rayon::{current_job, health, try_run_in_pool, PoolError, RetireOptions};
-use std::panic::resume_unwind;
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::Duration;
 
 /// Bound for every wait: far above what any step takes on a loaded machine.
-const TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the job that outlives the drain bound runs.
 const LONG_JOB_MS: u64 = 500;
-/// How long each worker start is delayed when a test needs a start in progress.
-const SLOW_START_MS: u64 = 300;
 
 /// Bounds generous enough that no worker is ever forced on a loaded machine.
 fn patient() -> RetireOptions {
@@ -29,29 +24,6 @@ fn patient() -> RetireOptions {
         drain_timeout_ms: Some(60_000),
         exit_timeout_ms: Some(30_000),
     }
-}
-
-/// Slows every worker start down until dropped, even if the test panics.
-struct SlowStarts;
-
-fn slow_starts() -> SlowStarts {
-    delay_worker_starts_for_tests(SLOW_START_MS);
-    SlowStarts
-}
-
-impl Drop for SlowStarts {
-    fn drop(&mut self) {
-        delay_worker_starts_for_tests(0);
-    }
-}
-
-/// Waits (bounded) for a thread to finish and returns its result; a panic on
-/// the thread goes on in the test.
-fn join_within<T>(what: &str, handle: JoinHandle<T>) -> T {
-    wait_until(what, TIMEOUT, || handle.is_finished());
-    handle
-        .join()
-        .unwrap_or_else(|payload| resume_unwind(payload))
 }
 
 fn workers_of(generation: u64) -> Vec<&'static str> {

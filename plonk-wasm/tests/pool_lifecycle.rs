@@ -6,22 +6,13 @@
 
 mod common;
 
-use common::{fresh_pool, serial, wait_until};
-use plonk_wasm::rayon::native::{
-    delay_worker_starts_for_tests, exit_thread_pool, init_thread_pool, recycle_thread_pool,
-};
+use common::{fresh_pool, join_within, serial, slow_starts, wait_until, TIMEOUT};
+use plonk_wasm::rayon::native::{exit_thread_pool, init_thread_pool, recycle_thread_pool};
 use plonk_wasm::rayon::oom::panic_message;
 use plonk_wasm::rayon::pool::{worker_lost, WorkerExit};
 use plonk_wasm::rayon::{health, run_in_pool, try_run_in_pool, PoolError, RetireOptions};
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
-
-/// Bound for every wait: far above what any step takes on a loaded machine.
-const TIMEOUT: Duration = Duration::from_secs(60);
-/// How long each worker start is delayed when a test needs the pool to be
-/// starting (or a recycle to be in progress) while it acts.
-const SLOW_START_MS: u64 = 300;
 
 /// Bounds generous enough that no worker is ever forced on a loaded machine.
 fn patient() -> RetireOptions {
@@ -43,29 +34,6 @@ fn all_exited(threads: usize) -> WorkerExit {
 fn no_pool() {
     exit_thread_pool(patient()).expect("exit before the test");
     assert_eq!(health().state, "uninit");
-}
-
-/// Slows every worker start down until dropped, even if the test panics.
-struct SlowStarts;
-
-fn slow_starts() -> SlowStarts {
-    delay_worker_starts_for_tests(SLOW_START_MS);
-    SlowStarts
-}
-
-impl Drop for SlowStarts {
-    fn drop(&mut self) {
-        delay_worker_starts_for_tests(0);
-    }
-}
-
-/// Waits (bounded) for a thread to finish and returns its result; a panic on
-/// the thread goes on in the test.
-fn join_within<T>(what: &str, handle: JoinHandle<T>) -> T {
-    wait_until(what, TIMEOUT, || handle.is_finished());
-    handle
-        .join()
-        .unwrap_or_else(|payload| resume_unwind(payload))
 }
 
 /// Runs a blocking pool operation on its own thread and waits for it, bounded.
