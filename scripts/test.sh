@@ -17,3 +17,7 @@ INSTA_UPDATE=no cargo test -p plonk_wasm --features fixture,test-exports
 
 info "Node tests (threaded wasm in worker_threads)"
 node --test --test-concurrency=1 "$ROOT/tests/node/"
+
+info "TypeScript: type-check bindings-js and tests/ts, then run the compiled tests"
+npx tsc -p "$ROOT/tsconfig.json" || die 21 "tsc reports type errors in bindings-js or tests/ts"
+node --test "$ROOT/build/ts/tests/ts/"
