@@ -1,0 +1,210 @@
+/**
+ * Every error the JS side of the pool throws, in one module.
+ *
+ * Each class has a stable `code` a caller can branch on (never parse the
+ * message), the context that explains it, and the original error as `cause`
+ * when it wraps one. Messages say what happened, what was expected and what to
+ * do. `fromWasmError` turns the errors plonk-wasm throws into these classes.
+ */
+import type { PoolHealth } from './pool-health.js';
+
+/** Codes the wasm puts on the JS `Error`s it throws (README, "The JS API"). */
+export const WASM_POOL_ERROR_CODES = [
+  'POOL_NOT_INITIALIZED',
+  'POOL_ALREADY_INITIALIZED',
+  'POOL_STARTING',
+  'POOL_EXITING',
+  'POOL_REBUILDING',
+  'POOL_POISONED',
+  'POOL_INVALID_THREAD_COUNT',
+  'POOL_UNKNOWN_RECEIVER',
+  'POOL_START_FAILED',
+  'POOL_INVALID_OPTION',
+] as const;
+export type WasmPoolErrorCode = (typeof WASM_POOL_ERROR_CODES)[number];
+
+export type PoolErrorCode =
+  | 'POOL_OUT_OF_MEMORY'
+  | 'POOL_POISONED'
+  | 'POOL_RECYCLE_TIMEOUT'
+  | 'POOL_INVALID_CONFIG'
+  | WasmPoolErrorCode;
+
+/** Base of every pool error: a stable `code`, and `cause` when it wraps one. */
+export class PoolError extends Error {
+  readonly code: PoolErrorCode;
+
+  constructor(code: PoolErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    // Subclasses set their own name so stack traces and `String(error)` show it.
+    this.name = new.target.name;
+  }
+}
+
+/** Why memory ran out: the coordinator refused the job, or the job hit the wasm's limit. */
+export type PoolMemoryErrorKind = 'admission-refused' | 'job-out-of-memory';
+
+/**
+ * `POOL_OUT_OF_MEMORY`: a job was refused because even a fresh pool would not
+ * have the configured headroom, or a job ran out of wasm memory (the wasm then
+ * released the job's memory and the pool keeps working).
+ */
+export class PoolMemoryError extends PoolError {
+  readonly kind: PoolMemoryErrorKind;
+  /** The snapshot that explains the refusal (`null` when none was read). */
+  readonly health: PoolHealth | null;
+  /** Admission: the headroom the coordinator requires. */
+  readonly neededBytes: number | null;
+  /** Admission: `linearMaxBytes - allocatorLiveBytes` at the time. */
+  readonly availableBytes: number | null;
+
+  constructor(
+    message: string,
+    context: {
+      kind: PoolMemoryErrorKind;
+      health?: PoolHealth | null;
+      neededBytes?: number | null;
+      availableBytes?: number | null;
+      cause?: unknown;
+    },
+  ) {
+    super('POOL_OUT_OF_MEMORY', message, { cause: context.cause });
+    this.kind = context.kind;
+    this.health = context.health ?? null;
+    this.neededBytes = context.neededBytes ?? null;
+    this.availableBytes = context.availableBytes ?? null;
+  }
+
+  /** The coordinator's refusal, with the numbers behind it. */
+  static admissionRefused(health: PoolHealth, neededBytes: number, availableBytes: number): PoolMemoryError {
+    return new PoolMemoryError(
+      `refused a job: even a fresh pool would have ${availableBytes} bytes of wasm linear memory headroom ` +
+        `(linearMaxBytes ${health.memory.linearMaxBytes} - allocatorLiveBytes ${health.memory.allocatorLiveBytes}), ` +
+        `expected at least admissionHeadroomBytes ${neededBytes}. A recycle cannot free memory held for live data: ` +
+        `release caches or keys, lower admissionHeadroomBytes, or use a build with a larger memory maximum.`,
+      { kind: 'admission-refused', health, neededBytes, availableBytes },
+    );
+  }
+}
+
+/** `POOL_POISONED`: a worker of the serving generation died; the pool needs a rebuild. */
+export class PoolPoisonedError extends PoolError {
+  readonly generation: number | null;
+  readonly reason: string | null;
+  readonly health: PoolHealth | null;
+
+  constructor(
+    message: string,
+    context: { generation?: number | null; reason?: string | null; health?: PoolHealth | null; cause?: unknown } = {},
+  ) {
+    super('POOL_POISONED', message, { cause: context.cause });
+    this.generation = context.generation ?? null;
+    this.reason = context.reason ?? null;
+    this.health = context.health ?? null;
+  }
+}
+
+/** `POOL_RECYCLE_TIMEOUT`: a recycle did not settle within the coordinator's bound. */
+export class PoolRecycleTimeoutError extends PoolError {
+  readonly timeoutMs: number;
+  readonly health: PoolHealth | null;
+
+  constructor(timeoutMs: number, health: PoolHealth | null = null) {
+    super(
+      'POOL_RECYCLE_TIMEOUT',
+      `the thread pool recycle did not finish within recycleTimeoutMs ${timeoutMs}, expected it to settle ` +
+        `within that bound. It may still finish in the background: read poolHealth() for its phase, and raise ` +
+        `recycleTimeoutMs if jobs legitimately take longer to drain.`,
+    );
+    this.timeoutMs = timeoutMs;
+    this.health = health;
+  }
+}
+
+/** `POOL_INVALID_CONFIG`: one coordinator option is out of range. */
+export class PoolConfigError extends PoolError {
+  readonly field: string;
+  readonly value: unknown;
+  readonly expected: string;
+
+  constructor(field: string, value: unknown, expected: string) {
+    // The one uniform message for every option (tests check it by text).
+    super('POOL_INVALID_CONFIG', `coordinator option ${field} is ${describeValue(value)}: expected ${expected}`);
+    this.field = field;
+    this.value = value;
+    this.expected = expected;
+  }
+}
+
+/** Any other error the wasm reports with a code (not initialised, exiting, …); the code is kept. */
+export class PoolOperationError extends PoolError {
+  constructor(code: WasmPoolErrorCode, message: string, cause: unknown) {
+    super(code, message, { cause });
+  }
+}
+
+/** Renders a config value for a message: strings quoted, everything else as JS would print it. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return String(value);
+}
+
+/** `plonk-wasm [CODE] rest`: how the wasm labels a panic that crossed to JS (PanicError). */
+const WASM_PANIC_PREFIX = /^plonk-wasm \[([A-Z_]+)\]\s*/;
+
+function isWasmPoolErrorCode(code: unknown): code is WasmPoolErrorCode {
+  return typeof code === 'string' && (WASM_POOL_ERROR_CODES as readonly string[]).includes(code);
+}
+
+/** The wasm code of an error: its `.code` property, or the `plonk-wasm [CODE]` prefix of its message. */
+export function wasmErrorCode(error: unknown): string | null {
+  if (!(error instanceof Error)) return null;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  return WASM_PANIC_PREFIX.exec(error.message)?.[1] ?? null;
+}
+
+/**
+ * Maps an error thrown by plonk-wasm to the matching class, with the original
+ * as `cause`. Errors that are not the pool's (a bug, a TypeError) come back
+ * unchanged, so `throw fromWasmError(e)` never hides them. Already-mapped
+ * errors come back unchanged too.
+ *
+ * `health` (optional) attaches the snapshot the caller read, for context.
+ */
+export function fromWasmError(error: unknown, context: { health?: PoolHealth | null } = {}): unknown {
+  if (error instanceof PoolError) return error;
+  const code = wasmErrorCode(error);
+  if (code === null || !(error instanceof Error)) return error;
+  const health = context.health ?? null;
+  const detail = error.message.replace(WASM_PANIC_PREFIX, '');
+
+  if (code === 'OUT_OF_MEMORY') {
+    return new PoolMemoryError(
+      `a job ran out of wasm memory (${detail}); expected it to fit in the module's memory maximum. ` +
+        `The wasm released the job's memory and the pool still works: retry with a smaller job or fewer ` +
+        `threads, or use a build with a larger memory maximum.`,
+      { kind: 'job-out-of-memory', health, cause: error },
+    );
+  }
+  if (code === 'POOL_POISONED') {
+    return new PoolPoisonedError(
+      `the thread pool is poisoned (${detail}); expected a live pool. Recycle it (recycleThreadPool()) to rebuild ` +
+        `the workers, then retry the job.`,
+      { generation: health?.poisoned?.generation ?? null, reason: health?.poisoned?.reason ?? null, health, cause: error },
+    );
+  }
+  if (isWasmPoolErrorCode(code)) {
+    return new PoolOperationError(code, `thread pool operation failed [${code}]: ${detail}`, error);
+  }
+  return error;
+}
+
+/** True for any error from this module. */
+export function isPoolError(error: unknown): error is PoolError {
+  return error instanceof PoolError;
+}
