@@ -139,7 +139,7 @@ export class PoolConfigError extends PoolError {
 
 /** Any other error the wasm reports with a code (not initialised, exiting, …); the code is kept. */
 export class PoolOperationError extends PoolError {
-  constructor(code: WasmPoolErrorCode, message: string, cause: unknown) {
+  constructor(code: WasmPoolErrorCode, message: string, cause?: unknown) {
     super(code, message, { cause });
   }
 }

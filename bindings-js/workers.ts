@@ -1,0 +1,206 @@
+/**
+ * `WithThreadPool`: runs callers' work with the wasm thread pool up, sharing
+ * one pool between concurrent callers and exiting it when the last one leaves.
+ *
+ * Same interface as o1js's `WithThreadPool` (src/lib/proof-system/workers.ts),
+ * with three differences:
+ *  - a failed init returns to `none`, so the next call retries (upstream
+ *    caches the rejected promise and never decrements its counter, so every
+ *    later call fails the same way);
+ *  - a `recycling` state: `recycle()` replaces the pool while callers keep
+ *    running. A caller arriving during a recycle is served at once when the
+ *    pool can take jobs (plonk-wasm serves from the old generation, then from
+ *    the new one); it waits for the recycle only when the pool cannot
+ *    (`canTakeJobs()` false, e.g. a poisoned pool being rebuilt). A recycle
+ *    never makes a caller fail;
+ *  - one `state` field with a transition helper that throws on an illegal edge.
+ *
+ * States and edges (the whole lifecycle):
+ *
+ *   none ──init──▶ initializing ──ok──▶ running ──last user leaves──▶ exiting ──▶ none
+ *                        └──failed──▶ none            │   ▲                └─failed─▶ running
+ *                                                 recycle  settled
+ *                                                     ▼   │
+ *                                                   recycling
+ *
+ * Invariant: `users` counts callers between their entry and their exit, whether
+ * or not their init succeeded; every entry is paired with one exit in a
+ * `finally`, so the count cannot leak (the upstream bug).
+ */
+import { PoolOperationError } from './errors.js';
+
+export type ThreadPoolState = 'none' | 'initializing' | 'running' | 'recycling' | 'exiting';
+
+const ALLOWED_EDGES: { readonly [From in ThreadPoolState]: readonly ThreadPoolState[] } = {
+  none: ['initializing'],
+  initializing: ['running', 'none'],
+  running: ['recycling', 'exiting'],
+  recycling: ['running'],
+  // A failed exit leaves the pool as it was: still there, serving.
+  exiting: ['none', 'running'],
+};
+
+export interface ThreadPoolLifecycle<RecycleOptions = unknown, RecycleResult = unknown> {
+  initThreadPool(): Promise<void>;
+  exitThreadPool(): Promise<void>;
+  recycleThreadPool?(options?: RecycleOptions): Promise<RecycleResult>;
+  /**
+   * During a recycle: can the pool take a job now? Defaults to `true`
+   * (plonk-wasm keeps serving during a recycle). A backend reads
+   * `poolHealth().generation !== null` here, which is false while a poisoned
+   * pool is rebuilt.
+   */
+  canTakeJobs?(): boolean;
+}
+
+export interface WithThreadPoolRunner<RecycleOptions = unknown, RecycleResult = unknown> {
+  /** Runs `run` with the pool up; the pool exits after the last concurrent caller. */
+  <T>(run: () => T | Promise<T>): Promise<T>;
+  /** Replaces the pool while callers keep running; concurrent calls share one recycle. */
+  recycle(options?: RecycleOptions): Promise<RecycleResult>;
+  /** The lifecycle state now. */
+  state(): ThreadPoolState;
+  /** Callers inside `withThreadPool` now. */
+  users(): number;
+}
+
+export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown>(
+  lifecycle: ThreadPoolLifecycle<RecycleOptions, RecycleResult>,
+): WithThreadPoolRunner<RecycleOptions, RecycleResult> {
+  let state: ThreadPoolState = 'none';
+  // The operation behind the current transient state (initializing, recycling, exiting).
+  let initializing: Promise<void> | null = null;
+  let recycling: Promise<RecycleResult> | null = null;
+  let exiting: Promise<void> | null = null;
+  let users = 0;
+
+  function transition(to: ThreadPoolState): void {
+    if (!ALLOWED_EDGES[state].includes(to)) {
+      throw new Error(`WithThreadPool: illegal transition ${state} → ${to}; this is a bug in workers.ts`);
+    }
+    state = to;
+  }
+
+  function startInit(): Promise<void> {
+    transition('initializing');
+    initializing = (async () => {
+      try {
+        await lifecycle.initThreadPool();
+        transition('running');
+      } catch (error) {
+        transition('none'); // the next caller retries
+        throw error;
+      } finally {
+        initializing = null;
+      }
+    })();
+    return initializing;
+  }
+
+  function startExit(): Promise<void> {
+    transition('exiting');
+    exiting = (async () => {
+      try {
+        await lifecycle.exitThreadPool();
+        transition('none');
+      } catch (error) {
+        transition('running');
+        throw error;
+      } finally {
+        exiting = null;
+      }
+    })();
+    return exiting;
+  }
+
+  /** Brings the pool to a state that takes jobs. Loops because another caller may move the state while we wait. */
+  async function acquire(): Promise<void> {
+    for (;;) {
+      switch (state) {
+        case 'running':
+          return;
+        case 'none':
+          await startInit();
+          return;
+        case 'initializing':
+          // Concurrent callers share one init; its failure is theirs too.
+          await initializing;
+          return;
+        case 'recycling':
+          if (lifecycle.canTakeJobs?.() ?? true) return;
+          await recycling?.catch(() => undefined); // a failed recycle is the recycler's error, not ours
+          continue;
+        case 'exiting':
+          await exiting?.catch(() => undefined);
+          continue;
+      }
+    }
+  }
+
+  /** Called by each caller as it leaves; the last one out exits the pool (after any recycle). */
+  async function release(): Promise<void> {
+    users -= 1;
+    while (users === 0 && state === 'recycling') await recycling?.catch(() => undefined);
+    if (users === 0 && state === 'running') await startExit();
+  }
+
+  async function withThreadPool<T>(run: () => T | Promise<T>): Promise<T> {
+    users += 1;
+    let result: T;
+    try {
+      await acquire();
+      result = await run();
+    } catch (error) {
+      // The caller's own error wins over a failure to exit behind it.
+      await release().catch(() => undefined);
+      throw error;
+    }
+    await release();
+    return result;
+  }
+
+  async function recycle(options?: RecycleOptions): Promise<RecycleResult> {
+    const recycleThreadPool = lifecycle.recycleThreadPool;
+    if (recycleThreadPool === undefined) {
+      throw new Error('WithThreadPool: recycle() needs a recycleThreadPool in the lifecycle; this backend has none');
+    }
+    for (;;) {
+      switch (state) {
+        case 'recycling':
+          return recycling as Promise<RecycleResult>; // join the recycle in progress
+        case 'initializing':
+          await initializing?.catch(() => undefined);
+          continue;
+        case 'none':
+          throw new PoolOperationError(
+            'POOL_NOT_INITIALIZED',
+            'recycle() was called with no thread pool up; expected a running pool. Recycle from inside withThreadPool.',
+          );
+        case 'exiting':
+          throw new PoolOperationError(
+            'POOL_EXITING',
+            'recycle() was called while the thread pool exits; expected a running pool. Nothing to recycle.',
+          );
+        case 'running': {
+          transition('recycling');
+          recycling = (async () => {
+            try {
+              return await recycleThreadPool.call(lifecycle, options);
+            } finally {
+              // Success or not, the pool is there and serving (a failed recycle keeps the old generation).
+              transition('running');
+              recycling = null;
+            }
+          })();
+          return recycling;
+        }
+      }
+    }
+  }
+
+  return Object.assign(withThreadPool, {
+    recycle,
+    state: () => state,
+    users: () => users,
+  });
+}
