@@ -75,7 +75,6 @@ export interface ErrorEvent {
 }
 
 export interface CoordinatorEvents {
-  [name: string]: unknown;
   decision: DecisionEvent;
   recycle: RecycleEvent;
   refuse: RefuseEvent;
@@ -152,7 +151,7 @@ export class PoolHealthCoordinator {
     return this.#policy;
   }
 
-  on<Name extends keyof CoordinatorEvents & string>(event: Name, listener: (payload: CoordinatorEvents[Name]) => void): () => void {
+  on<Name extends keyof CoordinatorEvents>(event: Name, listener: (payload: CoordinatorEvents[Name]) => void): () => void {
     return this.#events.on(event, listener);
   }
 

@@ -5,7 +5,7 @@
  */
 export type Listener<Payload> = (payload: Payload) => void;
 
-export class TypedEmitter<Events extends { [name: string]: unknown }> {
+export class TypedEmitter<Events extends { [Name in keyof Events]: unknown }> {
   readonly #listeners = new Map<keyof Events, Set<Listener<never>>>();
 
   constructor(private readonly onListenerError: (error: unknown, event: keyof Events) => void = () => {}) {}

@@ -242,3 +242,24 @@ test('a failed exit leaves the pool running, and the next last user exits it', O
   assert.equal(exits, 2);
   assert.equal(withThreadPool.state(), 'none');
 });
+
+test('a caller arriving while the pool exits waits for the exit, then inits a new pool', OPTS, async () => {
+  const exitDone = deferred();
+  let inits = 0;
+  const withThreadPool = WithThreadPool({
+    initThreadPool: async () => {
+      inits += 1;
+    },
+    exitThreadPool: () => exitDone.promise,
+  });
+  const first = withThreadPool(() => 'first');
+  await flushMicrotasks();
+  assert.equal(withThreadPool.state(), 'exiting');
+  const second = withThreadPool(() => 'second');
+  await flushMicrotasks();
+  assert.equal(inits, 1, 'no init while the exit runs');
+  exitDone.resolve();
+  assert.equal(await first, 'first');
+  assert.equal(await second, 'second');
+  assert.equal(inits, 2);
+});
