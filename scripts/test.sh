@@ -16,9 +16,10 @@ INSTA_UPDATE=no cargo test -p plonk_wasm --features fixture,test-exports
 "$ROOT/scripts/build-wasm.sh" node
 "$ROOT/scripts/build-wasm.sh" node-small
 
-info "Node tests (threaded wasm in worker_threads)"
-node --test --test-concurrency=1 "$ROOT/tests/node/"
-
-info "TypeScript: type-check bindings-js and tests/ts, then run the compiled tests"
+# The TypeScript policy layer is compiled first: the Node tests drive it too.
+info "TypeScript: type-check bindings-js and tests/ts, then run the compiled unit tests"
 npx tsc -p "$ROOT/tsconfig.json" || die 21 "tsc reports type errors in bindings-js or tests/ts"
 node --test "$ROOT/build/ts/tests/ts/"
+
+info "Node tests (threaded wasm in worker_threads)"
+node --test --test-concurrency=1 "$ROOT/tests/node/"
