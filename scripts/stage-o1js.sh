@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Lays out this repository's build as o1js lays out its own (dist/node, dist/web):
+#   build/o1js/<variant>/bindings/js/node/node-backend.js          (bindings-js/node/*.js, as is)
+#   build/o1js/<variant>/bindings/compiled/_node_bindings/plonk_wasm.cjs + plonk_wasm_bg.wasm
+#   build/o1js/<variant>/lib/proof-system/*.js                     (bindings-js/*.ts, compiled)
+# so the backend files are tested byte for byte as apply-patches.sh installs them: their
+# relative imports are upstream's, and they find the glue and workers.js where o1js has them.
+#   scripts/stage-o1js.sh node|node-small     needs scripts/build-wasm.sh <variant> and tsc first
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+variant="${1:-node}"
+compiled_ts="$ROOT/build/ts/bindings-js"
+stage="$ROOT/build/o1js/$variant"
+[ -d "$PKG/$variant" ] || die 3 "pkg/$variant is missing; run scripts/build-wasm.sh $variant first"
+[ -f "$compiled_ts/workers.js" ] || die 3 "build/ts is missing; run npx tsc -p tsconfig.json first"
+
+rm -rf "$stage"
+mkdir -p "$stage/lib/proof-system"
+cp "$compiled_ts"/*.js "$stage/lib/proof-system/"
+case "$variant" in
+  node | node-small)
+    mkdir -p "$stage/bindings/js/node" "$stage/bindings/compiled/_node_bindings"
+    cp "$ROOT"/bindings-js/node/*.js "$stage/bindings/js/node/"
+    # o1js renames wasm-bindgen's CommonJS glue to .cjs (its package is "type": "module").
+    cp "$PKG/$variant/plonk_wasm.js" "$stage/bindings/compiled/_node_bindings/plonk_wasm.cjs"
+    cp "$PKG/$variant/plonk_wasm_bg.wasm" "$PKG/$variant/build-info.json" "$stage/bindings/compiled/_node_bindings/"
+    ;;
+  *) die 2 "unknown variant '$variant': expected node or node-small" ;;
+esac
+info "staged $variant in build/o1js/$variant"
