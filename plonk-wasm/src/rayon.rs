@@ -15,10 +15,12 @@
 //!
 //! The same code runs natively on std threads ([`native`]) for `cargo test`.
 
+mod completion;
 pub mod error;
 pub mod generation;
 pub mod job;
 pub mod lifecycle;
+pub mod loss_signal;
 pub mod oom;
 pub mod pool;
 pub mod telemetry;
@@ -36,6 +38,7 @@ pub use error::PoolError;
 pub use job::{current_job, JobInfo};
 pub use pool::{health, PoolHealth, RecycleReport, RetireOptions};
 
+use lifecycle::GenerationRef;
 use std::panic::{self, AssertUnwindSafe};
 
 /// Runs `op` on the pool and returns its result (upstream's signature).
@@ -63,13 +66,34 @@ where
     oom::install_alloc_error_hook();
     let mut lease = pool::admit()?;
     let generation = lease.generation().clone();
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-        lease.pool().install(|| {
-            telemetry::note_job_started();
-            let _scope = job::JobScope::enter(&generation);
-            op()
-        })
-    }));
+    // Owns its generation handle: after a lost worker this closure may outlive
+    // the call (see `completion`), so it borrows nothing of ours but `op`.
+    let job_generation = generation.clone();
+    let job = move || {
+        telemetry::note_job_started();
+        let _scope = job::JobScope::enter(&job_generation);
+        op()
+    };
+    let outcome = if ::rayon::current_thread_index().is_some() {
+        // Already on a pool thread (a nested call): Rayon runs it inline.
+        panic::catch_unwind(AssertUnwindSafe(|| lease.pool().install(job)))
+    } else {
+        match completion::run(lease.pool(), generation.number, job) {
+            completion::Outcome::Finished(outcome) => outcome,
+            completion::Outcome::Lost => {
+                lease.mark_failed();
+                drop(lease);
+                let reason = generation
+                    .lost_worker()
+                    .unwrap_or_else(|| "signalled by the host".to_string());
+                tracing::error!(target: "plonk_wasm::pool", generation = generation.number, %reason, "job lost with a worker");
+                return Err(PoolError::WorkerLost {
+                    generation: generation.number,
+                    reason,
+                });
+            }
+        }
+    };
     let generation_number = generation.number;
     if outcome.is_err() {
         lease.mark_failed();

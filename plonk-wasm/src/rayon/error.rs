@@ -14,6 +14,7 @@ pub enum PoolError {
     InvalidThreadCount { value: String },
     UnknownReceiver { value: u32 },
     StartFailed { generation: u64, message: String },
+    WorkerLost { generation: u64, reason: String },
 }
 
 impl PoolError {
@@ -29,6 +30,7 @@ impl PoolError {
             PoolError::InvalidThreadCount { .. } => "POOL_INVALID_THREAD_COUNT",
             PoolError::UnknownReceiver { .. } => "POOL_UNKNOWN_RECEIVER",
             PoolError::StartFailed { .. } => "POOL_START_FAILED",
+            PoolError::WorkerLost { .. } => "POOL_WORKER_LOST",
         }
     }
 }
@@ -85,6 +87,13 @@ impl fmt::Display for PoolError {
                 f,
                 "starting thread pool generation {} failed: {}",
                 generation, message
+            ),
+            PoolError::WorkerLost { generation, reason } => write!(
+                f,
+                "a worker of thread pool generation {} died while this job ran ({}), and the job \
+                 stopped making progress; its result is lost. The generation is poisoned: \
+                 recycleThreadPool() rebuilds it (the pool health coordinator does so before the next job)",
+                generation, reason
             ),
         }
     }

@@ -14,7 +14,7 @@
 //!   is the last one and dropping it really drops the `ThreadPool`.
 
 use super::lifecycle::GenerationRef;
-use super::telemetry;
+use super::{loss_signal, telemetry};
 use rayon::{ThreadBuilder, ThreadPool, ThreadPoolBuilder};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -232,6 +232,7 @@ impl Generation {
 
     pub fn mark_lost(&self, reason: String) {
         lock(&self.lost_worker).get_or_insert(reason);
+        loss_signal::mark(self.number);
     }
 
     /// Blocks until no job runs on this generation, or `timeout` passes.
@@ -276,7 +277,13 @@ impl GenerationRef for Arc<Generation> {
         self.threads
     }
     fn lost_worker(&self) -> Option<String> {
-        lock(&self.lost_worker).clone()
+        let reason = lock(&self.lost_worker).clone();
+        // The host may have signalled a loss it could not report (after a
+        // trap, no export call works): see `loss_signal`.
+        reason.or_else(|| {
+            loss_signal::is_marked(self.number)
+                .then(|| "a worker died (signalled by the host through shared memory)".to_string())
+        })
     }
 }
 

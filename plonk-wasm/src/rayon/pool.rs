@@ -36,6 +36,7 @@
 use super::error::PoolError;
 use super::generation::{lock, Generation, Lease, PendingGeneration, Teardown};
 use super::lifecycle::{Event, Lifecycle, NewGeneration, RecycleCause, Rejected};
+use super::loss_signal;
 use super::telemetry::{self, WorkerState, ALLOCATOR};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -460,6 +461,8 @@ pub async fn exit<H: Host>(host: &H, options: RetireOptions) -> Result<ExitRepor
 /// Records that a worker of `generation` died (a trap, an `exit` event, a
 /// failed message). The generation stops taking jobs; a recycle rebuilds it.
 pub fn worker_lost(generation: u64, reason: String) {
+    // First, so that a job waiting on this generation learns it at once.
+    loss_signal::mark(generation);
     enum Found {
         Held,
         Starting,

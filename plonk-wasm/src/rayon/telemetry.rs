@@ -364,3 +364,19 @@ extern "C" {
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     fn performance_now() -> f64;
 }
+
+/// Bytes ever allocated by the workers of `generation` that still hold a
+/// slot: grows while any of them works, so a caller can tell a stalled
+/// generation from a busy one (see `completion`).
+pub fn generation_allocated_bytes(generation: u64) -> u64 {
+    SLOTS
+        .iter()
+        .filter(|slot| {
+            let state = slot.state.load(Acquire);
+            state != WorkerState::Free as u32
+                && state != CLAIMING
+                && slot.generation.load(Relaxed) == generation
+        })
+        .map(|slot| slot.allocated_bytes.load(Relaxed))
+        .sum()
+}

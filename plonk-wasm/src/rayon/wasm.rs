@@ -9,7 +9,7 @@
 //!
 //! Added: `recycleThreadPool(options?)`, `poolHealth()`,
 //! `reportWorkerLost(generation, reason)`, `setPoolLogLevel(level)`,
-//! `PoolBuilder.generation()`, and two optional arguments the host may use:
+//! `PoolBuilder.generation()`, `PoolBuilder.lossSignalAddress()`, and two optional arguments the host may use:
 //! `terminateWorkers(generation, timeoutMs)` resolving `{ exited, forced }`.
 
 use super::error::{validate_thread_count, PoolError};
@@ -67,6 +67,16 @@ impl PoolBuilder {
     /// The generation these workers belong to (for `terminateWorkers`).
     pub fn generation(&self) -> f64 {
         self.pending.number as f64
+    }
+
+    /// Byte address in linear memory where the host stores this generation's
+    /// number (a u64, `Atomics.store` on a `BigInt64Array`) when one of its
+    /// workers dies. It needs no call into the instance, so it works from a
+    /// thread outside the pool and even after a trap terminated the instance;
+    /// a caller blocked in a job of this generation sees it (`loss_signal`).
+    #[wasm_bindgen(js_name = lossSignalAddress)]
+    pub fn loss_signal_address(&self) -> f64 {
+        super::loss_signal::slot_address(self.pending.number) as f64
     }
 
     pub fn build(&mut self) -> Result<(), JsValue> {
