@@ -3,7 +3,8 @@
 #   - the pinned nightly (rust-toolchain.toml) with rust-src, rustfmt and the wasm32 target
 #     (RUSTUP_AUTO_INSTALL=0 on our machines: a toolchain file alone installs nothing);
 #   - the wasm-bindgen CLI matching the exact crate pin, cached in .tools/;
-#   - npm packages from package.json, when it declares any.
+#   - npm packages from package.json, when it declares any;
+#   - Debian's chromium for the browser tests (apt-get, as root), unless CHROMIUM names one.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 command -v rustup >/dev/null || die 10 "rustup is not installed; install it from your OS or rustup's installer"
@@ -40,4 +41,20 @@ if node -e 'const p=require(process.argv[1]);process.exit(Object.keys({...p.depe
     (cd "$ROOT" && npm install --no-audit --no-fund)
   fi
 fi
+# Browser tests: Debian's Chromium, driven by npm playwright-core (Playwright's
+# own browser download cannot reach its servers from our machines).
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+if [ -x "$CHROMIUM" ]; then
+  info "chromium is installed ($("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM"))"
+else
+  command -v apt-get >/dev/null || die 12 "$CHROMIUM is missing and apt-get is not available: install Chromium and set CHROMIUM=<path>"
+  (( EUID == 0 )) || die 12 "$CHROMIUM is missing: run scripts/setup.sh as root to apt-get install chromium, or set CHROMIUM=<path>"
+  info "installing Debian's chromium (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  # A fresh machine may have empty package lists: the install alone would find nothing.
+  apt-get update -qq || die 12 "apt-get update failed; chromium cannot be installed"
+  apt-get install -y -qq chromium >/dev/null || die 12 "apt-get install chromium failed"
+  [ -x "$CHROMIUM" ] || die 12 "apt-get installed chromium but $CHROMIUM is not there; set CHROMIUM=<path>"
+fi
+
 info "setup complete"
