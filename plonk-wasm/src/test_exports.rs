@@ -1,18 +1,64 @@
 //! Fault injection for tests: allocate or leak on every worker, panic or trap
-//! on a worker, allocate one large block in a job, set a soft memory limit.
+//! on a worker, allocate one large block in a job, set a soft memory limit,
+//! hold memory for the application, grow memory scoped to a pool generation.
 //! Built only with feature `test-exports`; never installed upstream.
 
-use crate::rayon::run_in_pool;
+use crate::rayon::{current_job, run_in_pool};
+use std::sync::Mutex;
+
+/// Memory the "application" holds outside the pool (keys, caches it keeps):
+/// a recycle cannot free it; only the application can ([`release_held`]).
+static HELD: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+/// Memory that belongs to one pool generation, standing in for what a real
+/// prover accumulates per pool and a recycle releases (Rayon's per-thread
+/// state, deferred garbage of per-thread epochs, worker-scoped caches): each
+/// block is tagged with the generation whose job allocated it, and blocks of
+/// generations that no longer serve are freed at the next call.
+static GENERATION_SCOPED: Mutex<Vec<(u64, Vec<u8>)>> = Mutex::new(Vec::new());
+
+fn touched(bytes: usize) -> Vec<u8> {
+    let mut block = vec![0u8; bytes];
+    for page in block.iter_mut().step_by(4096) {
+        *page = 1;
+    }
+    block
+}
+
+/// Holds `bytes` more for the application; returns the bytes now held.
+pub fn hold(bytes: usize) -> u64 {
+    let mut held = HELD.lock().unwrap_or_else(|p| p.into_inner());
+    held.push(touched(bytes));
+    held.iter().map(|b| b.len() as u64).sum()
+}
+
+/// Frees everything [`hold`] holds; returns the bytes freed.
+pub fn release_held() -> u64 {
+    let mut held = HELD.lock().unwrap_or_else(|p| p.into_inner());
+    let freed = held.iter().map(|b| b.len() as u64).sum();
+    held.clear();
+    freed
+}
+
+/// In a pool job: frees the blocks of generations that no longer serve, then
+/// adds `bytes` to the serving generation's. Returns the generation's bytes.
+pub fn grow_generation_scoped(bytes: usize) -> u64 {
+    run_in_pool(|| {
+        let generation = current_job().expect("inside a pool job").generation;
+        let block = touched(bytes);
+        let mut scoped = GENERATION_SCOPED.lock().unwrap_or_else(|p| p.into_inner());
+        scoped.retain(|(owner, _)| *owner == generation);
+        scoped.push((generation, block));
+        scoped.iter().map(|(_, b)| b.len() as u64).sum()
+    })
+}
 
 /// Allocates (and touches) `bytes_per_worker` on every worker of the serving
 /// generation; `leak` keeps the blocks forever. Returns the bytes allocated.
 pub fn allocate_on_workers(bytes_per_worker: usize, leak: bool) -> u64 {
     run_in_pool(|| {
         rayon::broadcast(|_| {
-            let mut block = vec![0u8; bytes_per_worker];
-            for page in block.iter_mut().step_by(4096) {
-                *page = 1;
-            }
+            let block = touched(bytes_per_worker);
             if leak {
                 std::mem::forget(block);
             }
@@ -71,6 +117,23 @@ mod exports {
     #[wasm_bindgen(js_name = testPanicOnWorker)]
     pub fn test_panic_on_worker(message: &str) {
         super::panic_on_worker(message)
+    }
+
+    #[wasm_bindgen(js_name = testHoldMemory)]
+    pub fn test_hold_memory(bytes: f64) -> Result<f64, JsValue> {
+        let bytes = bytes_from_js("bytes", bytes)?;
+        Ok(super::hold(bytes) as f64)
+    }
+
+    #[wasm_bindgen(js_name = testReleaseHeldMemory)]
+    pub fn test_release_held_memory() -> f64 {
+        super::release_held() as f64
+    }
+
+    #[wasm_bindgen(js_name = testGrowGenerationScoped)]
+    pub fn test_grow_generation_scoped(bytes: f64) -> Result<f64, JsValue> {
+        let bytes = bytes_from_js("bytes", bytes)?;
+        Ok(super::grow_generation_scoped(bytes) as f64)
     }
 
     /// Executes `unreachable` on a pool worker: a trap, not a panic.

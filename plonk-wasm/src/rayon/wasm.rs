@@ -8,7 +8,7 @@
 //! `terminateWorkers()` imported as free identifiers.
 //!
 //! Added: `recycleThreadPool(options?)`, `poolHealth()`,
-//! `reportWorkerLost(generation, reason)`, `setPoolLogLevel(level)`,
+//! `reportWorkerLost(generation, reason)`, `setPoolLogLevel(level)`, `logPoolEvent(level, message)`,
 //! `PoolBuilder.generation()`, `PoolBuilder.lossSignalAddress()`, and two optional arguments the host may use:
 //! `terminateWorkers(generation, timeoutMs)` resolving `{ exited, forced }`.
 
@@ -287,6 +287,21 @@ pub fn wbg_rayon_start_worker(receiver: u32) -> Result<(), JsValue> {
         .ok_or_else(|| pool_error(&PoolError::UnknownReceiver { value: receiver }))?;
     run_worker(&inbox);
     Ok(())
+}
+
+/// Logs a line from the JS side of the pool (the health coordinator) as a
+/// tracing event, target `plonk_wasm::coordinator`, so it reaches the same
+/// output, with the same level filter, as the pool's own events. An unknown
+/// level logs at `info`.
+#[wasm_bindgen(js_name = logPoolEvent)]
+pub fn log_pool_event(level: &str, message: &str) {
+    match level {
+        "error" => tracing::error!(target: "plonk_wasm::coordinator", "{}", message),
+        "warn" => tracing::warn!(target: "plonk_wasm::coordinator", "{}", message),
+        "debug" => tracing::debug!(target: "plonk_wasm::coordinator", "{}", message),
+        "trace" => tracing::trace!(target: "plonk_wasm::coordinator", "{}", message),
+        _ => tracing::info!(target: "plonk_wasm::coordinator", "{}", message),
+    }
 }
 
 /// Routes the pool's tracing events to the console at `level` and above
