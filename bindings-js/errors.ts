@@ -20,6 +20,7 @@ export const WASM_POOL_ERROR_CODES = [
   'POOL_UNKNOWN_RECEIVER',
   'POOL_START_FAILED',
   'POOL_INVALID_OPTION',
+  'POOL_WORKER_LOST',
 ] as const;
 export type WasmPoolErrorCode = (typeof WASM_POOL_ERROR_CODES)[number];
 
@@ -28,6 +29,7 @@ export type PoolErrorCode =
   | 'POOL_POISONED'
   | 'POOL_RECYCLE_TIMEOUT'
   | 'POOL_INVALID_CONFIG'
+  | 'POOL_INSTANCE_TERMINATED'
   | WasmPoolErrorCode;
 
 /** Base of every pool error: a stable `code`, and `cause` when it wraps one. */
@@ -105,6 +107,32 @@ export class PoolPoisonedError extends PoolError {
   }
 }
 
+/**
+ * `POOL_WORKER_LOST`: a worker died while this job ran and the job stopped
+ * making progress; its result is lost. The generation is poisoned; the
+ * coordinator rebuilds it before the next job.
+ */
+export class PoolWorkerLostError extends PoolError {
+  readonly health: PoolHealth | null;
+
+  constructor(message: string, context: { health?: PoolHealth | null; cause?: unknown } = {}) {
+    super('POOL_WORKER_LOST', message, { cause: context.cause });
+    this.health = context.health ?? null;
+  }
+}
+
+/**
+ * `POOL_INSTANCE_TERMINATED`: a thread trapped (a wasm trap, not a panic), and
+ * wasm-bindgen marked the whole instance terminated in shared memory: no call
+ * into it can succeed again, from any thread. Only a new instance, i.e. a new
+ * process or a new worker hosting the prover, recovers (README: worker death).
+ */
+export class PoolInstanceTerminatedError extends PoolError {
+  constructor(message: string, cause?: unknown) {
+    super('POOL_INSTANCE_TERMINATED', message, { cause });
+  }
+}
+
 /** `POOL_RECYCLE_TIMEOUT`: a recycle did not settle within the coordinator's bound. */
 export class PoolRecycleTimeoutError extends PoolError {
   readonly timeoutMs: number;
@@ -178,6 +206,14 @@ export function wasmErrorCode(error: unknown): string | null {
  */
 export function fromWasmError(error: unknown, context: { health?: PoolHealth | null } = {}): unknown {
   if (error instanceof PoolError) return error;
+  if (isInstanceTermination(error)) {
+    return new PoolInstanceTerminatedError(
+      `the wasm instance is terminated (${(error as Error).message}): a thread trapped, and after a trap no call ` +
+        `into the instance can succeed, from any thread. Expected a live instance; restart the process, or the ` +
+        `worker that hosts the prover, to get a new one.`,
+      error,
+    );
+  }
   const code = wasmErrorCode(error);
   if (code === null || !(error instanceof Error)) return error;
   const health = context.health ?? null;
@@ -198,10 +234,26 @@ export function fromWasmError(error: unknown, context: { health?: PoolHealth | n
       { generation: health?.poisoned?.generation ?? null, reason: health?.poisoned?.reason ?? null, health, cause: error },
     );
   }
+  if (code === 'POOL_WORKER_LOST') {
+    return new PoolWorkerLostError(
+      `a thread pool worker died during this job (${detail}); expected the job to finish. Retry it: the pool is ` +
+        `rebuilt before the next job.`,
+      { health, cause: error },
+    );
+  }
   if (isWasmPoolErrorCode(code)) {
     return new PoolOperationError(code, `thread pool operation failed [${code}]: ${detail}`, error);
   }
   return error;
+}
+
+/**
+ * wasm-bindgen's "Module terminated" (thrown at the entry of every export once
+ * any thread trapped) or a trap surfacing as a `RuntimeError`.
+ */
+function isInstanceTermination(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return error.message === 'Module terminated' || error.name === 'RuntimeError';
 }
 
 /** True for any error from this module. */

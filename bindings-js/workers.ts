@@ -29,6 +29,21 @@
  */
 import { PoolOperationError } from './errors.js';
 
+/**
+ * Upstream's knob, kept: the number of pool workers; `undefined` means the
+ * backend's default (available parallelism - 1, at least 1). Read at each
+ * pool start, so a change applies from the next init (or a recycle that
+ * passes `threads`).
+ */
+export const workers = {
+  numWorkers: undefined as number | undefined,
+};
+
+/** Sets the number of pool workers used from the next pool start (see `workers`). */
+export function setNumberOfWorkers(numWorkers: number): void {
+  workers.numWorkers = numWorkers;
+}
+
 export type ThreadPoolState = 'none' | 'initializing' | 'running' | 'recycling' | 'exiting';
 
 const ALLOWED_EDGES: { readonly [From in ThreadPoolState]: readonly ThreadPoolState[] } = {
