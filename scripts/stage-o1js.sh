@@ -3,9 +3,11 @@
 #   build/o1js/<variant>/bindings/js/node/node-backend.js          (bindings-js/node/*.js, as is)
 #   build/o1js/<variant>/bindings/compiled/_node_bindings/plonk_wasm.cjs + plonk_wasm_bg.wasm
 #   build/o1js/<variant>/lib/proof-system/*.js                     (bindings-js/*.ts, compiled)
+#   build/o1js/web/bindings/js/web/*.js                            (bindings-js/web/*.js, as is)
+#   build/o1js/web/web_bindings/plonk_wasm.js + plonk_wasm_bg.wasm (pkg/web's glue in o1js's shape)
 # so the backend files are tested byte for byte as apply-patches.sh installs them: their
 # relative imports are upstream's, and they find the glue and workers.js where o1js has them.
-#   scripts/stage-o1js.sh node|node-small     needs scripts/build-wasm.sh <variant> and tsc first
+#   scripts/stage-o1js.sh node|node-small|web     needs scripts/build-wasm.sh <variant> and tsc first
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 variant="${1:-node}"
@@ -25,6 +27,13 @@ case "$variant" in
     cp "$PKG/$variant/plonk_wasm.js" "$stage/bindings/compiled/_node_bindings/plonk_wasm.cjs"
     cp "$PKG/$variant/plonk_wasm_bg.wasm" "$PKG/$variant/build-info.json" "$stage/bindings/compiled/_node_bindings/"
     ;;
-  *) die 2 "unknown variant '$variant': expected node or node-small" ;;
+  web)
+    mkdir -p "$stage/bindings/js/web" "$stage/web_bindings"
+    cp "$ROOT"/bindings-js/web/*.js "$stage/bindings/js/web/"
+    # o1js's build wraps the web glue in a function its workers can be built from.
+    node "$ROOT/scripts/o1js-web-glue.mjs" "$PKG/web/plonk_wasm.js" "$stage/web_bindings/plonk_wasm.js"
+    cp "$PKG/web/plonk_wasm_bg.wasm" "$PKG/web/build-info.json" "$stage/web_bindings/"
+    ;;
+  *) die 2 "unknown variant '$variant': expected node, node-small or web" ;;
 esac
 info "staged $variant in build/o1js/$variant"
