@@ -1,26 +1,39 @@
 #!/usr/bin/env bash
-# Proves that our pool module compiles under upstream's pins, natively and for
-# threaded wasm. tests/upstream-pins/<set>/ are tiny edition-2018 crates with
-# upstream's exact pins that compile plonk-wasm/src/rayon.rs and
-# plonk-wasm/src/rayon/ (the very same files, no copy) through tests/upstream-pins/lib.rs.
+# Proves that scripts/apply-patches.sh turns an upstream tree into one that
+# compiles with our pool, under upstream's edition, pins and build flags,
+# natively and for threaded wasm. tests/upstream-pins/<set>/ are small
+# proof-systems trees with upstream's shape (workspace with the exact pins,
+# an edition-2018 crate with `pub mod rayon;`, .cargo/config.toml, xtask;
+# tests/patch/fixtures.sh assembles them). Each is copied out of the
+# repository (so that only its own .cargo/config.toml applies), patched by the
+# script, and checked with the wasm flags of its patched config and the
+# `-Z build-std` of its patched xtask.
 #   scripts/check-upstream-pins.sh             every pin set
 #   scripts/check-upstream-pins.sh head ...    only the sets named
 # Pin sets: head  (kimchi-wasm, 2026: wasm-bindgen =0.2.106, js-sys =0.3.83)
 #           y2025 (plonk-wasm, 2025:  wasm-bindgen =0.2.89,  js-sys =0.3.66)
-# Their Cargo.lock files are committed; cargo logs go to target/upstream-pins/logs/.
+# Their Cargo.lock files (what the patched trees resolve to) are committed, so
+# nothing re-resolves; UPSTREAM_PINS_UPDATE_LOCK=1 accepts a changed lock.
+# Cargo logs go to target/upstream-pins/logs/.
 # A known incompatibility (KNOWN_BROKEN below) is reported as WARNING and does
 # not fail the run unless UPSTREAM_PINS_STRICT=1.
 # Exit codes: 2 unknown pin set; 40 RUSTFLAGS/CARGO_ENCODED_RUSTFLAGS set (they
-# would replace .cargo/config.toml's threaded-wasm flags); 41 resolving failed;
+# would replace the tree's .cargo/config.toml flags); 41 resolving failed;
 # 42 a native check failed; 43 a wasm check failed; 44 a known incompatibility
-# changed (it compiles now, or fails another way): update KNOWN_BROKEN.
+# changed (it compiles now, or fails another way): update KNOWN_BROKEN;
+# 45 resolving changed the committed Cargo.lock; 46 patching the tree failed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$ROOT/tests/patch/fixtures.sh"
 
 PINS="$ROOT/tests/upstream-pins"
 export CARGO_TARGET_DIR="$ROOT/target/upstream-pins"
+# Outside the repository (its .cargo/config.toml would add its own flags), one
+# place per checkout so that repeated runs do not pile up build artifacts.
+TREES="${TMPDIR:-/tmp}/plonk-wasm-pool-upstream-pins-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
+export RUSTUP_TOOLCHAIN="$TOOLCHAIN"
 LOGS="$CARGO_TARGET_DIR/logs"
 ALL_SETS=(head y2025)
-WASM_ARGS=(--target wasm32-unknown-unknown -Z build-std=panic_unwind,std)
+declare -A LAYOUT_OF=([head]=proof-systems-kimchi-wasm [y2025]=proof-systems-plonk-wasm)
 SHOWN_CRATES=(wasm-bindgen js-sys rayon rayon-core spmc wasm-bindgen-futures serde-wasm-bindgen tracing-wasm tracing-subscriber)
 
 # KNOWN_BROKEN["set/step"]: the lines the step's log must contain, '|'-separated, then ' :: ' and why.
@@ -35,13 +48,13 @@ declare -A KNOWN_BROKEN=(
 )
 
 if [ -n "${RUSTFLAGS:-}${CARGO_ENCODED_RUSTFLAGS:-}" ]; then
-  die 40 "RUSTFLAGS or CARGO_ENCODED_RUSTFLAGS is set: it would replace the threaded-wasm flags of .cargo/config.toml; unset it"
+  die 40 "RUSTFLAGS or CARGO_ENCODED_RUSTFLAGS is set: it would replace the threaded-wasm flags of the trees' .cargo/config.toml; unset it"
 fi
 
 sets=("$@")
 [ ${#sets[@]} -gt 0 ] || sets=("${ALL_SETS[@]}")
 for set in "${sets[@]}"; do
-  [ -f "$PINS/$set/Cargo.toml" ] || die 2 "unknown pin set '$set': expected one of ${ALL_SETS[*]}"
+  [ -n "${LAYOUT_OF[$set]:-}" ] || die 2 "unknown pin set '$set': expected one of ${ALL_SETS[*]}"
 done
 mkdir -p "$LOGS"
 
@@ -51,12 +64,12 @@ fail() { # code message
   [ "$first_failure" -ne 0 ] || first_failure="$1"
 }
 
-# check SET STEP CODE CARGO-ARGS...: runs `cargo check` in the set's crate (so
-# that the repository's rust-toolchain.toml and .cargo/config.toml apply).
+# check SET STEP CODE CARGO-ARGS...: runs `cargo check` in the set's patched
+# tree (so that the tree's own .cargo/config.toml applies).
 check() {
   local set="$1" step="$2" code="$3"; shift 3
   local log="$LOGS/$set-$step.log" started=$SECONDS ok=1
-  (cd "$PINS/$set" && cargo check "$@") >"$log" 2>&1 || ok=0
+  (cd "$TREES/$set" && cargo check "$@") >"$log" 2>&1 || ok=0
   local took=$(( SECONDS - started )) entry="${KNOWN_BROKEN[$set/$step]:-}"
   if [ -z "$entry" ]; then
     if [ "$ok" = 1 ]; then
@@ -89,13 +102,34 @@ check() {
 }
 
 for set in "${sets[@]}"; do
+  rm -rf "${TREES:?}/$set"
+  fixture_tree "${LAYOUT_OF[$set]}" "$TREES/$set"
+  if ! "$ROOT/scripts/apply-patches.sh" "$TREES/$set" >"$LOGS/$set-patch.log" 2>&1; then
+    cat "$LOGS/$set-patch.log" >&2
+    fail 46 "$set: scripts/apply-patches.sh refused the tree; full log: $LOGS/$set-patch.log"
+    continue
+  fi
+  # The tree's own -Z build-std, as its patched xtask passes it to wasm-pack.
+  build_std="$(grep -o 'build-std=[a-z_,]*' "$TREES/$set/xtask/src/main.rs")"
+  wasm_args=(--target wasm32-unknown-unknown -Z "$build_std")
+
   # Resolving writes Cargo.lock if it is missing or out of date (never --locked:
   # the registry mirror may lack what a lock from elsewhere names).
   tree="$LOGS/$set-tree.txt"
-  if ! (cd "$PINS/$set" && cargo tree -e normal --target all --prefix none) >"$tree" 2>"$LOGS/$set-tree.log"; then
+  if ! (cd "$TREES/$set" && cargo tree -e normal --target all --prefix none) >"$tree" 2>"$LOGS/$set-tree.log"; then
     tail -n 20 "$LOGS/$set-tree.log" >&2
     fail 41 "$set: resolving its dependencies failed; full log: $LOGS/$set-tree.log"
     continue
+  fi
+  if ! cmp -s "$TREES/$set/Cargo.lock" "$PINS/$set/Cargo.lock"; then
+    if [ "${UPSTREAM_PINS_UPDATE_LOCK:-0}" = 1 ]; then
+      cp "$TREES/$set/Cargo.lock" "$PINS/$set/Cargo.lock"
+      info "$set: Cargo.lock updated (UPSTREAM_PINS_UPDATE_LOCK=1)"
+    else
+      diff "$PINS/$set/Cargo.lock" "$TREES/$set/Cargo.lock" | head -n 20 >&2 || true
+      fail 45 "$set: the patched tree resolves differently from tests/upstream-pins/$set/Cargo.lock; if that is intended, rerun with UPSTREAM_PINS_UPDATE_LOCK=1"
+      continue
+    fi
   fi
   resolved=()
   for name in "${SHOWN_CRATES[@]}"; do
@@ -105,8 +139,8 @@ for set in "${sets[@]}"; do
   info "$set resolved: $(printf '%s, ' "${resolved[@]}" | sed 's/, $//')"
 
   check "$set" native 42 --all-targets
-  check "$set" wasm 43 "${WASM_ARGS[@]}"
-  check "$set" wasm-nodejs 43 "${WASM_ARGS[@]}" --features nodejs
+  check "$set" wasm 43 "${wasm_args[@]}"
+  check "$set" wasm-nodejs 43 "${wasm_args[@]}" --features nodejs
 done
 
 info "upstream pins (${sets[*]}): $passed checks compile, $known known incompatible$([ "$first_failure" = 0 ] || echo ', and some fail')"
