@@ -12,6 +12,7 @@ cargo fmt --all -- --check || die 20 "cargo fmt reports unformatted Rust; run: c
 info "native tests (the same pool on std threads; insta snapshots must match)"
 INSTA_UPDATE=no cargo test -p plonk_wasm --features fixture,test-exports
 "$ROOT/scripts/check-upstream-pins.sh"
+"$ROOT/tests/patch/run.sh"
 
 "$ROOT/scripts/build-wasm.sh" node
 "$ROOT/scripts/build-wasm.sh" node-small
