@@ -6,9 +6,13 @@
 // What upstream ships is the threaded build, with the flags the patch sets in
 // the tree's own build configuration: without them this check proves nothing.
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
-compile_error!("not a threaded wasm build: the tree's .cargo/config.toml wasm32 flags did not apply");
+compile_error!(
+    "not a threaded wasm build: the tree's .cargo/config.toml wasm32 flags did not apply"
+);
 #[cfg(all(target_arch = "wasm32", not(panic = "unwind")))]
-compile_error!("wasm32 panics abort: the patched .cargo/config.toml (-C panic=unwind) did not apply");
+compile_error!(
+    "wasm32 panics abort: the patched .cargo/config.toml (-C panic=unwind) did not apply"
+);
 
 use wasm_bindgen::prelude::*;
 
