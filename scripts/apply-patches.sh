@@ -38,9 +38,7 @@ usage() {
 mode=apply target=""
 for arg in "$@"; do
   case "$arg" in
-    --check) mode=check ;;
-    --dry-run) mode=dry-run ;;
-    --revert) mode=revert ;;
+    --check | --dry-run | --revert) [ "$mode" = apply ] || usage; mode="${arg#--}" ;;
     -h | --help) sed -n '2,30p' "$0" >&2; exit 0 ;;
     -*) usage ;;
     *) [ -z "$target" ] || usage; target="$arg" ;;
@@ -303,6 +301,7 @@ commit() { # FINALIZE-FUNCTION
   done
   # From here on, the journal names every file to restore if anything fails.
   mv "$STATE/staging/journal" "$STATE/journal" || fail_commit "writing the journal failed"
+  trap 'fail_commit "interrupted"' INT TERM HUP
   for j in "${!P_PATH[@]}"; do
     [ "$j" != "$fail_after" ] || fail_commit "failing after $j files (PLONK_WASM_PATCH_FAIL_AFTER)"
     path="${P_PATH[j]}"
@@ -315,6 +314,7 @@ commit() { # FINALIZE-FUNCTION
   done
   [ "$fail_after" != "${#P_PATH[@]}" ] || fail_commit "failing after all files (PLONK_WASM_PATCH_FAIL_AFTER)"
   "$finalize" || fail_commit "recording the patch state failed"
+  trap - INT TERM HUP
 }
 
 finalize_apply() { # writes originals and the new state, then ends the commit

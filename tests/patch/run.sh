@@ -246,6 +246,15 @@ run "$TREE"
 check "exit 4" rc_is 4
 check "gives the hint" err_has "git submodule update --init --recursive"
 
+test_case "two modes at once, or no TARGET, is a usage error"
+fresh mina usage
+run "$TREE" --check --revert
+check "two modes: exit 2" rc_is 2
+check "two modes: prints the usage" err_has "usage: scripts/apply-patches.sh TARGET"
+run
+check "no TARGET: exit 2" rc_is 2
+check "nothing changed" same_tree "$PRISTINE" "$TREE"
+
 test_case "a missing TARGET is refused"
 run "$SPACES/does not exist"
 check "exit 3" rc_is 3
