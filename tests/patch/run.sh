@@ -50,6 +50,16 @@ statuses() { # the distinct statuses --check printed, e.g. "applicable verified"
 statuses_are() { [ "$(statuses)" = "$1" ] || { printf '  statuses "%s", expected "%s":\n%s\n' "$(statuses)" "$1" "$OUT" >&2; return 1; }; }
 status_of() { printf '%s\n' "$OUT" | awk -v p="$1" '$2 == p { print $1 }'; }
 status_is() { [ "$(status_of "$1")" = "$2" ] || { printf '  %s is "%s", expected "%s"\n' "$1" "$(status_of "$1")" "$2" >&2; return 1; }; }
+glue_renamed() { # FILE (under bindings-js/): installed = ours but for the one glue import line
+  local old new
+  case "$1" in
+    node/*) old="import wasm_ from '../../compiled/_node_bindings/plonk_wasm.cjs';"
+      new="import wasm_ from '../../compiled/node_bindings/kimchi_wasm.cjs';" ;;
+    *) old="import plonkWasm from '../../../web_bindings/plonk_wasm.js';"
+      new="import plonkWasm from '../../../web_bindings/kimchi_wasm.js';" ;;
+  esac
+  diff <(diff "$ROOT/bindings-js/$1" "$TREE/src/bindings/js/$1" | grep '^[<>]') <(printf '%s\n' "< $old" "> $new") >&2
+}
 imports_resolve() { # TREE: every relative import of o1js's JS/TS resolves in the tree
   local f spec target bad=0
   for f in "$1"/src/bindings/js/node/*.js "$1"/src/bindings/js/web/*.js "$1"/src/lib/proof-system/*.ts; do
@@ -115,20 +125,19 @@ for layout in "${LAYOUTS[@]}"; do
     check "xtask rebuilds std with panic_unwind" grep -qF '"build-std=panic_unwind,std"' "$TREE/$ps/xtask/src/main.rs"
   fi
   if [[ "$layout" == o1js-* ]]; then
-    for f in errors pool-health coordinator-config coordinator-policy pool-health-coordinator typed-emitter workers; do
+    for f in errors pool-health coordinator-config coordinator-policy pool-health-coordinator typed-emitter pool-host workers; do
       check "$f.ts is ours" same_file "$ROOT/bindings-js/$f.ts" "$TREE/src/lib/proof-system/$f.ts"
     done
     check "every relative import of the installed files resolves" imports_resolve "$TREE"
     check "o1js's other files are left alone" same_file "$PRISTINE/src/lib/proof-system/zkprogram.ts" "$TREE/src/lib/proof-system/zkprogram.ts"
-    backend="$TREE/src/bindings/js/node/node-backend.js"
-    if [[ "$layout" == o1js-kimchi-wasm ]]; then
-      check "node-backend.js differs from ours in the glue import only" \
-        diff <(diff "$ROOT/bindings-js/node/node-backend.js" "$backend" | grep '^[<>]') \
-        <(printf '%s\n' "< import wasm_ from '../../compiled/_node_bindings/plonk_wasm.cjs';" \
-          "> import wasm_ from '../../compiled/node_bindings/kimchi_wasm.cjs';")
-    else
-      check "node-backend.js is ours" same_file "$ROOT/bindings-js/node/node-backend.js" "$backend"
-    fi
+    for f in node/node-backend.js web/web-backend.js web/worker-helpers.js; do
+      if [[ "$layout" == o1js-kimchi-wasm ]]; then
+        check "$f differs from ours in the glue import only" glue_renamed "$f"
+      else
+        check "$f is ours" same_file "$ROOT/bindings-js/$f" "$TREE/src/bindings/js/$f"
+      fi
+    done
+    check "upstream's worker-spec.js is left alone" same_file "$PRISTINE/src/bindings/js/web/worker-spec.js" "$TREE/src/bindings/js/web/worker-spec.js"
   fi
 
   test_case "$layout: applying again changes nothing and says so"
