@@ -42,7 +42,8 @@ run() {
 }
 rc_is() { [ "$RC" = "$1" ] || { printf '  exit code %s, expected %s; stderr:\n%s\n' "$RC" "$1" "$ERR" >&2; return 1; }; }
 err_has() { [[ "$ERR" == *"$1"* ]] || { printf '  stderr lacks "%s":\n%s\n' "$1" "$ERR" >&2; return 1; }; }
-same_tree() { diff -r "$1" "$2" >&2; }
+modes() { (cd "$1" && find . -printf '%M %p\n' | LC_ALL=C sort); }
+same_tree() { diff -r "$1" "$2" >&2 && diff <(modes "$1") <(modes "$2") >&2; } # contents, then permissions
 same_file() { cmp "$1" "$2" >&2; }
 statuses() { # the distinct statuses --check printed, e.g. "applicable verified"
   printf '%s\n' "$OUT" | awk 'NF { print $1 }' | sort -u | paste -sd' ' -
@@ -117,6 +118,7 @@ for layout in "${LAYOUTS[@]}"; do
     for f in node_js web; do
       check "$f/build.sh unwinds" grep -q 'panic=unwind.*build-std=panic_unwind,std' <(tr '\n' ' ' <"$TREE/src/lib/crypto/kimchi_bindings/js/$f/build.sh")
     done
+    check "build.sh keeps its permissions" test -x "$TREE/src/lib/crypto/kimchi_bindings/js/node_js/build.sh"
     check "web/build.sh still ends without a newline, as upstream's fixture does" \
       test "$(tail -c1 "$TREE/src/lib/crypto/kimchi_bindings/js/web/build.sh" | od -An -tx1 | tr -d ' ')" != 0a
   else
