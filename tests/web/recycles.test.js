@@ -1,0 +1,67 @@
+// 100 recycles in the page: each generation's workers leave Rayon's loop,
+// free their thread state and close before the supervisor stops them, so
+// linear memory stops growing after a warm-up (the first recycle needs room
+// for two generations' stacks at once).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openHarness } from './browser.js';
+import { PROOF_CASES, expectedProof } from '../node/snapshots.js';
+
+const MiB = 2 ** 20;
+const RECYCLES = 100;
+const WARM_UP = 10;
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))];
+
+test(`${RECYCLES} recycles in the page: linear memory growth after warm-up stays within 1 MiB`, { timeout: 150_000 }, async () => {
+  const harness = await openHarness({ threads: 2 });
+  try {
+    const c = PROOF_CASES[0];
+    const result = await harness.run(
+      `${RECYCLES} recycles`,
+      async (h, { recycles, warmUp, k, seed }) => {
+        const { backend, toHex } = h;
+        return backend.withThreadPool(async () => {
+          const reports = [];
+          let warm = null;
+          for (let i = 0; i < recycles; i++) {
+            const { totalMs, startMs, drainMs, exitMs, workers } = await backend.recycleThreadPool();
+            reports.push({ totalMs, startMs, drainMs, exitMs, workers });
+            if (i + 1 === warmUp) warm = (await backend.poolHealth()).memory;
+          }
+          const end = await backend.poolHealth();
+          const proof = await backend.callInWorker('fixtureProve', k, seed);
+          return { reports, warm, end, workers: await backend.workerHost.list(), proofHex: toHex(proof) };
+        });
+      },
+      { recycles: RECYCLES, warmUp: WARM_UP, ...c },
+      120_000,
+    );
+
+    const { reports, warm, end } = result;
+    assert.equal(reports.length, RECYCLES);
+    const forced = reports.filter((r) => r.workers.exited !== 2 || r.workers.forced !== 0);
+    assert.deepEqual(forced, [], 'every old worker exited on its own');
+    assert.equal(end.recycles, RECYCLES);
+    assert.equal(end.workers.length, 2, 'only the serving generation holds worker slots');
+    assert.equal(result.workers.length, 2, 'the supervisor holds only the serving generation');
+    const growth = end.memory.linearBytes - warm.linearBytes;
+    const liveGrowth = end.memory.allocatorLiveBytes - warm.allocatorLiveBytes;
+    console.log(
+      `browser ${RECYCLES} recycles of 2 workers: linear memory ${(warm.linearBytes / MiB).toFixed(2)} MiB after ${WARM_UP} ` +
+        `→ ${(end.memory.linearBytes / MiB).toFixed(2)} MiB after ${RECYCLES}: growth ${growth} bytes; ` +
+        `allocator live bytes ${liveGrowth >= 0 ? '+' : ''}${liveGrowth} (${(liveGrowth / (RECYCLES - WARM_UP) / 2).toFixed(0)} per worker per recycle)`,
+    );
+    const ms = (pick) => reports.map(pick);
+    const describe = (values) => `median ${median(values).toFixed(1)} ms, p90 ${percentile(values, 0.9).toFixed(1)} ms`;
+    console.log(
+      `browser recycle: total ${describe(ms((r) => r.totalMs))}; start ${describe(ms((r) => r.startMs))}; ` +
+        `drain ${describe(ms((r) => r.drainMs))}; exit ${describe(ms((r) => r.exitMs))}`,
+    );
+    assert.ok(growth <= MiB, `linear memory grew ${growth} bytes after warm-up: expected at most 1 MiB`);
+    assert.equal(result.proofHex, expectedProof(c).toString('hex'), 'the pool still proves the snapshot bytes');
+  } finally {
+    await harness.close();
+  }
+});
