@@ -24,3 +24,8 @@ node --test "$ROOT/build/ts/tests/ts/"
 
 info "Node tests (threaded wasm in worker_threads)"
 node --test --test-concurrency=1 "$ROOT/tests/node/"
+
+info "browser tests (the web backend in headless Chromium, served from a loopback server)"
+"$ROOT/scripts/build-wasm.sh" web
+"$ROOT/scripts/stage-o1js.sh" web
+node --test --test-concurrency=1 "$ROOT/tests/web/"
