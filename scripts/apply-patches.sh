@@ -422,7 +422,7 @@ for i in "${!I_DEST[@]}"; do
       [ "$status" = conflicting ] || note="$note ($([ -n "$orig" ] && echo "replaces upstream's file" || echo 'new file'))" ;;
     edit | check)
       if [ -z "$orig" ]; then
-        status=conflicting note="missing (${I_HUNK[i]} edits upstream's file)"
+        status=conflicting note="missing (${I_HUNK[i]} $([ "$kind" = edit ] && echo edits || echo checks) upstream's file)"
       elif hunk_apply "$PATCHES/hunks/${I_HUNK[i]}" "$orig" "$desired"; then
         note="${I_HUNK[i]}"
         if [ "$kind" = check ]; then status=verified note="$note: nothing to change"; fi
