@@ -243,13 +243,15 @@ CREATED_DIRS=()
 
 rollback() { # restores every file the journal names; removes the directories it created
   local j present path d
+  [ -d "$STATE" ] || return 0
   [ -f "$STATE/journal" ] || : >"$STATE/journal"
   while IFS=$'\t' read -r j present path; do
     [ -n "$path" ] || continue
     if [ "$present" = present ]; then
-      cp -p "$STATE/staging/backup/$j" "$TARGET/$path.plonk-wasm-pool-tmp" && mv -f "$TARGET/$path.plonk-wasm-pool-tmp" "$TARGET/$path"
+      { cp -p "$STATE/staging/backup/$j" "$TARGET/$path.plonk-wasm-pool-tmp" && mv -f "$TARGET/$path.plonk-wasm-pool-tmp" "$TARGET/$path"; } ||
+        printf 'ERROR: could not restore %s; its copy is %s\n' "$path" "$STATE/staging/backup/$j" >&2
     else
-      rm -f "$TARGET/$path"
+      rm -f "$TARGET/$path" || printf 'ERROR: could not remove %s\n' "$path" >&2
     fi
   done <"$STATE/journal"
   if [ -f "$STATE/staging/created-dirs" ]; then
@@ -285,10 +287,9 @@ make_parents() { # PATH: creates missing parent directories, recording each
 
 commit() { # FINALIZE-FUNCTION
   local finalize="$1" j path fail_after="${PLONK_WASM_PATCH_FAIL_AFTER:--1}"
-  mkdir -p "$STATE/staging/new" "$STATE/staging/backup"
-  printf '*\n' >"$STATE/.gitignore"
-  : >"$STATE/staging/journal"
-  [ ! -f "$STATE/state" ] || cp -p "$STATE/state" "$STATE/staging/state.old"
+  { mkdir -p "$STATE/staging/new" "$STATE/staging/backup" && printf '*\n' >"$STATE/.gitignore" &&
+    : >"$STATE/staging/journal"; } || fail_commit "cannot write in $STATE"
+  [ ! -f "$STATE/state" ] || cp -p "$STATE/state" "$STATE/staging/state.old" || fail_commit "cannot copy $STATE/state"
   for j in "${!P_PATH[@]}"; do
     path="${P_PATH[j]}"
     if [ -n "${P_FROM[j]}" ]; then cp -p "${P_FROM[j]}" "$STATE/staging/new/$j" || fail_commit "staging $path failed"; fi
