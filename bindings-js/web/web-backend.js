@@ -23,8 +23,8 @@
 // here (synchronous on Node). Only o1js's forwarded bindings keep upstream's
 // behaviour of spinning the page until the main worker answers.
 //
-// The coordinator runs on the page, next to WithThreadPool, as upstream's
-// thread pool does: before each job it reads a fresh snapshot; its idle timer
+// The coordinator runs on the page, next to WithThreadPool (which runs there
+// upstream too): before each job it reads a fresh snapshot; its idle timer
 // reads the snapshot a refresher keeps (at most one idle interval old).
 //
 // Memory: shared, maximum 4 GiB, 1 GiB on iOS (upstream's choice), or
@@ -134,9 +134,9 @@ let supervisor = null;
 let brokenBy = null;
 
 /**
- * Instantiates the module on the page and starts the main worker and the
- * supervisor, then runs o1js's compiled bindings. Idempotent; after a failure
- * the next call retries.
+ * Instantiates the module on the page, runs o1js's compiled bindings, then
+ * starts the supervisor and the main worker and forwards worker-spec.js's
+ * bindings to the latter. Idempotent; after a failure the next call retries.
  */
 function initializeBindings() {
   initialization ??= initialize().catch((error) => {
