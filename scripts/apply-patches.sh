@@ -165,8 +165,8 @@ hunk_apply() {
 #   dir SRC DEST                        `file ... new` for each file in SRC
 #   edit DEST HUNK                      apply HUNK to upstream's DEST
 #   check DEST HUNK                     HUNK's require/absent hold in DEST (changes nothing)
-manifest_load() { # FILE: sets DESCRIPTION DETECTS and the item arrays
-  local file="$1" word rest name value src dest kind hunk extra f
+manifest_load() { # FILE [verify]: sets DESCRIPTION DETECTS and the item arrays
+  local file="$1" verify="${2:-}" word rest name value src dest kind hunk extra f
   local -A vars=()
   DESCRIPTION="" DETECTS=() I_KIND=() I_SRC=() I_DEST=() I_HOW=() I_HUNK=()
   expand() {
@@ -185,7 +185,8 @@ manifest_load() { # FILE: sets DESCRIPTION DETECTS and the item arrays
         [[ "$kind" == new || "$kind" == replaces ]] && [ -z "$extra" ] || die 9 "${file##*/}: bad line 'file $rest'"
         add_item file "$src" "$(expand "$dest")" "$kind" "$hunk" ;;
       dir) read -r src dest <<<"$rest"
-        [ -d "$ROOT/$src" ] || die 9 "patch set incomplete: $src (named in ${file##*/}) is missing"
+        [ -z "$verify" ] || [ -d "$ROOT/$src" ] || die 9 "patch set incomplete: $src (named in ${file##*/}) is missing"
+        [ -d "$ROOT/$src" ] || continue
         while IFS= read -r f; do
           add_item file "$src/$f" "$(expand "$dest")/$f" new ""
         done < <(cd "$ROOT/$src" && find . -maxdepth 1 -type f -printf '%P\n' | LC_ALL=C sort) ;;
@@ -194,6 +195,7 @@ manifest_load() { # FILE: sets DESCRIPTION DETECTS and the item arrays
     esac
   done <"$file"
   local i
+  [ -n "$verify" ] || return 0
   for i in "${!I_KIND[@]}"; do
     [ -z "${I_SRC[i]}" ] || [ -f "$ROOT/${I_SRC[i]}" ] || die 9 "patch set incomplete: ${I_SRC[i]} is missing"
     [ -z "${I_HUNK[i]}" ] || [ -f "$PATCHES/hunks/${I_HUNK[i]}" ] || die 9 "patch set incomplete: patches/hunks/${I_HUNK[i]} is missing"
@@ -382,7 +384,7 @@ if [ -n "$S_LAYOUT" ]; then
 else
   detect_layout
 fi
-manifest_load "$PATCHES/layouts/$LAYOUT.manifest"
+manifest_load "$PATCHES/layouts/$LAYOUT.manifest" verify
 info "layout $LAYOUT: $DESCRIPTION"
 
 # Every item: upstream's original (recorded, or on disk), what it must become,
