@@ -5,12 +5,26 @@
 //! calling worker's slot (see `telemetry`). A soft limit, off by default, makes
 //! requests past it fail exactly like an exhausted linear memory, so the
 //! out-of-memory path can be tested anywhere.
+//!
+//! Uninstrumented builds (`PLONK_WASM_UNINSTRUMENTED` set at compile time, by
+//! `scripts/build-wasm.sh node-baseline` only) forward every call straight to
+//! `System`: no counters, no soft limit, no parked stacks, as if no global
+//! allocator were set (upstream sets none). They exist to measure what the
+//! instrumentation costs; nothing else uses them, and their health reports
+//! show zero allocator bytes.
 
 use super::telemetry::{self, ALLOCATOR};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::Ordering::Relaxed;
 
 pub struct CountingAllocator;
+
+/// False only in uninstrumented builds (see the module doc). A compile-time
+/// environment variable rather than a cargo feature: these files are installed
+/// into upstream's crate, whose manifest declares no such feature (an unknown
+/// `cfg(feature = ...)` would warn there). A constant, so either build
+/// compiles the other branch away.
+const INSTRUMENTED: bool = option_env!("PLONK_WASM_UNINSTRUMENTED").is_none();
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
@@ -45,6 +59,9 @@ impl CountingAllocator {
 unsafe impl GlobalAlloc for CountingAllocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if !INSTRUMENTED {
+            return System.alloc(layout);
+        }
         let bytes = layout.size() as u64;
         if self.over_soft_limit(bytes) {
             return self.counted(std::ptr::null_mut(), bytes);
@@ -60,6 +77,9 @@ unsafe impl GlobalAlloc for CountingAllocator {
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if !INSTRUMENTED {
+            return System.alloc_zeroed(layout);
+        }
         let bytes = layout.size() as u64;
         if self.over_soft_limit(bytes) {
             return self.counted(std::ptr::null_mut(), bytes);
@@ -69,6 +89,9 @@ unsafe impl GlobalAlloc for CountingAllocator {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if !INSTRUMENTED {
+            return System.dealloc(ptr, layout);
+        }
         if !stacks::slots(&layout).map_or(false, |slots| stacks::park(slots, ptr)) {
             System.dealloc(ptr, layout);
         }
@@ -77,6 +100,9 @@ unsafe impl GlobalAlloc for CountingAllocator {
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if !INSTRUMENTED {
+            return System.realloc(ptr, layout, new_size);
+        }
         let old = layout.size() as u64;
         let new = new_size as u64;
         if new > old && self.over_soft_limit(new - old) {
