@@ -7,7 +7,7 @@
 #   build/o1js/web/web_bindings/plonk_wasm.js + plonk_wasm_bg.wasm (pkg/web's glue in o1js's shape)
 # so the backend files are tested byte for byte as apply-patches.sh installs them: their
 # relative imports are upstream's, and they find the glue and workers.js where o1js has them.
-#   scripts/stage-o1js.sh node|node-small|web     needs scripts/build-wasm.sh <variant> and tsc first
+#   scripts/stage-o1js.sh node|node-small|node-baseline|web     needs scripts/build-wasm.sh <variant> and tsc first
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 variant="${1:-node}"
@@ -20,7 +20,7 @@ rm -rf "$stage"
 mkdir -p "$stage/lib/proof-system"
 cp "$compiled_ts"/*.js "$stage/lib/proof-system/"
 case "$variant" in
-  node | node-small)
+  node | node-small | node-baseline)
     mkdir -p "$stage/bindings/js/node" "$stage/bindings/compiled/_node_bindings"
     cp "$ROOT"/bindings-js/node/*.js "$stage/bindings/js/node/"
     # o1js renames wasm-bindgen's CommonJS glue to .cjs (its package is "type": "module").
@@ -34,6 +34,6 @@ case "$variant" in
     node "$ROOT/scripts/o1js-web-glue.mjs" "$PKG/web/plonk_wasm.js" "$stage/web_bindings/plonk_wasm.js"
     cp "$PKG/web/plonk_wasm_bg.wasm" "$PKG/web/build-info.json" "$stage/web_bindings/"
     ;;
-  *) die 2 "unknown variant '$variant': expected node, node-small or web" ;;
+  *) die 2 "unknown variant '$variant': expected node, node-small, node-baseline or web" ;;
 esac
 info "staged $variant in build/o1js/$variant"
