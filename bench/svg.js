@@ -57,11 +57,24 @@ function frame({ title, subtitle, body, legend }) {
 `;
 }
 
-/** The value axis: grid lines, tick labels, unit. Returns { svg, y(value) }. */
-function valueAxis(maxValue, unit) {
-  const ticks = niceTicks(maxValue);
-  const top = ticks[ticks.length - 1];
-  const y = (value) => MARGIN.top + PLOT_H - (Math.min(value, top) / top) * PLOT_H;
+/**
+ * The value axis: grid lines, tick labels, unit. Returns { svg, y(value), base }
+ * (`base`: where bars start). Linear from 0, or with `log`, decades from
+ * `log.floor` (values below it sit on the floor).
+ */
+function valueAxis(maxValue, unit, log = null) {
+  let ticks;
+  let y;
+  if (log) {
+    const low = Math.log10(log.floor);
+    const high = Math.max(low + 1, Math.ceil(Math.log10(maxValue)));
+    ticks = Array.from({ length: high - low + 1 }, (_, i) => Number((10 ** (low + i)).toPrecision(6)));
+    y = (value) => MARGIN.top + PLOT_H - ((Math.log10(Math.max(value, log.floor)) - low) / (high - low)) * PLOT_H;
+  } else {
+    ticks = niceTicks(maxValue);
+    const top = ticks[ticks.length - 1];
+    y = (value) => MARGIN.top + PLOT_H - (Math.min(value, top) / top) * PLOT_H;
+  }
   const lines = ticks
     .map(
       (t) =>
@@ -69,8 +82,8 @@ function valueAxis(maxValue, unit) {
         `<text x="${MARGIN.left - 8}" y="${num(y(t) + 4)}" font-size="11" text-anchor="end" fill="#333">${escape(t)}</text>`,
     )
     .join('\n  ');
-  const label = `<text transform="translate(16 ${MARGIN.top + PLOT_H / 2}) rotate(-90)" font-size="12" text-anchor="middle" fill="#333">${escape(unit)}</text>`;
-  return { svg: `${lines}\n  ${label}`, y };
+  const label = `<text transform="translate(16 ${MARGIN.top + PLOT_H / 2}) rotate(-90)" font-size="12" text-anchor="middle" fill="#333">${escape(unit)}${log ? ' (log scale)' : ''}</text>`;
+  return { svg: `${lines}\n  ${label}`, y, base: MARGIN.top + PLOT_H };
 }
 
 function goalLines(goals, y) {
@@ -97,11 +110,12 @@ function groupLabels(groups, groupWidth) {
  * a figure's median and its whisker the min–max over runs.
  * series: [{ name, values: [{ median, min, max } | null per group] }]
  * goals: [{ value, label }] drawn as dashed lines; labelDigits: print each
- * median above its bar with that many decimals (for bars too small to see).
+ * median above its bar with that many decimals (for bars too small to see);
+ * log: { floor } for a log scale from `floor` (figures that span decades).
  */
-export function barChart({ title, subtitle, unit, groups, series, goals = [], labelDigits = null }) {
+export function barChart({ title, subtitle, unit, groups, series, goals = [], labelDigits = null, log = null }) {
   const tops = series.flatMap((s) => s.values.filter(Boolean).map((v) => v.max));
-  const { svg: axis, y } = valueAxis(Math.max(...tops, ...goals.map((g) => g.value)) * 1.08, unit);
+  const { svg: axis, y, base } = valueAxis(Math.max(...tops, ...goals.map((g) => g.value)) * 1.08, unit, log);
   const groupWidth = PLOT_W / groups.length;
   const barWidth = (groupWidth * 0.75) / series.length;
   const bars = [];
@@ -112,7 +126,7 @@ export function barChart({ title, subtitle, unit, groups, series, goals = [], la
       const x = MARGIN.left + groupWidth * g + groupWidth * 0.125 + barWidth * i;
       const cx = x + barWidth / 2;
       bars.push(
-        `<rect x="${num(x + 1)}" y="${num(y(v.median))}" width="${num(barWidth - 2)}" height="${num(MARGIN.top + PLOT_H - y(v.median))}" fill="${color}"><title>${escape(`${s.name}, ${groups[g]}: ${v.median.toFixed(2)} (${v.min.toFixed(2)}–${v.max.toFixed(2)}) ${unit}`)}</title></rect>`,
+        `<rect x="${num(x + 1)}" y="${num(y(v.median))}" width="${num(barWidth - 2)}" height="${num(base - y(v.median))}" fill="${color}"><title>${escape(`${s.name}, ${groups[g]}: ${v.median.toFixed(2)} (${v.min.toFixed(2)}–${v.max.toFixed(2)}) ${unit}`)}</title></rect>`,
         `<line x1="${num(cx)}" y1="${num(y(v.min))}" x2="${num(cx)}" y2="${num(y(v.max))}" stroke="#222"/>`,
         `<line x1="${num(cx - 4)}" y1="${num(y(v.min))}" x2="${num(cx + 4)}" y2="${num(y(v.min))}" stroke="#222"/>`,
         `<line x1="${num(cx - 4)}" y1="${num(y(v.max))}" x2="${num(cx + 4)}" y2="${num(y(v.max))}" stroke="#222"/>`,
