@@ -1,6 +1,8 @@
 // Shared by the Node tests: load the backend as o1js would, bound every wait,
 // and check proofs against the native snapshots.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import { expectedProof } from './snapshots.js';
 
 /**
@@ -49,3 +51,19 @@ export function proveAndCheck(wasm, c, label = '') {
 
 export const MiB = 2 ** 20;
 export const mib = (bytes) => `${(bytes / MiB).toFixed(2)} MiB`;
+
+/**
+ * A prover in a worker thread of its own (prover-host.js), with its own
+ * instance: `ask(request)` posts one request and resolves with the reply.
+ */
+export async function startProverHost(variant = 'node') {
+  const host = new Worker(new URL('./prover-host.js', import.meta.url), { workerData: { variant } });
+  const [first] = await within(30_000, 'the prover host to load', once(host, 'message'));
+  assert.deepEqual(first, { ready: true });
+  const ask = async (request, ms = 30_000) => {
+    host.postMessage(request);
+    const [reply] = await within(ms, `the prover host to answer ${request.op}`, once(host, 'message'));
+    return reply;
+  };
+  return { host, ask };
+}

@@ -1,0 +1,50 @@
+// 500 recycles of 2 workers on a fresh instance: linear memory must not grow
+// by more than 1 MiB in total after warm-up (workers leave Rayon's loop and
+// free their stack and TLS with __wbindgen_thread_destroy). What still leaks
+// is printed: ~1.2 KB per worker per recycle, the thread-local state whose
+// destructors std never runs on wasm threads (README). For contrast, the same
+// loop with upstream's teardown order (stop the workers while they sleep in
+// Rayon's loop, then drop the pool; no thread destroy), printed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startProverHost, MiB, mib } from './backend.js';
+
+const WARM_UP = 20;
+const RECYCLES = 500;
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))];
+
+async function measure(teardown, count) {
+  const { host, ask } = await startProverHost('node');
+  try {
+    const reply = await ask({ op: 'recycles', warmUp: WARM_UP, count, teardown }, 240_000);
+    assert.ok(reply.ok, `${teardown}: ${reply.message}`);
+    return reply.value;
+  } finally {
+    await host.terminate();
+  }
+}
+
+test(`${RECYCLES} recycles grow linear memory by at most 1 MiB; upstream's teardown for contrast`, { timeout: 600_000 }, async () => {
+  const ours = await measure('destroy', RECYCLES);
+  console.log(
+    `destroy (ours): ${RECYCLES} recycles after ${WARM_UP} warm-up: linear memory +${mib(ours.linearGrowthBytes)} ` +
+      `(${ours.linearGrowthBytes} bytes, now ${mib(ours.linearBytes)}), allocator live +${ours.allocatorLiveGrowthBytes} bytes ` +
+      `(${(ours.allocatorLiveGrowthBytes / RECYCLES / ours.threads).toFixed(0)} bytes per worker per recycle); ` +
+      `recycle median ${median(ours.totalsMs).toFixed(1)} ms, p99 ${percentile(ours.totalsMs, 0.99).toFixed(1)} ms; forced exits ${ours.forced}`,
+  );
+  assert.equal(ours.failure, null);
+  assert.equal(ours.completed, RECYCLES);
+  assert.equal(ours.forced, 0, 'every worker exited on its own');
+  assert.ok(ours.linearGrowthBytes <= MiB, `linear memory grew ${ours.linearGrowthBytes} bytes over ${RECYCLES} recycles (at most 1 MiB)`);
+
+  const upstream = await measure('terminate', RECYCLES);
+  const perRecycle = upstream.linearGrowthBytes / Math.max(1, upstream.completed);
+  console.log(
+    `upstream's order (terminate, no destroy): ${upstream.completed} of ${RECYCLES} recycles after ${WARM_UP} warm-up: ` +
+      `linear memory +${mib(upstream.linearGrowthBytes)} (${mib(perRecycle)} per recycle); recycle median ${median(upstream.totalsMs).toFixed(1)} ms` +
+      (upstream.failure ? `; stopped: ${upstream.failure}` : ''),
+  );
+  // The contrast must show what destroying thread state saves, or the comparison means nothing.
+  assert.ok(perRecycle > 1 * MiB, `terminating without destroy leaks at least a stack per recycle (${mib(perRecycle)})`);
+});
