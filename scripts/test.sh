@@ -22,7 +22,9 @@ info "TypeScript: type-check bindings-js and tests/ts, then run the compiled uni
 npx tsc -p "$ROOT/tsconfig.json" || die 21 "tsc reports type errors in bindings-js or tests/ts"
 node --test "$ROOT/build/ts/tests/ts/"
 
-info "Node tests (threaded wasm in worker_threads)"
+info "Node tests (the node backend, staged in o1js's layout, in real worker_threads)"
+"$ROOT/scripts/stage-o1js.sh" node
+"$ROOT/scripts/stage-o1js.sh" node-small
 node --test --test-concurrency=1 "$ROOT/tests/node/"
 
 info "browser tests (the web backend in headless Chromium, served from a loopback server)"
