@@ -33,8 +33,8 @@ else
 fi
 
 if node -e 'const p=require(process.argv[1]);process.exit(Object.keys({...p.dependencies,...p.devDependencies}).length?0:1)' "$ROOT/package.json"; then
-  if [ -f "$ROOT/package-lock.json" ] && [ -d "$ROOT/node_modules" ] \
-    && [ "$ROOT/node_modules/.package-lock.json" -nt "$ROOT/package-lock.json" ]; then
+  # npm ls fails when a declared package is missing or does not satisfy package.json.
+  if [ -d "$ROOT/node_modules" ] && (cd "$ROOT" && npm ls --depth=0 >/dev/null 2>&1); then
     info "npm packages are installed"
   else
     info "installing npm packages"
