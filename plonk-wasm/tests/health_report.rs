@@ -59,6 +59,7 @@ fn scenario() -> &'static Scenario {
         let options = RetireOptions {
             drain_timeout_ms: Some(60_000),
             exit_timeout_ms: Some(30_000),
+            ..RetireOptions::default()
         };
         let recycle = recycle_thread_pool(None, options).expect("recycle");
         wait_until("both new workers run", TIMEOUT, || {

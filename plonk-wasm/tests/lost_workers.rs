@@ -22,6 +22,7 @@ fn quick_exit() -> RetireOptions {
     RetireOptions {
         drain_timeout_ms: Some(10_000),
         exit_timeout_ms: Some(10_000),
+        ..RetireOptions::default()
     }
 }
 

@@ -19,6 +19,7 @@ fn patient() -> RetireOptions {
     RetireOptions {
         drain_timeout_ms: Some(60_000),
         exit_timeout_ms: Some(30_000),
+        ..RetireOptions::default()
     }
 }
 

@@ -225,7 +225,8 @@ pub fn exit_thread_pool() -> Promise {
 }
 
 /// Replaces the pool with a new generation. `options`: `{ threads?,
-/// drainTimeoutMs?, exitTimeoutMs? }`. Resolves with the recycle report.
+/// drainTimeoutMs?, exitTimeoutMs?, stopWorkersFirst? }` (the last is
+/// upstream's leaky order, for comparisons). Resolves with the recycle report.
 #[wasm_bindgen(js_name = recycleThreadPool)]
 pub fn recycle_thread_pool(options: JsValue) -> Promise {
     future_to_promise(async move {
@@ -251,12 +252,31 @@ pub fn recycle_thread_pool(options: JsValue) -> Promise {
                     )
                 })
         };
+        let flag = |name: &str| -> Result<bool, JsValue> {
+            if options.is_undefined() || options.is_null() {
+                return Ok(false);
+            }
+            let value = Reflect::get(&options, &JsValue::from_str(name))?;
+            if value.is_undefined() {
+                return Ok(false);
+            }
+            value.as_bool().ok_or_else(|| {
+                js_error(
+                    "POOL_INVALID_OPTION",
+                    &format!(
+                        "recycleThreadPool options.{} is {:?}: expected true or false",
+                        name, value
+                    ),
+                )
+            })
+        };
         let threads = option("threads")?
             .map(|value| validate_thread_count(value).map_err(|e| pool_error(&e)))
             .transpose()?;
         let retire = RetireOptions {
             drain_timeout_ms: option("drainTimeoutMs")?.map(|v| v as u64),
             exit_timeout_ms: option("exitTimeoutMs")?.map(|v| v as u64),
+            stop_workers_first: flag("stopWorkersFirst")?,
         };
         let report = pool::recycle(&WasmHost, threads, retire)
             .await
