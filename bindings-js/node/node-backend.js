@@ -96,16 +96,33 @@ function defaultThreadCount() {
   return Math.max(1, cores - 1);
 }
 
+// This file also runs as the pool's own threads; they never start or stop a
+// pool. Any other thread may host a prover (an application's worker thread
+// has its own instance, and its own pool).
+const isPoolThread = !isMainThread && (workerData?.role === SUPERVISOR || workerData?.role === RAYON_WORKER);
+// The glue instantiates itself on the main thread only. A prover hosted in
+// another thread gets a fresh instance (on a new memory) here; pool threads
+// instantiate on their pool's memory below.
+if (!isMainThread && !isPoolThread) wasm.initSync();
+
 async function initThreadPool() {
-  if (!isMainThread) return;
-  await wasm.initThreadPool(workers.numWorkers ?? defaultThreadCount(), hostOptions.workerScript);
+  if (isPoolThread) return;
+  try {
+    await wasm.initThreadPool(workers.numWorkers ?? defaultThreadCount(), hostOptions.workerScript);
+  } catch (error) {
+    throw fromWasmError(error);
+  }
   poolHealthCoordinator.start();
 }
 
 async function exitThreadPool() {
-  if (!isMainThread) return;
+  if (isPoolThread) return;
   poolHealthCoordinator.stop();
-  await wasm.exitThreadPool();
+  try {
+    await wasm.exitThreadPool();
+  } catch (error) {
+    throw fromWasmError(error);
+  }
 }
 
 function poolHealth() {
@@ -115,12 +132,18 @@ function poolHealth() {
 const runner = WithThreadPool({
   initThreadPool,
   exitThreadPool,
-  // A poisoned generation cannot exit cleanly (a worker is gone, others may
-  // wait for it forever): do not wait the full exit bound for them.
-  recycleThreadPool: (options) =>
-    wasm.recycleThreadPool(options ?? (wasm.poolHealth().state === 'poisoned' ? { exitTimeoutMs: 1_000 } : undefined)),
+  recycleThreadPool: (options) => wasm.recycleThreadPool(recycleOptions(options)),
   canTakeJobs: () => wasm.poolHealth().generation !== null,
 });
+
+function recycleOptions(options) {
+  const resolved = { ...options };
+  // A poisoned generation cannot exit cleanly (a worker is gone, others may
+  // wait for it forever): do not wait the full exit bound for them.
+  if (options?.exitTimeoutMs === undefined && wasm.poolHealth().state === 'poisoned') resolved.exitTimeoutMs = 1_000;
+  if (hostOptions.teardown === 'terminate') resolved.stopWorkersFirst = true;
+  return resolved;
+}
 
 /** Replaces the pool with a new generation while jobs keep running; resolves with the recycle report. */
 function recycleThreadPool(options) {
@@ -202,11 +225,11 @@ function ensureSupervisor() {
   const worker = new Worker(thisFile, {
     workerData: { role: SUPERVISOR, module: wasm.__wbg_wasm_module, memory: wasm.__wbg_memory },
   });
-  worker.unref();
   worker.on('message', (message) => {
     if (message.reply !== undefined) {
       const pending = pendingRequests.get(message.reply);
       pendingRequests.delete(message.reply);
+      if (pendingRequests.size === 0) worker.unref();
       if (message.ok) pending?.resolve(message.value);
       else pending?.reject(new Error(message.error));
     } else if (message.event !== undefined) {
@@ -222,6 +245,10 @@ function ensureSupervisor() {
   };
   worker.on('error', (error) => failAll(`failed: ${error.message}`));
   worker.on('exit', (code) => failAll(`exited with code ${code}`));
+  // Idle, the supervisor must not keep the process alive; while a request is
+  // pending it must (askSupervisor refs it). After the listeners: adding a
+  // 'message' listener refs a worker again.
+  worker.unref();
   supervisor = worker;
   return worker;
 }
@@ -231,6 +258,7 @@ function askSupervisor(request) {
   const id = nextRequest++;
   return new Promise((resolve, reject) => {
     pendingRequests.set(id, { resolve, reject });
+    worker.ref();
     worker.postMessage({ ...request, id });
   });
 }
@@ -303,7 +331,6 @@ function runSupervisor({ module, memory }) {
     }
     record.worker = worker;
     record.threadId = worker.threadId;
-    worker.unref();
     worker.on('message', (message) => {
       if (message?.type === 'ready') {
         record.state = 'running';
@@ -324,6 +351,7 @@ function runSupervisor({ module, memory }) {
       lost(record, `exited with code ${code} while running`);
       record.resolveEnded(code);
     });
+    worker.unref(); // after the listeners, which ref it again
     return record;
   }
 
@@ -427,5 +455,5 @@ function runRayonWorker({ module, memory, receiver }) {
   parentPort.postMessage({ type: 'exited' });
 }
 
-if (!isMainThread && workerData?.role === SUPERVISOR) runSupervisor(workerData);
-if (!isMainThread && workerData?.role === RAYON_WORKER) runRayonWorker(workerData);
+if (isPoolThread && workerData.role === SUPERVISOR) runSupervisor(workerData);
+if (isPoolThread && workerData.role === RAYON_WORKER) runRayonWorker(workerData);
