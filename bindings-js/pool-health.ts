@@ -117,4 +117,6 @@ export interface RecycleOptions {
   readonly drainTimeoutMs?: number;
   /** Default 5000 on the wasm side. */
   readonly exitTimeoutMs?: number;
+  /** Upstream's leaky order (stop the workers, then drop the pool); for comparisons only. */
+  readonly stopWorkersFirst?: boolean;
 }

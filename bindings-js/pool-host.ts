@@ -1,13 +1,14 @@
 /**
  * What the Node and web backends share as hosts of the pool's workers: the
- * check of their host options, the log line of a coordinator event, and how a
- * dead worker is reported to the pool.
+ * check of their host options, the options of a recycle, the log line of a
+ * coordinator event, and how a dead worker is reported to the pool.
  *
  * `signalWorkerLoss` and `reportWorkerLoss` also run in the web backend's
  * supervisor, a worker built from function sources (web/worker-helpers.js):
  * they use nothing but their arguments, globals and each other.
  */
 import type { CoordinatorLogEvent } from './pool-health-coordinator.js';
+import type { RecycleOptions } from './pool-health.js';
 
 /** Per option: what is expected (for the message), and the check. */
 export type OptionRules = {
@@ -30,6 +31,27 @@ export function checkOptions(callee: string, options: unknown, rules: OptionRule
     }
     if (!rule[1](value)) throw new TypeError(`${callee} option ${name} is ${JSON.stringify(value)}: expected ${rule[0]}`);
   }
+}
+
+/** The host options both backends take; each adds its own. */
+export const WORKER_OPTION_RULES: OptionRules = {
+  startTimeoutMs: ['a positive number of milliseconds', (v) => typeof v === 'number' && Number.isFinite(v) && v > 0],
+  teardown: ["'destroy' or 'terminate'", (v) => v === 'destroy' || v === 'terminate'],
+};
+
+/** What the wasm's `recycleThreadPool` gets for a caller's `options`, given the pool's state and the host's teardown. */
+export function resolveRecycleOptions(
+  options: RecycleOptions | undefined,
+  pool: { readonly poisoned: boolean; readonly teardown: 'destroy' | 'terminate' },
+): RecycleOptions {
+  const resolved: { -readonly [K in keyof RecycleOptions]: RecycleOptions[K] } = { ...options };
+  // A poisoned generation cannot exit cleanly (a worker is gone, others may
+  // wait for it forever): do not wait the full exit bound for them.
+  if (resolved.exitTimeoutMs === undefined && pool.poisoned) resolved.exitTimeoutMs = 1_000;
+  // Upstream's order: kill the workers while they sleep in Rayon's loop. Killed
+  // after the pool is dropped, a worker may die inside the allocator.
+  if (pool.teardown === 'terminate') resolved.stopWorkersFirst = true;
+  return resolved;
 }
 
 /** One line for a coordinator event, with the numbers behind it (for the pool's tracing output). */

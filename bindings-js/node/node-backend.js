@@ -38,7 +38,13 @@ import wasm_ from '../../compiled/_node_bindings/plonk_wasm.cjs';
 import { WithThreadPool, workers } from '../../../lib/proof-system/workers.js';
 import { PoolHealthCoordinator } from '../../../lib/proof-system/pool-health-coordinator.js';
 import { fromWasmError } from '../../../lib/proof-system/errors.js';
-import { checkOptions, describeCoordinatorEvent, reportWorkerLoss } from '../../../lib/proof-system/pool-host.js';
+import {
+  checkOptions,
+  describeCoordinatorEvent,
+  reportWorkerLoss,
+  resolveRecycleOptions,
+  WORKER_OPTION_RULES,
+} from '../../../lib/proof-system/pool-host.js';
 
 /** @type {import('../../compiled/_node_bindings/plonk_wasm.cjs')} */
 const wasm = wasm_;
@@ -75,9 +81,8 @@ const hostOptions = {
 };
 
 const HOST_OPTION_RULES = {
+  ...WORKER_OPTION_RULES,
   workerScript: ['a non-empty path string', (v) => typeof v === 'string' && v.length > 0],
-  startTimeoutMs: ['a positive number of milliseconds', (v) => typeof v === 'number' && Number.isFinite(v) && v > 0],
-  teardown: ["'destroy' or 'terminate'", (v) => v === 'destroy' || v === 'terminate'],
 };
 
 /**
@@ -132,18 +137,12 @@ function poolHealth() {
 const runner = WithThreadPool({
   initThreadPool,
   exitThreadPool,
-  recycleThreadPool: (options) => wasm.recycleThreadPool(recycleOptions(options)),
+  recycleThreadPool: (options) =>
+    wasm.recycleThreadPool(
+      resolveRecycleOptions(options, { poisoned: wasm.poolHealth().state === 'poisoned', teardown: hostOptions.teardown }),
+    ),
   canTakeJobs: () => wasm.poolHealth().generation !== null,
 });
-
-function recycleOptions(options) {
-  const resolved = { ...options };
-  // A poisoned generation cannot exit cleanly (a worker is gone, others may
-  // wait for it forever): do not wait the full exit bound for them.
-  if (options?.exitTimeoutMs === undefined && wasm.poolHealth().state === 'poisoned') resolved.exitTimeoutMs = 1_000;
-  if (hostOptions.teardown === 'terminate') resolved.stopWorkersFirst = true;
-  return resolved;
-}
 
 /** Replaces the pool with a new generation while jobs keep running; resolves with the recycle report. */
 function recycleThreadPool(options) {

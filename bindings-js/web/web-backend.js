@@ -52,7 +52,12 @@ import o1jsWebSrc from 'string:../../../web_bindings/o1js_web.bc.js';
 import { WithThreadPool, workers } from '../../../lib/proof-system/workers.js';
 import { PoolHealthCoordinator } from '../../../lib/proof-system/pool-health-coordinator.js';
 import { fromWasmError } from '../../../lib/proof-system/errors.js';
-import { checkOptions, describeCoordinatorEvent } from '../../../lib/proof-system/pool-host.js';
+import {
+  checkOptions,
+  describeCoordinatorEvent,
+  resolveRecycleOptions,
+  WORKER_OPTION_RULES,
+} from '../../../lib/proof-system/pool-host.js';
 import { TypedEmitter } from '../../../lib/proof-system/typed-emitter.js';
 
 // Upstream's exports.
@@ -73,7 +78,7 @@ const hostOptions = {
   memoryMaximumBytes: null,
   /** Bound for workers (main, supervisor, each rayon worker) to report ready. */
   startTimeoutMs: 30_000,
-  /** 'destroy' (ours): workers leave Rayon's loop and free their thread state; 'terminate': upstream's kill-first order (leaks). */
+  /** 'destroy' (ours): workers leave Rayon's loop and free their thread state; 'terminate': upstream's order, workers stopped before the pool is dropped (leaks). */
   teardown: 'destroy',
 };
 
@@ -82,8 +87,7 @@ const HOST_OPTION_RULES = {
     'null, or bytes: a multiple of 65536 from 16 MiB to 4 GiB',
     (v) => v === null || (Number.isSafeInteger(v) && v % PAGE === 0 && v >= 16 * 2 ** 20 && v <= 4 * GiB),
   ],
-  startTimeoutMs: ['a positive number of milliseconds', (v) => typeof v === 'number' && Number.isFinite(v) && v > 0],
-  teardown: ["'destroy' or 'terminate'", (v) => v === 'destroy' || v === 'terminate'],
+  ...WORKER_OPTION_RULES,
 };
 
 /**
@@ -419,10 +423,11 @@ function stopHealthRefresher() {
 const runner = WithThreadPool({
   initThreadPool,
   exitThreadPool,
-  // A poisoned generation cannot exit cleanly (a worker is gone, others may
-  // wait for it forever): do not wait the full exit bound for them.
   recycleThreadPool: (options) =>
-    callInWorker('recycleThreadPool', options ?? (latestHealth?.state === 'poisoned' ? { exitTimeoutMs: 1_000 } : undefined)),
+    callInWorker(
+      'recycleThreadPool',
+      resolveRecycleOptions(options, { poisoned: latestHealth?.state === 'poisoned', teardown: hostOptions.teardown }),
+    ),
   canTakeJobs: () => latestHealth === null || latestHealth.generation !== null,
 });
 
