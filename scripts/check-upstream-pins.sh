@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Proves that scripts/apply-patches.sh turns an upstream tree into one that
-# compiles with our pool, under upstream's edition, pins and build flags,
-# natively and for threaded wasm. tests/upstream-pins/<set>/ are small
-# proof-systems trees with upstream's shape (workspace with the exact pins,
-# an edition-2018 crate with `pub mod rayon;`, .cargo/config.toml, xtask;
+# compiles with our pool, under upstream's edition, pins (as the patch moves
+# them) and build flags, natively and for threaded wasm. tests/upstream-pins/<set>/
+# are small proof-systems trees with upstream's shape (workspace with the exact
+# pins, an edition-2018 crate with `pub mod rayon;`, .cargo/config.toml, xtask;
 # tests/patch/fixtures.sh assembles them). Each is copied out of the
 # repository (so that only its own .cargo/config.toml applies), patched by the
 # script, and checked with the wasm flags of its patched config and the
 # `-Z build-std` of its patched xtask.
 #   scripts/check-upstream-pins.sh             every pin set
 #   scripts/check-upstream-pins.sh head ...    only the sets named
-# Pin sets: head  (kimchi-wasm, 2026: wasm-bindgen =0.2.106, js-sys =0.3.83)
-#           y2025 (plonk-wasm, 2025:  wasm-bindgen =0.2.89,  js-sys =0.3.66)
+# Pin sets, upstream's pins -> what the patched tree builds with:
+#   head   kimchi-wasm, HEAD:    wasm-bindgen =0.2.106, js-sys =0.3.83 (left alone)
+#   y2026  kimchi-wasm, 2026-03: wasm-bindgen =0.2.100, js-sys =0.3.77 -> =0.2.106, =0.3.83
+#   y2025  plonk-wasm,  2025:    wasm-bindgen =0.2.89,  js-sys =0.3.66 -> =0.2.106, =0.3.83
+# Every patched tree must resolve wasm-bindgen 0.2.106 and a wasm-bindgen-futures
+# of at least 0.4.50 (the releases without the removed nightly feature stdsimd).
 # Their Cargo.lock files (what the patched trees resolve to) are committed, so
 # nothing re-resolves; UPSTREAM_PINS_UPDATE_LOCK=1 accepts a changed lock.
 # Cargo logs go to target/upstream-pins/logs/.
@@ -21,7 +25,9 @@
 # would replace the tree's .cargo/config.toml flags); 41 resolving failed;
 # 42 a native check failed; 43 a wasm check failed; 44 a known incompatibility
 # changed (it compiles now, or fails another way): update KNOWN_BROKEN;
-# 45 resolving changed the committed Cargo.lock; 46 patching the tree failed.
+# 45 resolving changed the committed Cargo.lock; 46 patching the tree failed;
+# 47 the patched tree does not resolve wasm-bindgen 0.2.106 with
+# wasm-bindgen-futures >= 0.4.50 (the pin move did not take).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$ROOT/tests/patch/fixtures.sh"
 
@@ -32,20 +38,15 @@ export CARGO_TARGET_DIR="$ROOT/target/upstream-pins"
 TREES="${TMPDIR:-/tmp}/plonk-wasm-pool-upstream-pins-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
 export RUSTUP_TOOLCHAIN="$TOOLCHAIN"
 LOGS="$CARGO_TARGET_DIR/logs"
-ALL_SETS=(head y2025)
-declare -A LAYOUT_OF=([head]=proof-systems-kimchi-wasm [y2025]=proof-systems-plonk-wasm)
+ALL_SETS=(head y2026 y2025)
+declare -A LAYOUT_OF=([head]=proof-systems-kimchi-wasm [y2026]=proof-systems-kimchi-wasm [y2025]=proof-systems-plonk-wasm)
 SHOWN_CRATES=(wasm-bindgen js-sys rayon rayon-core spmc wasm-bindgen-futures serde-wasm-bindgen tracing-wasm tracing-subscriber)
 
 # KNOWN_BROKEN["set/step"]: the lines the step's log must contain, '|'-separated, then ' :: ' and why.
-declare -A KNOWN_BROKEN=(
-  # The newest wasm-bindgen-futures that accepts wasm-bindgen =0.2.89 is 0.4.39;
-  # up to 0.4.40 it has #![cfg_attr(target_feature = "atomics", feature(stdsimd))],
-  # and nightly removed `stdsimd` in February 2024 (rust-lang/rust#117372). The
-  # fix (wasm-bindgen#3827) is in 0.4.41, which needs wasm-bindgen >= 0.2.91.
-  # Only threaded builds hit it: without +atomics the same crate compiles.
-  ["y2025/wasm"]='unknown feature `stdsimd`|could not compile `wasm-bindgen-futures` :: wasm-bindgen-futures <= 0.4.40 (0.4.39 is the newest that accepts wasm-bindgen =0.2.89) enables feature(stdsimd) under +atomics, and nightlies since 2024-02 no longer have it; needs wasm-bindgen >= 0.2.91 (wasm-bindgen-futures >= 0.4.41)'
-  ["y2025/wasm-nodejs"]='unknown feature `stdsimd`|could not compile `wasm-bindgen-futures` :: same as y2025/wasm'
-)
+# Empty: y2025 (wasm-bindgen =0.2.89, whose wasm-bindgen-futures <= 0.4.40 uses
+# the removed nightly feature `stdsimd` under +atomics) was the known
+# incompatibility until the patch set moved such pins to =0.2.106.
+declare -A KNOWN_BROKEN=()
 
 if [ -n "${RUSTFLAGS:-}${CARGO_ENCODED_RUSTFLAGS:-}" ]; then
   die 40 "RUSTFLAGS or CARGO_ENCODED_RUSTFLAGS is set: it would replace the threaded-wasm flags of the trees' .cargo/config.toml; unset it"
@@ -103,14 +104,16 @@ check() {
 
 for set in "${sets[@]}"; do
   rm -rf "${TREES:?}/$set"
-  fixture_tree "${LAYOUT_OF[$set]}" "$TREES/$set"
+  fixture_tree "${LAYOUT_OF[$set]}" "$TREES/$set" "$set"
   if ! "$ROOT/scripts/apply-patches.sh" "$TREES/$set" >"$LOGS/$set-patch.log" 2>&1; then
     cat "$LOGS/$set-patch.log" >&2
     fail 46 "$set: scripts/apply-patches.sh refused the tree; full log: $LOGS/$set-patch.log"
     continue
   fi
   # The tree's own -Z build-std, as its patched xtask passes it to wasm-pack.
-  build_std="$(grep -o 'build-std=[a-z_,]*' "$TREES/$set/xtask/src/main.rs")"
+  build_std="$(grep -o '"\(-Z\)\?build-std=[a-z_,]*"' "$TREES/$set/xtask/src/main.rs" | tr -d '"' | sed 's/^-Z//')"
+  [ "$(printf '%s\n' "$build_std" | wc -l)" = 1 ] && [ -n "$build_std" ] ||
+    { fail 46 "$set: the patched xtask has no single build-std argument: '$build_std'"; continue; }
   wasm_args=(--target wasm32-unknown-unknown -Z "$build_std")
 
   # Resolving writes Cargo.lock if it is missing or out of date (never --locked:
@@ -137,6 +140,13 @@ for set in "${sets[@]}"; do
     resolved+=("$name ${versions:-(none)}")
   done
   info "$set resolved: $(printf '%s, ' "${resolved[@]}" | sed 's/, $//')"
+  # The pin move (or upstream's own pin) must have given the versions the unwinding build needs.
+  wb="$(awk '$1 == "wasm-bindgen" { print $2 }' "$tree" | sort -u | paste -sd/ -)"
+  wbf="$(awk '$1 == "wasm-bindgen-futures" { print $2 }' "$tree" | sort -u | paste -sd/ -)"
+  if [ "$wb" != v0.2.106 ] || [ -z "$wbf" ] || ! printf '%s\n' 0.4.50 "${wbf#v}" | sort -V -C; then
+    fail 47 "$set: the patched tree resolves wasm-bindgen ${wb:-nothing} and wasm-bindgen-futures ${wbf:-nothing}; expected v0.2.106 and >= 0.4.50"
+    continue
+  fi
 
   check "$set" native 42 --all-targets
   check "$set" wasm 43 "${wasm_args[@]}"
