@@ -131,7 +131,7 @@ function scanCode(text, from, lang, visit) {
       i++; continue;
     }
     if (c === "'" && lang === 'rust') { // a char literal, or a lifetime
-      if (text[i + 1] === '\\') { const end = text.indexOf("'", i + 2); i = end < 0 ? n : end + 1; continue; }
+      if (text[i + 1] === '\\') { const end = text.indexOf("'", i + 3); i = end < 0 ? n : end + 1; continue; }
       if (text[i + 2] === "'") { i += 3; continue; }
       if (visit(i, c)) return i;
       i++; continue;
