@@ -574,7 +574,7 @@ results.meta = {
   cpuModel: os.cpus()[0]?.model ?? 'unknown',
   platform: `${os.platform()} ${os.arch()}`,
   builds: Object.fromEntries(
-    ['node', 'node-baseline'].map((v) => [v, JSON.parse(readFileSync(`${ROOT}build/o1js/${v}/bindings/compiled/_node_bindings/build-info.json`, 'utf8'))]),
+    ['node', 'node-baseline'].map((v) => [v, JSON.parse(readFileSync(`${ROOT}build/o1js/${v}/bindings/compiled/node_bindings/build-info.json`, 'utf8'))]),
   ),
   durationS: (performance.now() - began) / 1000,
 };

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Builds plonk-wasm for threaded wasm and runs wasm-bindgen on it.
+# Output: pkg/<variant>/kimchi_wasm.js and kimchi_wasm_bg.wasm (upstream's names since 2026).
 #   scripts/build-wasm.sh node        pkg/node        (--target nodejs, 4 GiB max memory)
 #   scripts/build-wasm.sh node-small  pkg/node-small  (same, small max memory, for out-of-memory tests)
 #   scripts/build-wasm.sh web         pkg/web         (--target web, 4 GiB max memory)
@@ -37,7 +38,9 @@ PLONK_WASM_MAX_MEMORY_BYTES="$max" cargo rustc -p plonk_wasm --lib --crate-type 
   --features "$features" -- -C "link-arg=--max-memory=$max"
 rm -rf "$out"
 mkdir -p "$out"
-"$WASM_BINDGEN" --target "$target" --out-dir "$out" \
+# Named like upstream's crate since 2026 (kimchi_wasm.js, kimchi_wasm_bg.wasm),
+# so the backends load this build exactly as they load o1js's.
+"$WASM_BINDGEN" --target "$target" --out-dir "$out" --out-name kimchi_wasm \
   "$ROOT/target/wasm32-unknown-unknown/release/plonk_wasm.wasm"
 # The glue for Node is CommonJS; the repository's package.json says "module".
 if [ "$target" = nodejs ]; then printf '{ "type": "commonjs" }\n' > "$out/package.json"; fi

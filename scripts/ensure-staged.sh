@@ -25,7 +25,7 @@ fi
 
 for variant in "$@"; do
   case "$variant" in
-    node | node-small | node-baseline) staged_info="build/o1js/$variant/bindings/compiled/_node_bindings/build-info.json"; backend=bindings-js/node ;;
+    node | node-small | node-baseline) staged_info="build/o1js/$variant/bindings/compiled/node_bindings/build-info.json"; backend=bindings-js/node ;;
     web) staged_info="build/o1js/web/web_bindings/build-info.json"; backend=bindings-js/web ;;
     *) die 2 "unknown variant '$variant': expected node, node-small, node-baseline or web" ;;
   esac
