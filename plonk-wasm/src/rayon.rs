@@ -16,6 +16,8 @@
 //! The same code runs natively on std threads ([`native`]) for `cargo test`.
 
 mod completion;
+#[cfg(target_arch = "wasm32")]
+mod console_log;
 pub mod error;
 pub mod generation;
 pub mod job;

@@ -185,7 +185,7 @@ fn to_js<T: Serialize>(value: &T) -> JsValue {
 
 fn start_pool(num_threads: f64) -> Promise {
     super::oom::install_alloc_error_hook();
-    install_console_tracing(tracing::Level::INFO);
+    super::console_log::install();
     future_to_promise(async move {
         let threads = validate_thread_count(num_threads).map_err(|e| pool_error(&e))?;
         let report = pool::init(&WasmHost, threads)
@@ -324,37 +324,25 @@ pub fn log_pool_event(level: &str, message: &str) {
     }
 }
 
-/// Routes the pool's tracing events to the console at `level` and above
-/// (`"error"`, `"warn"`, `"info"`, `"debug"`, `"trace"`). The first call (or
-/// the first `initThreadPool`, at `info`) wins for the life of the instance.
+/// Prints the pool's `tracing` events at `level` and above on the console, one
+/// line each: `"error"`, `"warn"` (the default), `"info"`, `"debug"`,
+/// `"trace"`. Takes effect at once, on every thread of the instance.
 #[wasm_bindgen(js_name = setPoolLogLevel)]
 pub fn set_pool_log_level(level: &str) -> Result<(), JsValue> {
     let parsed = level.parse::<tracing::Level>().map_err(|_| {
         js_error(
             "POOL_INVALID_OPTION",
             &format!(
-                "setPoolLogLevel got {:?}: expected one of \"error\", \"warn\", \"info\", \"debug\", \"trace\"",
-                level
+                "setPoolLogLevel got {:?}: expected one of {}",
+                level,
+                super::console_log::LEVEL_NAMES
+                    .iter()
+                    .map(|name| format!("{:?}", name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         )
     })?;
-    install_console_tracing(parsed);
+    super::console_log::set_level(parsed);
     Ok(())
-}
-
-fn install_console_tracing(level: tracing::Level) {
-    static INSTALL: std::sync::Once = std::sync::Once::new();
-    INSTALL.call_once(|| {
-        let config = tracing_wasm::WASMLayerConfigBuilder::new()
-            .set_max_level(level)
-            .set_report_logs_in_timings(false)
-            .set_console_config(tracing_wasm::ConsoleConfig::ReportWithoutConsoleColor)
-            .build();
-        // `set_global_default` fails if the host crate installed its own
-        // subscriber first; ours then stays out of the way.
-        use tracing_subscriber::layer::SubscriberExt;
-        let subscriber =
-            tracing_subscriber::Registry::default().with(tracing_wasm::WASMLayer::new(config));
-        let _ = tracing::subscriber::set_global_default(subscriber);
-    });
 }
