@@ -40,7 +40,7 @@ export RUSTUP_TOOLCHAIN="$TOOLCHAIN"
 LOGS="$CARGO_TARGET_DIR/logs"
 ALL_SETS=(head y2026 y2025)
 declare -A LAYOUT_OF=([head]=proof-systems-kimchi-wasm [y2026]=proof-systems-kimchi-wasm [y2025]=proof-systems-plonk-wasm)
-SHOWN_CRATES=(wasm-bindgen js-sys rayon rayon-core spmc wasm-bindgen-futures serde-wasm-bindgen tracing-wasm tracing-subscriber)
+SHOWN_CRATES=(wasm-bindgen js-sys rayon rayon-core spmc wasm-bindgen-futures serde-wasm-bindgen tracing)
 
 # KNOWN_BROKEN["set/step"]: the lines the step's log must contain, '|'-separated, then ' :: ' and why.
 # Empty: y2025 (wasm-bindgen =0.2.89, whose wasm-bindgen-futures <= 0.4.40 uses

@@ -103,7 +103,7 @@ imports_resolve() { # TREE: every relative import of o1js's JS/TS resolves in th
 # cargo_rewrites_lock LOCK: what a build does to Cargo.lock after the pin move
 cargo_rewrites_lock() {
   sed -i -e 's/^version = "0\.2\.100"$/version = "0.2.106"/' -e 's/^version = "0\.3\.77"$/version = "0.3.83"/' "$1"
-  printf '\n[[package]]\nname = "tracing-wasm"\nversion = "0.2.1"\n' >>"$1"
+  printf '\n[[package]]\nname = "wasm-bindgen-futures"\nversion = "0.4.56"\n' >>"$1"
 }
 
 fresh() { # LAYOUT NAME [SET] -> TREE (patchable) and PRISTINE (a copy to compare with)
