@@ -3,7 +3,10 @@
  * one pool between concurrent callers and exiting it when the last one leaves.
  *
  * Same interface as o1js's `WithThreadPool` (src/lib/proof-system/workers.ts),
- * with three differences:
+ * with four differences:
+ *  - the pool's lifetime is a choice: `'process'` (o1js >= 2.15: the pool
+ *    starts with the first operation and stays up; `exit()` shuts it down) or
+ *    `'operation'` (o1js <= 2.14: the last caller out exits it);
  *  - a failed init returns to `none`, so the next call retries (upstream
  *    caches the rejected promise and never decrements its counter, so every
  *    later call fails the same way);
@@ -17,11 +20,15 @@
  *
  * States and edges (the whole lifecycle):
  *
- *   none ──init──▶ initializing ──ok──▶ running ──last user leaves──▶ exiting ──▶ none
+ *   none ──init──▶ initializing ──ok──▶ running ──exit()*──▶ exiting ──▶ none
  *                        └──failed──▶ none            │   ▲                └─failed─▶ running
  *                                                 recycle  settled
  *                                                     ▼   │
  *                                                   recycling
+ *
+ * (*) with lifetime `'operation'`, the last user leaving is an implicit
+ * `exit()`; with `'process'`, only `exit()` is. An `exit()` while callers are
+ * inside waits for the last of them, like a shutdown that drains.
  *
  * Invariant: `users` counts callers between their entry and their exit, whether
  * or not their init succeeded; every entry is paired with one exit in a
@@ -68,9 +75,22 @@ export interface ThreadPoolLifecycle<RecycleOptions = unknown, RecycleResult = u
   canTakeJobs?(): boolean;
 }
 
+/** How long the pool lives: for the process (o1js >= 2.15), or for each outermost operation (o1js <= 2.14). */
+export type ThreadPoolLifetime = 'process' | 'operation';
+
+export interface WithThreadPoolOptions {
+  /** Read each time the last caller leaves; `'operation'` if absent. */
+  lifetime?(): ThreadPoolLifetime;
+}
+
 export interface WithThreadPoolRunner<RecycleOptions = unknown, RecycleResult = unknown> {
-  /** Runs `run` with the pool up; the pool exits after the last concurrent caller. */
+  /** Runs `run` with the pool up (started on first use; see `ThreadPoolLifetime` for when it exits). */
   <T>(run: () => T | Promise<T>): Promise<T>;
+  /**
+   * Shuts the pool down once no caller is inside (now, if none is; otherwise
+   * when the last one leaves). Resolves when it is down; a no-op when it is not up.
+   */
+  exit(): Promise<void>;
   /** Replaces the pool while callers keep running; concurrent calls share one recycle. */
   recycle(options?: RecycleOptions): Promise<RecycleResult>;
   /** The lifecycle state now. */
@@ -81,8 +101,11 @@ export interface WithThreadPoolRunner<RecycleOptions = unknown, RecycleResult = 
 
 export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown>(
   lifecycle: ThreadPoolLifecycle<RecycleOptions, RecycleResult>,
+  options: WithThreadPoolOptions = {},
 ): WithThreadPoolRunner<RecycleOptions, RecycleResult> {
   let state: ThreadPoolState = 'none';
+  /** Callers of `exit()` waiting for the last user to leave. */
+  let exitRequests: { resolve(): void; reject(error: unknown): void }[] = [];
   // The operation behind the current transient state (initializing, recycling, exiting).
   let initializing: Promise<void> | null = null;
   let recycling: Promise<RecycleResult> | null = null;
@@ -152,11 +175,36 @@ export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown
     }
   }
 
-  /** Called by each caller as it leaves; the last one out exits the pool (after any recycle). */
+  /** Called by each caller as it leaves; the last one out exits the pool (after any recycle) if that is asked for. */
   async function release(): Promise<void> {
     users -= 1;
+    if (users > 0) return;
+    const lifetime = options.lifetime?.() ?? 'operation';
+    if (lifetime === 'process' && exitRequests.length === 0) return;
+    await exitWhenIdle();
+  }
+
+  /** Exits the pool if no caller is inside, and settles the `exit()` callers waiting for that. */
+  async function exitWhenIdle(): Promise<void> {
     while (users === 0 && state === 'recycling') await recycling?.catch(() => undefined);
-    if (users === 0 && state === 'running') await startExit();
+    if (users > 0) return; // a caller arrived meanwhile: the last one out exits
+    const waiting = exitRequests;
+    exitRequests = [];
+    try {
+      if (state === 'running') await startExit();
+      else if (state === 'exiting') await exiting;
+      for (const request of waiting) request.resolve();
+    } catch (error) {
+      for (const request of waiting) request.reject(error);
+      throw error;
+    }
+  }
+
+  function exit(): Promise<void> {
+    if (state === 'none') return Promise.resolve();
+    const done = new Promise<void>((resolve, reject) => exitRequests.push({ resolve, reject }));
+    if (users === 0) void exitWhenIdle().catch(() => undefined); // its callers get the error
+    return done;
   }
 
   async function withThreadPool<T>(run: () => T | Promise<T>): Promise<T> {
@@ -214,6 +262,7 @@ export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown
   }
 
   return Object.assign(withThreadPool, {
+    exit,
     recycle,
     state: () => state,
     users: () => users,

@@ -27,14 +27,16 @@
 // generation is dropped) → `__wbindgen_thread_destroy()` (frees its stack and
 // TLS) → post `exited` → its event loop empties and it ends by itself.
 //
-// The seam to the compiled glue is the one import below, upstream's own path:
-// in an o1js checkout it is o1js's build of the patched crate; in this
-// repository, scripts/stage-o1js.sh puts this repository's build there.
-// Workers get the memory explicitly: `initSync({ module, memory })`.
-import { isMainThread, parentPort, workerData, Worker } from 'node:worker_threads';
+// The seam to the compiled glue is `GLUE` below, upstream's own path: in an
+// o1js checkout it is o1js's build of the patched crate; in this repository,
+// scripts/stage-o1js.sh puts this repository's build there. The glue
+// instantiates itself when it is loaded (wasm-bindgen's `--target nodejs`), so
+// every thread loads it with `loadGlue`, which hands it the thread's memory.
+import { createRequire } from 'node:module';
 import os from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import wasm_ from '../../compiled/_node_bindings/plonk_wasm.cjs';
+import { isMainThread, parentPort, workerData, Worker } from 'node:worker_threads';
 import { WithThreadPool, workers } from '../../../lib/proof-system/workers.js';
 import { PoolHealthCoordinator } from '../../../lib/proof-system/pool-health-coordinator.js';
 import { fromWasmError } from '../../../lib/proof-system/errors.js';
@@ -46,14 +48,45 @@ import {
   WORKER_OPTION_RULES,
 } from '../../../lib/proof-system/pool-host.js';
 
-/** @type {import('../../compiled/_node_bindings/plonk_wasm.cjs')} */
-const wasm = wasm_;
+/** The compiled glue, relative to o1js's `dist/node/bindings/` (the one line that differs between o1js eras). */
+const GLUE = 'compiled/node_bindings/kimchi_wasm.cjs';
+
+// Inlined into o1js's CommonJS bundle (dist/node/index.cjs, `require('o1js')`),
+// this code has no `import.meta.url`, and `__filename` is the bundle's; the
+// worker script is then the ES module next to it, as upstream finds it.
+const inCommonJsBundle = import.meta.url === undefined;
+const thisFile = inCommonJsBundle ? __filename : fileURLToPath(import.meta.url);
+const backendScript = inCommonJsBundle ? join(dirname(thisFile), 'bindings/js/node/node-backend.js') : thisFile;
+const require = createRequire(thisFile);
+
+/**
+ * Loads the glue, which instantiates the module as it loads. With `memory`,
+ * on that shared memory: wasm-bindgen's glue constructs its memory with
+ * `new WebAssembly.Memory(...)`, and o1js's post-processed glue of
+ * wasm-bindgen < 0.2.106 reads `workerData.memory` on worker threads, so the
+ * constructor returns `memory` while the glue loads (pool threads also carry
+ * it in `workerData.memory`).
+ */
+function loadGlue(memory) {
+  const path = (inCommonJsBundle ? './bindings/' : '../../') + GLUE;
+  if (memory === undefined) return require(path);
+  const Memory = WebAssembly.Memory;
+  WebAssembly.Memory = function theThreadsSharedMemory() {
+    return memory;
+  };
+  try {
+    return require(path);
+  } finally {
+    WebAssembly.Memory = Memory;
+  }
+}
 
 export {
   wasm,
   withThreadPool,
   poolHealth,
   recycleThreadPool,
+  exitThreadPool,
   poolHealthCoordinator,
   configurePoolHealth,
   configureThreadPool,
@@ -62,14 +95,24 @@ export {
 
 const SUPERVISOR = 'plonk-wasm:supervisor';
 const RAYON_WORKER = 'plonk-wasm:rayon-worker';
-const thisFile = fileURLToPath(import.meta.url);
+
+// This file also runs as the pool's own threads, which instantiate on their
+// pool's memory and never start or stop a pool. Any other thread may host a
+// prover of its own (an instance on a new memory, or on `workerData.memory`).
+const role = isMainThread ? 'main' : workerData?.role === SUPERVISOR || workerData?.role === RAYON_WORKER ? workerData.role : 'prover';
+const isPoolThread = role === SUPERVISOR || role === RAYON_WORKER;
+const ownMemory = workerData?.memory instanceof WebAssembly.Memory ? workerData.memory : undefined;
+/** @type {import('../../compiled/node_bindings/kimchi_wasm.cjs')} */
+const wasm = loadGlue(role === 'main' ? undefined : ownMemory);
 
 // ---------------------------------------------------------------- main thread
 
 /** Host options; `configureThreadPool` validates and changes them. */
 const hostOptions = {
   /** The worker script: this file. A different path is for tests and custom bundles. */
-  workerScript: thisFile,
+  workerScript: backendScript,
+  /** 'process' (o1js >= 2.15): the pool starts with the first operation and stays up; 'operation': it exits after each outermost one. */
+  lifetime: 'process',
   /** Bound for a generation's workers to report ready. */
   startTimeoutMs: 30_000,
   /**
@@ -82,6 +125,7 @@ const hostOptions = {
 
 const HOST_OPTION_RULES = {
   ...WORKER_OPTION_RULES,
+  lifetime: ["'process' or 'operation'", (v) => v === 'process' || v === 'operation'],
   workerScript: ['a non-empty path string', (v) => typeof v === 'string' && v.length > 0],
 };
 
@@ -101,15 +145,6 @@ function defaultThreadCount() {
   return Math.max(1, cores - 1);
 }
 
-// This file also runs as the pool's own threads; they never start or stop a
-// pool. Any other thread may host a prover (an application's worker thread
-// has its own instance, and its own pool).
-const isPoolThread = !isMainThread && (workerData?.role === SUPERVISOR || workerData?.role === RAYON_WORKER);
-// The glue instantiates itself on the main thread only. A prover hosted in
-// another thread gets a fresh instance (on a new memory) here; pool threads
-// instantiate on their pool's memory below.
-if (!isMainThread && !isPoolThread) wasm.initSync();
-
 async function initThreadPool() {
   if (isPoolThread) return;
   try {
@@ -120,7 +155,8 @@ async function initThreadPool() {
   poolHealthCoordinator.start();
 }
 
-async function exitThreadPool() {
+/** The pool's own exit (WithThreadPool calls it); `exitThreadPool` below is the export. */
+async function exitPool() {
   if (isPoolThread) return;
   poolHealthCoordinator.stop();
   try {
@@ -134,15 +170,23 @@ function poolHealth() {
   return wasm.poolHealth();
 }
 
-const runner = WithThreadPool({
-  initThreadPool,
-  exitThreadPool,
-  recycleThreadPool: (options) =>
-    wasm.recycleThreadPool(
-      resolveRecycleOptions(options, { poisoned: wasm.poolHealth().state === 'poisoned', teardown: hostOptions.teardown }),
-    ),
-  canTakeJobs: () => wasm.poolHealth().generation !== null,
-});
+const runner = WithThreadPool(
+  {
+    initThreadPool,
+    exitThreadPool: exitPool,
+    recycleThreadPool: (options) =>
+      wasm.recycleThreadPool(
+        resolveRecycleOptions(options, { poisoned: wasm.poolHealth().state === 'poisoned', teardown: hostOptions.teardown }),
+      ),
+    canTakeJobs: () => wasm.poolHealth().generation !== null,
+  },
+  { lifetime: () => hostOptions.lifetime },
+);
+
+/** Shuts the pool down once no operation runs; resolves when it is down (a no-op when it is not up). */
+function exitThreadPool() {
+  return runner.exit();
+}
 
 /** Replaces the pool with a new generation while jobs keep running; resolves with the recycle report. */
 function recycleThreadPool(options) {
@@ -201,6 +245,7 @@ function withThreadPool(run) {
 withThreadPool.state = () => runner.state();
 withThreadPool.users = () => runner.users();
 withThreadPool.recycle = recycleThreadPool;
+withThreadPool.exit = exitThreadPool;
 
 // The supervisor, spawned with the first generation and kept for the life of
 // the process (unref'd, so it never keeps the process alive).
@@ -219,11 +264,9 @@ function emitHostEvent(event) {
   }
 }
 
-function ensureSupervisor() {
+function ensureSupervisor(memory) {
   if (supervisor !== null) return supervisor;
-  const worker = new Worker(thisFile, {
-    workerData: { role: SUPERVISOR, module: wasm.__wbg_wasm_module, memory: wasm.__wbg_memory },
-  });
+  const worker = new Worker(hostOptions.workerScript, { workerData: { role: SUPERVISOR, memory } });
   worker.on('message', (message) => {
     if (message.reply !== undefined) {
       const pending = pendingRequests.get(message.reply);
@@ -252,8 +295,8 @@ function ensureSupervisor() {
   return worker;
 }
 
-function askSupervisor(request) {
-  const worker = ensureSupervisor();
+function askSupervisor(request, memory) {
+  const worker = ensureSupervisor(memory);
   const id = nextRequest++;
   return new Promise((resolve, reject) => {
     pendingRequests.set(id, { resolve, reject });
@@ -262,17 +305,20 @@ function askSupervisor(request) {
   });
 }
 
-globalThis.startWorkers = async function startWorkers(source, _memory, builder) {
+globalThis.startWorkers = async function startWorkers(source, memory, builder) {
   const generation = builder.generation();
-  await askSupervisor({
-    op: 'start',
-    generation,
-    threads: builder.numThreads(),
-    receiver: builder.receiver(),
-    lossSignalAddress: builder.lossSignalAddress(),
-    source,
-    startTimeoutMs: hostOptions.startTimeoutMs,
-  });
+  await askSupervisor(
+    {
+      op: 'start',
+      generation,
+      threads: builder.numThreads(),
+      receiver: builder.receiver(),
+      lossSignalAddress: builder.lossSignalAddress(),
+      source,
+      startTimeoutMs: hostOptions.startTimeoutMs,
+    },
+    memory,
+  );
   builder.build();
 };
 
@@ -299,9 +345,8 @@ const workerHost = {
 
 // ---------------------------------------------------------------- supervisor
 
-function runSupervisor({ module, memory }) {
-  // An instance on the shared memory of its own, only to report losses.
-  wasm.initSync({ module, memory });
+function runSupervisor({ memory }) {
+  // `wasm` is an instance on the shared memory of its own, to report losses.
   const records = new Map(); // generation → WorkerRecord[]
   const post = (message) => parentPort.postMessage(message);
   const event = (value) => post({ event: value });
@@ -321,7 +366,7 @@ function runSupervisor({ module, memory }) {
     record.ready.catch(() => undefined); // observed by `start`; a late rejection is not unhandled
     let worker;
     try {
-      worker = new Worker(source, { workerData: { role: RAYON_WORKER, module, memory, receiver, generation, index } });
+      worker = new Worker(source, { workerData: { role: RAYON_WORKER, memory, receiver, generation, index } });
     } catch (error) {
       record.state = 'exited';
       record.settleReady.reject(error);
@@ -440,8 +485,8 @@ function runSupervisor({ module, memory }) {
 
 // --------------------------------------------------------------- rayon worker
 
-function runRayonWorker({ module, memory, receiver }) {
-  wasm.initSync({ module, memory });
+function runRayonWorker({ receiver }) {
+  // `wasm` was instantiated on the pool's memory when this file loaded.
   parentPort.postMessage({ type: 'ready' });
   try {
     wasm.wbg_rayon_start_worker(receiver);
@@ -454,5 +499,5 @@ function runRayonWorker({ module, memory, receiver }) {
   parentPort.postMessage({ type: 'exited' });
 }
 
-if (isPoolThread && workerData.role === SUPERVISOR) runSupervisor(workerData);
-if (isPoolThread && workerData.role === RAYON_WORKER) runRayonWorker(workerData);
+if (role === SUPERVISOR) runSupervisor(workerData);
+if (role === RAYON_WORKER) runRayonWorker(workerData);

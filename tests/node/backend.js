@@ -9,15 +9,19 @@ import { expectedProof } from './snapshots.js';
  * The staged copy of bindings-js/node/node-backend.js in o1js's dist layout
  * (scripts/stage-o1js.sh), next to this repository's glue for `variant`
  * (node: 4 GiB maximum memory, node-small: 128 MiB). Each test file runs in
- * its own process, so each gets its own instance.
+ * its own process, so each gets its own instance. `lifetime`: these tests
+ * drive the pool's mechanics one operation at a time, so the pool exits after
+ * each outermost operation unless a test asks for o1js's default ('process',
+ * lifetime.test.js).
  */
-export async function loadBackend(variant = 'node', { threads = 2, logLevel = 'warn' } = {}) {
+export async function loadBackend(variant = 'node', { threads = 2, logLevel = 'warn', lifetime = 'operation' } = {}) {
   const stage = new URL(`../../build/o1js/${variant}/`, import.meta.url);
   const backend = await import(new URL('bindings/js/node/node-backend.js', stage).href);
   const workers = await import(new URL('lib/proof-system/workers.js', stage).href);
   const errors = await import(new URL('lib/proof-system/errors.js', stage).href);
   workers.setNumberOfWorkers(threads);
   backend.wasm.setPoolLogLevel(logLevel);
+  backend.configureThreadPool({ lifetime });
   return { ...backend, setNumberOfWorkers: workers.setNumberOfWorkers, errors };
 }
 
