@@ -21,6 +21,7 @@ export const WASM_POOL_ERROR_CODES = [
   'POOL_START_FAILED',
   'POOL_INVALID_OPTION',
   'POOL_WORKER_LOST',
+  'POOL_JOB_PANICKED',
 ] as const;
 export type WasmPoolErrorCode = (typeof WASM_POOL_ERROR_CODES)[number];
 
@@ -37,7 +38,12 @@ export class PoolError extends Error {
   readonly code: PoolErrorCode;
 
   constructor(code: PoolErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(message);
+    // Set by hand, not through Error's options: o1js compiles for ES2021, whose
+    // Error constructor takes no options. Not enumerable, like Error's own.
+    if (options?.cause !== undefined) {
+      Object.defineProperty(this, 'cause', { value: options.cause, writable: true, configurable: true });
+    }
     this.code = code;
     // Subclasses set their own name so stack traces and `String(error)` show it.
     this.name = new.target.name;

@@ -6,8 +6,12 @@
 //! The circuit is a squaring chain: `a[i+1] = a[i]² + b[i]` over half the
 //! rows of a `2^k` domain, with the last `a` exposed as the public output.
 //! Parameters and keys are made once per `k` and cached in the instance.
+//!
+//! Like kimchi-wasm's proving exports, it runs its work through
+//! `run_in_pool`: a job the pool cannot take, or one that panics or runs out
+//! of memory, fails the export the way it fails kimchi's.
 
-use crate::rayon::{try_run_in_pool, PoolError};
+use crate::rayon::run_in_pool;
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::pasta::{EqAffine, Fp};
 use halo2_proofs::plonk::{
@@ -30,7 +34,6 @@ pub const MAX_K: u32 = 16;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FixtureError {
     InvalidK { k: u32 },
-    Pool(PoolError),
     Halo2(String),
 }
 
@@ -42,7 +45,6 @@ impl fmt::Display for FixtureError {
                 "fixture circuit size k = {} is out of range: expected {} to {} (the circuit has 2^k rows)",
                 k, MIN_K, MAX_K
             ),
-            FixtureError::Pool(error) => write!(f, "{}", error.tagged()),
             FixtureError::Halo2(message) => write!(f, "halo2: {}", message),
         }
     }
@@ -173,7 +175,7 @@ fn keys(k: u32) -> Result<Arc<Keys>, FixtureError> {
     if let Some(keys) = KEYS.lock().unwrap_or_else(|p| p.into_inner()).get(&k) {
         return Ok(keys.clone());
     }
-    let made = try_run_in_pool(|| -> Result<Keys, Error> {
+    let made = run_in_pool(|| -> Result<Keys, Error> {
         let params = Params::<EqAffine>::new(k);
         let empty = SquareChain {
             steps: steps_for(k),
@@ -183,7 +185,6 @@ fn keys(k: u32) -> Result<Arc<Keys>, FixtureError> {
         let pk = keygen_pk(&params, vk, &empty)?;
         Ok(Keys { params, pk })
     })
-    .map_err(FixtureError::Pool)?
     .map_err(|e| FixtureError::Halo2(format!("{:?}", e)))?;
     let made = Arc::new(made);
     KEYS.lock()
@@ -199,7 +200,7 @@ pub fn prove(k: u32, seed: u64) -> Result<Vec<u8>, FixtureError> {
     check_k(k)?;
     let keys = keys(k)?;
     let output = public_output(k);
-    try_run_in_pool(|| -> Result<Vec<u8>, Error> {
+    run_in_pool(|| -> Result<Vec<u8>, Error> {
         let circuit = SquareChain {
             steps: steps_for(k),
             witness: true,
@@ -215,7 +216,6 @@ pub fn prove(k: u32, seed: u64) -> Result<Vec<u8>, FixtureError> {
         )?;
         Ok(transcript.finalize())
     })
-    .map_err(FixtureError::Pool)?
     .map_err(|e| FixtureError::Halo2(format!("{:?}", e)))
 }
 
@@ -224,7 +224,7 @@ pub fn verify(k: u32, proof: &[u8]) -> Result<bool, FixtureError> {
     check_k(k)?;
     let keys = keys(k)?;
     let output = public_output(k);
-    try_run_in_pool(|| {
+    Ok(run_in_pool(|| {
         let strategy = SingleVerifier::new(&keys.params);
         let mut transcript = Blake2bRead::<_, EqAffine, Challenge255<_>>::init(proof);
         verify_proof(
@@ -235,8 +235,7 @@ pub fn verify(k: u32, proof: &[u8]) -> Result<bool, FixtureError> {
             &mut transcript,
         )
         .is_ok()
-    })
-    .map_err(FixtureError::Pool)
+    }))
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -248,7 +247,6 @@ mod exports {
     fn to_js(error: FixtureError) -> JsValue {
         let code = match &error {
             FixtureError::InvalidK { .. } => "FIXTURE_INVALID_K",
-            FixtureError::Pool(e) => e.code(),
             FixtureError::Halo2(_) => "FIXTURE_HALO2",
         };
         js_error(code, &error.to_string())

@@ -45,18 +45,53 @@ use std::panic::{self, AssertUnwindSafe};
 
 /// Runs `op` on the pool and returns its result (upstream's signature).
 ///
-/// Panics, with a message that starts `plonk-wasm [CODE]`, if no generation
+/// Fails, with a message that starts `plonk-wasm [CODE]`, if no generation
 /// can take the job (not initialized, starting, poisoned, exiting); a panic
-/// or an out-of-memory inside `op` unwinds to the caller as usual.
+/// or an out-of-memory inside `op` fails the call with the panic's message
+/// (out of memory: `plonk-wasm [OUT_OF_MEMORY] …`). See [`fail`] for how a
+/// failure reaches the caller.
 pub fn run_in_pool<OP, R>(op: OP) -> R
 where
     OP: FnOnce() -> R + Send,
     R: Send,
 {
-    match try_run_in_pool(op) {
-        Ok(result) => result,
-        Err(error) => panic!("{}", error.tagged()),
+    // Natively, and nested on a pool thread (inside an enclosing job), a
+    // failure is a panic, which the caller's `catch_unwind` takes as it is.
+    let throws_to_js = cfg!(target_arch = "wasm32") && ::rayon::current_thread_index().is_none();
+    match panic::catch_unwind(AssertUnwindSafe(|| try_run_in_pool(op))) {
+        Ok(Ok(result)) => result,
+        Ok(Err(error)) => fail(throws_to_js, error.tagged()),
+        Err(payload) if !throws_to_js => panic::resume_unwind(payload),
+        Err(payload) => {
+            let message = match oom::panic_message(&*payload) {
+                Some(message) if message.starts_with("plonk-wasm [") => message.to_string(),
+                Some(message) => format!("plonk-wasm [POOL_JOB_PANICKED] a job on the thread pool panicked: {}", message),
+                None => "plonk-wasm [POOL_JOB_PANICKED] a job on the thread pool panicked (with a payload that is not text)".to_string(),
+            };
+            drop(payload);
+            fail(true, message)
+        }
     }
+}
+
+/// How a failed `run_in_pool` reaches its caller: with `throw_to_js` (on
+/// wasm, at the outermost call) a JS `Error` with the message, thrown with
+/// `wasm_bindgen::throw_str`; otherwise a panic with the message.
+///
+/// Why not a panic on wasm: a Rust panic that leaves the export reaches JS as
+/// an opaque `WebAssembly.Exception` (wasm-bindgen 0.2.106, upstream's pin,
+/// does not catch panics at exports) and leaves the thread's panic count
+/// raised, so that its next panic would abort. Here the panic was already
+/// caught, so nothing is in flight when the JS error is thrown.
+fn fail(throw_to_js: bool, message: String) -> ! {
+    #[cfg(target_arch = "wasm32")]
+    {
+        if throw_to_js {
+            wasm_bindgen::throw_str(&message);
+        }
+    }
+    let _ = throw_to_js;
+    panic::resume_unwind(Box::new(message))
 }
 
 /// Like [`run_in_pool`], but a job the pool cannot take is an `Err`.

@@ -54,11 +54,18 @@ pub fn grow_generation_scoped(bytes: usize) -> u64 {
 }
 
 /// Allocates (and touches) `bytes_per_worker` on every worker of the serving
-/// generation; `leak` keeps the blocks forever. Returns the bytes allocated.
+/// generation, all holding their blocks at the same time (a barrier, which a
+/// worker whose allocation failed reaches too); `leak` keeps the blocks
+/// forever. Returns the bytes allocated. On a busy machine the workers still
+/// overlap: without the barrier one could finish and free before the next
+/// began, and "all at once past the maximum" would not fail.
 pub fn allocate_on_workers(bytes_per_worker: usize, leak: bool) -> u64 {
     run_in_pool(|| {
+        let all_hold = std::sync::Barrier::new(rayon::current_num_threads());
         rayon::broadcast(|_| {
-            let block = touched(bytes_per_worker);
+            let block = std::panic::catch_unwind(|| touched(bytes_per_worker));
+            all_hold.wait();
+            let block = block.unwrap_or_else(|payload| std::panic::resume_unwind(payload));
             if leak {
                 std::mem::forget(block);
             }
