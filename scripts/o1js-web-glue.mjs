@@ -1,34 +1,42 @@
 // Gives wasm-bindgen's `--target web` glue the shape o1js's web build gives it
 // (o1js: src/build/build-web.js), so the web backend loads it as it loads
-// o1js's own `web_bindings/plonk_wasm.js`:
+// o1js's own `web_bindings/<lib>.js`:
 //
-//   - the whole glue becomes the body of one function, `plonkWasm()`, the
-//     module's default export, which returns the glue's exports with
-//     `default: __wbg_init`. Calling it gives a fresh copy of the glue, and its
-//     source text (`plonkWasm.toString()`) is what the backend ships to each
-//     Web Worker: workers are built from function sources, not from URLs, so
-//     they work inside o1js's single-file bundle;
+//   - the whole glue becomes the body of one function, the module's default
+//     export (`kimchiWasm()`; `plonkWasm()` for a plonk_wasm crate), which
+//     returns the glue's exports with `default: __wbg_init`. Calling it gives a
+//     fresh copy of the glue, and its source text (`kimchiWasm.toString()`) is
+//     what the backend ships to each Web Worker: workers are built from
+//     function sources, not from URLs, so they work inside o1js's one-file bundle;
 //   - `startWorkers` / `terminateWorkers`, which the glue calls as free
 //     identifiers, are imported from worker-helpers.js and listed in
-//     `plonkWasm.deps`, so a worker's source declares them too.
+//     `kimchiWasm.deps`, so a worker's source declares them too.
 //
-// Two differences from o1js's build, both because this repository does not
-// bundle: the .wasm stays a file next to the glue (o1js inlines the bytes),
-// fetched by the page only; and `__wbg_init.__wbindgen_wasm_module` is set
-// once the module is compiled, as glue before wasm-bindgen 0.2.9x did and as
-// o1js's web backend expects (0.2.130 keeps the module private).
+// Where the page gets the .wasm, `--wasm`:
+//   url     (default) a file next to the glue, fetched by the page only: for
+//           this repository's tests, which serve files without a bundler;
+//   inline  `import wasmCode from './<lib>_bg.wasm'`, which o1js's bundler
+//           inlines (esbuild's binary loader): what o1js ships in dist/web.
+// Workers never fetch: they get the compiled module in a message.
 //
-//   node scripts/o1js-web-glue.mjs <pkg/web/plonk_wasm.js> <out/web_bindings/plonk_wasm.js>
+//   node scripts/o1js-web-glue.mjs [--wasm url|inline] <pkg/web/<lib>.js> <out/web_bindings/<lib>.js>
 import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 
-const [input, output] = process.argv.slice(2);
-if (input === undefined || output === undefined) {
-  console.error('ERROR: usage: node scripts/o1js-web-glue.mjs <glue.js> <output.js>');
+const args = process.argv.slice(2);
+let wasmMode = 'url';
+if (args[0] === '--wasm') {
+  wasmMode = args[1];
+  args.splice(0, 2);
+}
+const [input, output] = args;
+if (input === undefined || output === undefined || !['url', 'inline'].includes(wasmMode)) {
+  console.error('ERROR: usage: node scripts/o1js-web-glue.mjs [--wasm url|inline] <glue.js> <output.js>');
   process.exit(2);
 }
 
 function fail(message) {
-  console.error(`ERROR: ${input}: ${message}; expected wasm-bindgen 0.2.130 --target web glue`);
+  console.error(`ERROR: ${input}: ${message}; expected wasm-bindgen --target web glue (0.2.106 or later)`);
   process.exit(4);
 }
 
@@ -39,46 +47,51 @@ function replaceOnce(source, from, to, what) {
   return source.slice(0, at) + to + source.slice(at + from.length);
 }
 
+const lib = basename(input, '.js'); // kimchi_wasm or plonk_wasm
+const functionName = lib.replace(/_(\w)/g, (_, c) => c.toUpperCase()); // kimchiWasm
 let glue = readFileSync(input, 'utf8');
 if (/^import\s/m.test(glue)) fail('the glue imports modules (snippets?), which a function body cannot');
 
-glue = replaceOnce(glue, "new URL('plonk_wasm_bg.wasm', import.meta.url)", 'plonkWasmUrl', 'default .wasm URL');
+glue = replaceOnce(glue, `new URL('${lib}_bg.wasm', import.meta.url)`, 'wasmCode', 'default .wasm URL');
 if (glue.includes('import.meta')) fail('import.meta is left in the glue, which a classic worker cannot parse');
-glue = replaceOnce(
-  glue,
-  'wasmModule = module;',
-  'wasmModule = module;\n    __wbg_init.__wbindgen_wasm_module = module;',
-  'assignment of the compiled module',
-);
+// o1js's web backend reads the compiled module from `init.__wbindgen_wasm_module`.
+if (!glue.includes('__wbg_init.__wbindgen_wasm_module = module;')) {
+  fail('expected `__wbg_init.__wbindgen_wasm_module = module;`, which o1js reads the compiled module from');
+}
 
 const exported = [];
 glue = glue.replace(/^export (function|class|const|let) (\w+)/gm, (_, kind, name) => {
   exported.push(name);
   return `${kind} ${name}`;
 });
-const finalExport = /^export \{ initSync, __wbg_init as default \};\s*$/m;
-if (!finalExport.test(glue)) fail('expected the final `export { initSync, __wbg_init as default };`');
-glue = glue.replace(finalExport, '');
+for (const [form, what] of [
+  [/^export \{ initSync \};\s*$/m, 'the `export { initSync };`'],
+  [/^export default __wbg_init;\s*$/m, 'the `export default __wbg_init;`'],
+]) {
+  if (!form.test(glue)) fail(`expected ${what}`);
+  glue = glue.replace(form, '');
+}
 if (/^export\s/m.test(glue)) fail('an export form this script does not know is left');
 
-// Not re-indented: the glue holds multi-line template literals.
-const body = glue.trimEnd();
+const wasmSource =
+  wasmMode === 'inline'
+    ? `// Inlined by o1js's bundler (esbuild's binary loader): the bytes, for the page.\nimport wasmCode from './${lib}_bg.wasm';`
+    : `// Only the page fetches the .wasm; workers get the compiled module in a message.\nconst wasmCode = new URL('./${lib}_bg.wasm', import.meta.url);`;
 
+// Not re-indented: the glue holds multi-line template literals.
 writeFileSync(
   output,
   `// Generated by scripts/o1js-web-glue.mjs from wasm-bindgen's web glue; do not edit.
 import { startWorkers, terminateWorkers } from '../bindings/js/web/worker-helpers.js';
+${wasmSource}
 
-// Only the page fetches the .wasm; workers get the compiled module in a message.
-const plonkWasmUrl = new URL('./plonk_wasm_bg.wasm', import.meta.url);
+export { ${functionName} as default };
 
-export { plonkWasm as default };
-
-function plonkWasm() {
-${body}
+function ${functionName}() {
+${glue.trimEnd()}
 
   return { ${[...exported, 'initSync'].join(', ')}, default: __wbg_init };
 }
-plonkWasm.deps = [startWorkers, terminateWorkers];
+${functionName}.deps = [startWorkers, terminateWorkers];
 `,
 );

@@ -33,9 +33,9 @@
 // maximum.
 //
 // The seams to o1js are upstream's own imports: the glue in o1js's shape
-// (`plonkWasm()`, see scripts/o1js-web-glue.mjs), worker-spec.js, and the
+// (`kimchiWasm()`, see scripts/o1js-web-glue.mjs), worker-spec.js, and the
 // compiled OCaml bindings (`string:` import, resolved by o1js's bundler).
-import plonkWasm from '../../../web_bindings/plonk_wasm.js';
+import kimchiWasm from '../../../web_bindings/kimchi_wasm.js';
 import { workerSpec } from './worker-spec.js';
 import {
   srcFromFunctionModule,
@@ -63,13 +63,13 @@ import { TypedEmitter } from '../../../lib/proof-system/typed-emitter.js';
 // Upstream's exports.
 export { initializeBindings, wasm, withThreadPool };
 // Added: the pool's health and its coordinator; host configuration and tools.
-export { poolHealth, recycleThreadPool, poolHealthCoordinator, configurePoolHealth };
+export { poolHealth, recycleThreadPool, exitThreadPool, poolHealthCoordinator, configurePoolHealth };
 export { configureThreadPool, wasmMemoryMaximumBytes, workerHost, callInWorker };
 
 const PAGE = 65_536;
 const GiB = 2 ** 30;
 
-/** @type {ReturnType<typeof plonkWasm>} The glue on the page; o1js's forwarded bindings run in the main worker. */
+/** @type {ReturnType<typeof kimchiWasm>} The glue on the page; o1js's forwarded bindings run in the main worker. */
 let wasm;
 
 /** Host options; `configureThreadPool` validates and changes them. */
@@ -80,9 +80,12 @@ const hostOptions = {
   startTimeoutMs: 30_000,
   /** 'destroy' (ours): workers leave Rayon's loop and free their thread state; 'terminate': upstream's order, workers stopped before the pool is dropped (leaks). */
   teardown: 'destroy',
+  /** 'process' (o1js >= 2.15): the pool starts with the first operation and stays up; 'operation': it exits after each outermost one. */
+  lifetime: 'process',
 };
 
 const HOST_OPTION_RULES = {
+  lifetime: ["'process' or 'operation'", (v) => v === 'process' || v === 'operation'],
   memoryMaximumBytes: [
     'null, or bytes: a multiple of 65536 from 16 MiB to 4 GiB',
     (v) => v === null || (Number.isSafeInteger(v) && v % PAGE === 0 && v >= 16 * 2 ** 20 && v <= 4 * GiB),
@@ -152,7 +155,7 @@ function initializeBindings() {
 
 async function initialize() {
   if (wasm !== undefined) return;
-  const glue = plonkWasm();
+  const glue = kimchiWasm();
   memory ??= createMemory();
   try {
     await glue.default({ memory });
@@ -168,6 +171,9 @@ async function initialize() {
   if (!(module instanceof WebAssembly.Module)) {
     throw new Error("the glue did not expose its compiled module (init.__wbindgen_wasm_module): expected o1js's web glue shape");
   }
+  // o1js's compiled OCaml bindings call the wasm through this global (named
+  // plonk_wasm before the crate was renamed).
+  globalThis.kimchi_wasm = glue;
   globalThis.plonk_wasm = glue;
 
   // o1js's compiled bindings, as a string, run outside strict mode.
@@ -266,7 +272,7 @@ function ask(thread, op, fields) {
 /** The main worker's script: instantiates on the shared memory, then serves calls. */
 function mainWorker() {
   onceMessage('plonk-wasm:main-boot', (data) => {
-    const glue = plonkWasm();
+    const glue = kimchiWasm();
     glue.initSync({ module: data.module, memory: data.memory });
     connectPoolHost(data.port);
     const spec = workerSpec(glue);
@@ -282,7 +288,7 @@ function mainWorker() {
     postMessage({ type: 'plonk-wasm:main-booted' });
   });
 }
-mainWorker.deps = [plonkWasm, workerSpec, onceMessage, connectPoolHost, serveRequests, runForwardedBinding];
+mainWorker.deps = [{ kimchiWasm }, workerSpec, onceMessage, connectPoolHost, serveRequests, runForwardedBinding];
 
 // ------------------------------------------------ o1js's forwarded bindings
 
@@ -404,7 +410,8 @@ async function initThreadPool() {
   startHealthRefresher();
 }
 
-async function exitThreadPool() {
+/** The pool's own exit (WithThreadPool calls it); `exitThreadPool` below is the export. */
+async function exitPool() {
   poolHealthCoordinator.stop();
   stopHealthRefresher();
   await callInWorker('exitThreadPool');
@@ -420,16 +427,24 @@ function stopHealthRefresher() {
   healthRefresher = null;
 }
 
-const runner = WithThreadPool({
-  initThreadPool,
-  exitThreadPool,
-  recycleThreadPool: (options) =>
-    callInWorker(
-      'recycleThreadPool',
-      resolveRecycleOptions(options, { poisoned: latestHealth?.state === 'poisoned', teardown: hostOptions.teardown }),
-    ),
-  canTakeJobs: () => latestHealth === null || latestHealth.generation !== null,
-});
+const runner = WithThreadPool(
+  {
+    initThreadPool,
+    exitThreadPool: exitPool,
+    recycleThreadPool: (options) =>
+      callInWorker(
+        'recycleThreadPool',
+        resolveRecycleOptions(options, { poisoned: latestHealth?.state === 'poisoned', teardown: hostOptions.teardown }),
+      ),
+    canTakeJobs: () => latestHealth === null || latestHealth.generation !== null,
+  },
+  { lifetime: () => hostOptions.lifetime },
+);
+
+/** Shuts the pool down once no operation runs; resolves when it is down (a no-op when it is not up). */
+function exitThreadPool() {
+  return runner.exit();
+}
 
 /** Replaces the pool with a new generation while jobs keep running; resolves with the recycle report. */
 function recycleThreadPool(options) {
@@ -496,6 +511,7 @@ function withThreadPool(run) {
 withThreadPool.state = () => runner.state();
 withThreadPool.users = () => runner.users();
 withThreadPool.recycle = recycleThreadPool;
+withThreadPool.exit = exitThreadPool;
 
 // ---------------------------------------------------------------- host events
 

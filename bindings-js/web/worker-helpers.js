@@ -35,7 +35,7 @@
 // o1js's one-file bundle: `srcFromFunctionModule(f)` ships `f` and everything
 // in its `deps`, transitively. Such a function may use only globals, its
 // arguments and the functions in its `deps`, never a module-level variable.
-import plonkWasm from '../../../web_bindings/plonk_wasm.js';
+import kimchiWasm from '../../../web_bindings/kimchi_wasm.js';
 import { reportWorkerLoss, signalWorkerLoss } from '../../../lib/proof-system/pool-host.js';
 
 export {
@@ -58,22 +58,34 @@ export {
  * The source of a classic worker script that declares `main` and its
  * dependencies (`main.deps`, transitively, each function once, with its own
  * `deps` line so the worker can ship them on), then calls `main()`.
+ *
+ * A dependency is a named function declaration, or `{ localName: fn }` when
+ * the code calls `fn` by another name than its own: the glue function is
+ * `kimchiWasm` in o1js since 2026 and `plonkWasm` before, and the code calls
+ * it `kimchiWasm` in both, so `{ kimchiWasm }` also declares that alias.
  */
 function srcFromFunctionModule(main) {
   const ordered = [];
+  const aliases = new Map(); // local name → the function's own name
+  const entries = (fn) => (fn.deps ?? []).map((dep) => (typeof dep === 'function' ? [dep.name, dep] : Object.entries(dep)[0]));
   const visit = (fn) => {
     if (ordered.includes(fn)) return;
     if (typeof fn !== 'function' || fn.name === '') {
       throw new TypeError(`a worker dependency is ${String(fn)}: expected a named function declaration`);
     }
     ordered.push(fn);
-    for (const dep of fn.deps ?? []) visit(dep);
+    for (const [localName, dep] of entries(fn)) {
+      if (localName !== dep.name) aliases.set(localName, dep.name);
+      visit(dep);
+    }
   };
   visit(main);
-  const declarations = ordered.map((fn) =>
-    fn.deps?.length ? `${fn}\n${fn.name}.deps = [${fn.deps.map((d) => d.name).join(', ')}];` : String(fn),
-  );
-  return `${declarations.join('\n')}\n${main.name}();\n`;
+  const declarations = ordered.map((fn) => {
+    const deps = entries(fn).map(([localName, dep]) => (localName === dep.name ? localName : `{ ${localName}: ${dep.name} }`));
+    return deps.length > 0 ? `${fn}\n${fn.name}.deps = [${deps.join(', ')}];` : String(fn);
+  });
+  const aliasLines = [...aliases].map(([localName, name]) => `const ${localName} = ${name};`);
+  return `${[...declarations, ...aliasLines].join('\n')}\n${main.name}();\n`;
 }
 
 /** A classic Web Worker running `source` (from a blob URL, revoked once the worker has it). */
@@ -254,7 +266,7 @@ connectPoolHost.deps = [messageRequester];
 /** A rayon worker's script: waits for its start message, then lives the life described at the top. */
 function workerHelperMain() {
   onceMessage('plonk-wasm:rayon-start', (data) => {
-    const glue = plonkWasm();
+    const glue = kimchiWasm();
     let exports;
     try {
       exports = glue.initSync({ module: data.module, memory: data.memory });
@@ -271,7 +283,7 @@ function workerHelperMain() {
     close();
   });
 }
-workerHelperMain.deps = [plonkWasm, onceMessage];
+workerHelperMain.deps = [{ kimchiWasm }, onceMessage];
 
 // ----------------------------------------------------------------- supervisor
 
@@ -291,7 +303,7 @@ supervisorMain.deps = [onceMessage, runSupervisor];
  * (on `port`); posts host events to the page.
  */
 function runSupervisor({ module, memory, rayonSource, port, settings: initialSettings }) {
-  const glue = plonkWasm();
+  const glue = kimchiWasm();
   glue.initSync({ module, memory });
   // One URL for every worker of every generation, kept for the supervisor's life.
   const rayonUrl = URL.createObjectURL(new Blob([rayonSource], { type: 'text/javascript' }));
@@ -419,7 +431,7 @@ function runSupervisor({ module, memory, rayonSource, port, settings: initialSet
   serveRequests(self, operations);
   serveRequests(port, operations);
 }
-runSupervisor.deps = [plonkWasm, serveRequests, settleable, reportWorkerLoss, signalWorkerLoss];
+runSupervisor.deps = [{ kimchiWasm }, serveRequests, settleable, reportWorkerLoss, signalWorkerLoss];
 
 /** A promise with its `resolve` and `reject` (each settles it once). */
 function settleable() {

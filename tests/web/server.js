@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** URL prefix → directory. The first match wins; exact files come first. */
-const ROUTES = [
+/** URL prefix → directory (or exact path → file). The first match wins; exact files come first. */
+export const HARNESS_ROUTES = [
   // o1js's worker-spec.js lists o1js's bindings, which this repository's
   // wasm does not have: a stand-in lists fixture bindings instead.
   ['/o1js/bindings/js/web/worker-spec.js', join(ROOT, 'tests/web/stand-ins/worker-spec.js')],
@@ -37,8 +37,8 @@ const ISOLATION_HEADERS = {
   'Cache-Control': 'no-store',
 };
 
-function resolvePath(pathname) {
-  for (const [prefix, target] of ROUTES) {
+function resolvePath(routes, pathname) {
+  for (const [prefix, target] of routes) {
     if (pathname === prefix) return target;
     if (prefix.endsWith('/') && pathname.startsWith(prefix)) {
       const file = normalize(join(target, pathname.slice(prefix.length)));
@@ -49,8 +49,8 @@ function resolvePath(pathname) {
   return null;
 }
 
-/** Starts the server on 127.0.0.1 at an ephemeral port; resolves `{ origin, close() }`. */
-export async function startServer() {
+/** Starts the server on 127.0.0.1 at an ephemeral port, serving `routes`; resolves `{ origin, close() }`. */
+export async function startServer(routes = HARNESS_ROUTES) {
   const server = createServer(async (request, response) => {
     const { pathname } = new URL(request.url, 'http://127.0.0.1');
     if (pathname === '/favicon.ico') {
@@ -59,7 +59,7 @@ export async function startServer() {
       response.end();
       return;
     }
-    const file = resolvePath(decodeURIComponent(pathname));
+    const file = resolvePath(routes, decodeURIComponent(pathname));
     const type = file === null ? undefined : MIME_TYPES[extname(file)];
     let body = null;
     if (type !== undefined && request.method === 'GET') body = await readFile(file).catch(() => null);

@@ -8,7 +8,7 @@ import { openHarness } from './browser.js';
 import { PROOF_CASES, expectedProof } from '../node/snapshots.js';
 
 test('a rayon worker killed during a proof: typed error, then a rebuilt pool proves', { timeout: 120_000 }, async () => {
-  const harness = await openHarness({ threads: 2 });
+  const harness = await openHarness({ threads: 2 }, { expectedConsoleErrors: [/^plonk-wasm ERROR plonk_wasm::pool: (worker lost|job lost with a worker)/] });
   try {
     const c = PROOF_CASES[1];
     const result = await harness.run(

@@ -1,7 +1,9 @@
 // The test page: loads the staged web backend as o1js would load it and
 // exposes it to the tests as `window.harness`. Query parameters:
 // `threads` (pool workers, default 2), `memoryMaximumBytes` (override),
-// `logLevel` (the pool's tracing level, default warn).
+// `logLevel` (the pool's tracing level, default warn), `lifetime` (the
+// pool's: these tests drive its mechanics one operation at a time, so
+// 'operation' unless they ask for o1js's 'process').
 import * as backend from '/o1js/bindings/js/web/web-backend.js';
 import * as errors from '/o1js/lib/proof-system/errors.js';
 import { setNumberOfWorkers } from '/o1js/lib/proof-system/workers.js';
@@ -17,6 +19,7 @@ if (params.has('memoryMaximumBytes')) {
   backend.configureThreadPool({ memoryMaximumBytes: Number(params.get('memoryMaximumBytes')) });
 }
 setNumberOfWorkers(Number(params.get('threads') ?? 2));
+backend.configureThreadPool({ lifetime: params.get('lifetime') ?? 'operation' });
 
 const toHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 const fromHex = (hex) => Uint8Array.from(hex.match(/../g), (h) => parseInt(h, 16));
