@@ -40,6 +40,7 @@ import { isMainThread, parentPort, workerData, Worker } from 'node:worker_thread
 import { WithThreadPool, workers } from '../../../lib/proof-system/workers.js';
 import { PoolHealthCoordinator } from '../../../lib/proof-system/pool-health-coordinator.js';
 import { fromWasmError } from '../../../lib/proof-system/errors.js';
+import { registerPoolBackend } from '../../../lib/proof-system/pool-api.js';
 import {
   checkOptions,
   describeCoordinatorEvent,
@@ -246,6 +247,26 @@ withThreadPool.state = () => runner.state();
 withThreadPool.users = () => runner.users();
 withThreadPool.recycle = recycleThreadPool;
 withThreadPool.exit = exitThreadPool;
+
+// What applications reach through `o1js/pool` (pool-api.ts), whichever copy
+// of o1js loaded this backend. Pool threads have no pool of their own to offer.
+if (!isPoolThread) {
+  registerPoolBackend({
+    platform: 'node',
+    poolHealth,
+    recycleThreadPool,
+    exitThreadPool,
+    configurePoolHealth,
+    configureThreadPool,
+    get poolHealthCoordinator() {
+      return poolHealthCoordinator;
+    },
+    get workerHost() {
+      return workerHost;
+    },
+    withThreadPool,
+  });
+}
 
 // The supervisor, spawned with the first generation and kept for the life of
 // the process (unref'd, so it never keeps the process alive).

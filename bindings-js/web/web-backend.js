@@ -52,6 +52,7 @@ import o1jsWebSrc from 'string:../../../web_bindings/o1js_web.bc.js';
 import { WithThreadPool, workers } from '../../../lib/proof-system/workers.js';
 import { PoolHealthCoordinator } from '../../../lib/proof-system/pool-health-coordinator.js';
 import { fromWasmError } from '../../../lib/proof-system/errors.js';
+import { registerPoolBackend } from '../../../lib/proof-system/pool-api.js';
 import {
   checkOptions,
   describeCoordinatorEvent,
@@ -512,6 +513,24 @@ withThreadPool.state = () => runner.state();
 withThreadPool.users = () => runner.users();
 withThreadPool.recycle = recycleThreadPool;
 withThreadPool.exit = exitThreadPool;
+
+// What applications reach through `o1js/pool` (pool-api.ts), whichever copy
+// of o1js (its bundle, or these modules) loaded this backend.
+registerPoolBackend({
+  platform: 'web',
+  poolHealth,
+  recycleThreadPool,
+  exitThreadPool,
+  configurePoolHealth,
+  configureThreadPool,
+  get poolHealthCoordinator() {
+    return poolHealthCoordinator;
+  },
+  get workerHost() {
+    return workerHost;
+  },
+  withThreadPool,
+});
 
 // ---------------------------------------------------------------- host events
 

@@ -84,7 +84,7 @@ glue_is_upstreams() { # FILE (under bindings-js/): installed = ours but for the 
     expected="$(awk -v g="$glue" '/const GLUE =/ { print "const GLUE = '"'"'" g "'"'"';"; next } { print }' "$ROOT/bindings-js/$1")"
   else
     glue="$(grep -o 'web_bindings/[A-Za-z0-9_]*_wasm\.js' "$PRISTINE/src/bindings/js/$1" | head -n 1)"
-    expected="$(awk -v g="$glue" "/from '..\/..\/..\/web_bindings\// { print \"import plonkWasm from '../../../\" g \"';\"; next } { print }" "$ROOT/bindings-js/$1")"
+    expected="$(awk -v g="$glue" "/from '..\/..\/..\/web_bindings\// { print \"import kimchiWasm from '../../../\" g \"';\"; next } { print }" "$ROOT/bindings-js/$1")"
   fi
   [ -n "$glue" ] || { printf '  upstream %s names no glue\n' "$1" >&2; return 1; }
   diff <(printf '%s\n' "$expected") "$TREE/src/bindings/js/$1" >&2
@@ -196,13 +196,13 @@ for case_ in "${CASES[@]}"; do
     check "the aarch64-apple-darwin rustflags are left alone" \
       diff <(grep -A1 -F '[target.aarch64-apple-darwin]' "$PRISTINE/${ps}.cargo/config.toml") <(grep -A1 -F '[target.aarch64-apple-darwin]' "$config")
     check "the new flags stay inside the wasm32 array" \
-      diff <(tail -n 3 "$config") <(printf '%s\n' '  "-C", "panic=unwind",' '  "-C", "llvm-args=-wasm-use-legacy-eh",' ']')
+      diff <(tail -n 4 "$config") <(printf '%s\n' '  "-C", "panic=unwind",' '  "-C", "llvm-args=-wasm-use-legacy-eh",' '  "-C", "link-arg=--export=__heap_base",' ']')
     check "xtask's wasm build rebuilds std with panic_unwind" grep -qF '"build-std=panic_unwind,std",' "$xtask"
     check "xtask's kimchi-stubs RUSTFLAGS line is there and untouched" grep -qF 'cmd.env("RUSTFLAGS", rustflags);' "$xtask"
     check "xtask changed in the build-std line only" only_lines_changed "$PRISTINE/${ps}xtask/src/main.rs" "$xtask" 1
   fi
   if [[ "$layout" == o1js-* ]]; then
-    for f in errors pool-health coordinator-config coordinator-policy pool-health-coordinator typed-emitter pool-host workers; do
+    for f in errors pool-health coordinator-config coordinator-policy pool-health-coordinator typed-emitter pool-host pool-api workers; do
       check "$f.ts is ours" same_file "$ROOT/bindings-js/$f.ts" "$TREE/src/lib/proof-system/$f.ts"
     done
     check "every relative import of the installed files resolves" imports_resolve "$TREE"
@@ -212,10 +212,10 @@ for case_ in "${CASES[@]}"; do
     done
     if [[ "$layout" == o1js-kimchi-wasm ]]; then
       check "the Node glue is kimchi-wasm's" has_line "$TREE/src/bindings/js/node/node-backend.js" "const GLUE = 'compiled/node_bindings/kimchi_wasm.cjs';"
-      check "the web glue is kimchi-wasm's" has_line "$TREE/src/bindings/js/web/web-backend.js" "import plonkWasm from '../../../web_bindings/kimchi_wasm.js';"
+      check "the web glue is kimchi-wasm's" has_line "$TREE/src/bindings/js/web/web-backend.js" "import kimchiWasm from '../../../web_bindings/kimchi_wasm.js';"
     else
       check "the Node glue is 2025 o1js's" has_line "$TREE/src/bindings/js/node/node-backend.js" "const GLUE = 'compiled/_node_bindings/plonk_wasm.cjs';"
-      check "the web glue is plonk-wasm's" has_line "$TREE/src/bindings/js/web/worker-helpers.js" "import plonkWasm from '../../../web_bindings/plonk_wasm.js';"
+      check "the web glue is plonk-wasm's" has_line "$TREE/src/bindings/js/web/worker-helpers.js" "import kimchiWasm from '../../../web_bindings/plonk_wasm.js';"
     fi
     check "upstream's worker-spec.js is left alone" same_file "$PRISTINE/src/bindings/js/web/worker-spec.js" "$TREE/src/bindings/js/web/worker-spec.js"
   fi
@@ -349,7 +349,7 @@ PY
 check "the fixture's array is on one line" grep -q '^rustflags = \["-C", "target-feature=+atomics' "$TREE/.cargo/config.toml"
 run "$TREE"
 check "apply exits 0" rc_is 0
-check "the flags are appended inside the array" grep -q '"link-arg=--max-memory=4294967296", "-C", "panic=unwind", "-C", "llvm-args=-wasm-use-legacy-eh"\]$' "$TREE/.cargo/config.toml"
+check "the flags are appended inside the array" grep -q '"link-arg=--max-memory=4294967296", "-C", "panic=unwind", "-C", "llvm-args=-wasm-use-legacy-eh", "-C", "link-arg=--export=__heap_base"\]$' "$TREE/.cargo/config.toml"
 
 test_case ".cargo/config.toml: other tables may say panic=unwind; only the wasm32 table counts"
 fresh proof-systems-kimchi-wasm config-other-table
