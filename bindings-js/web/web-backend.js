@@ -290,34 +290,51 @@ function mainWorker() {
   });
 }
 mainWorker.deps = [{ kimchiWasm }, workerSpec, onceMessage, connectPoolHost, serveRequests, runForwardedBinding];
+runForwardedBinding.deps = [consumedArguments];
 
 // ------------------------------------------------ o1js's forwarded bindings
 
-// Control block of a forwarded call: [state, result, error length] as i32,
-// then the error text. States: 0 pending, 1 done, 2 failed.
+// Control block of a forwarded call: [state, result, error length, consumed]
+// as i32, then the error text. States: 0 pending, 1 done, 2 failed.
+// `consumed`: a bit per argument the export took by value (see below).
 const CONTROL_BYTES = 64 * 1024;
+const HEADER_INTS = 4;
+const TEXT_OFFSET = HEADER_INTS * 4;
 
 /**
  * Replaces each binding of o1js's worker-spec.js on the page's glue with a
  * synchronous call into the main worker, as upstream does: the page spins
  * until the answer is in the control block. Wasm objects cross as pointers.
+ *
+ * Ownership: an object the export takes by value (e.g. the witness of
+ * `caml_pasta_fp_plonk_proof_create`) is freed by Rust when the call ends.
+ * Its page wrapper must then let go of the pointer without freeing it
+ * (`__destroy_into_raw()`), or the page's finalizer frees it a second time
+ * later, corrupting the heap that every thread shares. The main worker reports
+ * which arguments its call consumed (their borrowed wrappers' pointers were
+ * taken), and the page detaches exactly those.
  */
 function forwardBindings(glue, mainWorkerHandle) {
   const spec = workerSpec(glue);
   const control = new SharedArrayBuffer(CONTROL_BYTES);
-  const header = new Int32Array(control, 0, 3);
+  const header = new Int32Array(control, 0, HEADER_INTS);
   for (const [name, entry] of Object.entries(spec)) {
     glue[name] = (...args) => {
       if (entry.disabled) throw new Error(`Wasm method '${name}' is disabled on the web.`);
       if (brokenBy !== null) throw brokenBy;
       const encoded = args.map((arg, i) => (typeof entry.args?.[i]?.__wrap === 'function' ? arg.__wbg_ptr : arg));
       Atomics.store(header, 0, 0);
+      Atomics.store(header, 3, 0);
       mainWorkerHandle.postMessage({ type: 'plonk-wasm:run', name, args: encoded, control });
       // The page may not Atomics.wait.
       while (Atomics.load(header, 0) === 0);
+      const consumed = Atomics.load(header, 3);
+      args.forEach((arg, i) => {
+        if (consumed & (1 << i)) arg.__destroy_into_raw();
+      });
       if (Atomics.load(header, 0) === 2) {
         const length = Atomics.load(header, 2);
-        throw new Error(new TextDecoder().decode(new Uint8Array(control, 12, length).slice()));
+        throw new Error(new TextDecoder().decode(new Uint8Array(control, TEXT_OFFSET, length).slice()));
       }
       const result = Atomics.load(header, 1) >>> 0;
       const res = entry.res;
@@ -330,17 +347,20 @@ function forwardBindings(glue, mainWorkerHandle) {
 
 /** In the main worker: runs one forwarded binding and writes its answer into the control block. */
 function runForwardedBinding(glue, spec, { name, args, control }) {
-  const header = new Int32Array(control, 0, 3);
+  const header = new Int32Array(control, 0, 4);
+  const borrowed = [];
   try {
     const entry = spec[name];
     if (entry === undefined) throw new Error(`${name} is not a forwarded binding (worker-spec.js)`);
     const decoded = args.map((arg, i) => {
       const type = entry.args?.[i];
       if (typeof type?.__wrap !== 'function') return arg;
-      // Borrowed: this wrapper never frees the object; its owner is the page's wrapper.
-      const borrowed = Object.create(type.prototype);
-      borrowed.__wbg_ptr = arg;
-      return borrowed;
+      // Borrowed: this wrapper never frees the object (it is not registered
+      // with this thread's finalizer); its owner is the page's wrapper.
+      const wrapper = Object.create(type.prototype);
+      wrapper.__wbg_ptr = arg;
+      borrowed[i] = wrapper;
+      return wrapper;
     });
     let result = glue[name](...decoded);
     const res = entry.res;
@@ -351,16 +371,27 @@ function runForwardedBinding(glue, spec, { name, args, control }) {
       result = res.there(result);
     }
     Atomics.store(header, 1, result | 0);
+    Atomics.store(header, 3, consumedArguments(borrowed));
     Atomics.store(header, 0, 1);
   } catch (error) {
     const text = new TextEncoder().encode(String(error?.stack ?? error));
-    const room = new Uint8Array(control, 12);
+    const room = new Uint8Array(control, 16);
     const length = Math.min(text.length, room.length);
     room.set(text.subarray(0, length));
     Atomics.store(header, 2, length);
+    Atomics.store(header, 3, consumedArguments(borrowed));
     Atomics.store(header, 0, 2);
   }
   Atomics.notify(header, 0);
+}
+
+/** A bit per borrowed wrapper whose pointer the glue took (`__destroy_into_raw` leaves 0): the arguments passed by value. */
+function consumedArguments(borrowed) {
+  let consumed = 0;
+  borrowed.forEach((wrapper, i) => {
+    if (wrapper !== undefined && wrapper.__wbg_ptr === 0) consumed |= 1 << i;
+  });
+  return consumed;
 }
 
 /**
