@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# All tests: set-up, formatting, native tests (cargo), then threaded wasm in
-# real Node worker_threads. README's test command; CI runs it via .ci/run.
+# All tests: set-up, formatting, native tests (cargo), the patch script, then
+# threaded wasm in real Node worker_threads and headless Chromium, and last
+# real o1js from npm with kimchi-wasm built from upstream proof-systems
+# (../shared/upstream beside this repository; the build is cached outside
+# the clone). README's test command; CI runs it via .ci/run.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
@@ -20,6 +23,8 @@ INSTA_UPDATE=no cargo test -p plonk_wasm --features fixture,test-exports
 # The TypeScript policy layer is compiled first: the Node tests drive it too.
 info "TypeScript: type-check bindings-js and tests/ts, then run the compiled unit tests"
 npx tsc -p "$ROOT/tsconfig.json" || die 21 "tsc reports type errors in bindings-js or tests/ts"
+# o1js compiles these files with its own options (target ES2021) under set -e.
+npx tsc -p "$ROOT/tsconfig.o1js.json" || die 21 "tsc reports errors under o1js's compiler options (tsconfig.o1js.json)"
 node --test "$ROOT/build/ts/tests/ts/"
 
 info "Node tests (the node backend, staged in o1js's layout, in real worker_threads)"
@@ -31,3 +36,7 @@ info "browser tests (the web backend in headless Chromium, served from a loopbac
 "$ROOT/scripts/build-wasm.sh" web
 "$ROOT/scripts/stage-o1js.sh" web
 node --test --test-concurrency=1 "$ROOT/tests/web/"
+
+info "real o1js: npm o1js 2.15.0, stock and patched (kimchi-wasm built from upstream proof-systems): Node ES modules, CommonJS, Chromium"
+"$ROOT/scripts/prepare-o1js-apps.sh"
+node --test --test-concurrency=1 "$ROOT/tests/o1js/"
