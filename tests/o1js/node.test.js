@@ -73,7 +73,7 @@ test('patched o1js, ES modules: compiles; 6 proofs verify, recycled between ever
   console.log(
     `ESM: compile ${(result.compileMs / 1000).toFixed(1)} s; proofs ${result.proofs.map((p) => (p.proveMs / 1000).toFixed(1)).join(', ')} s; ` +
       `recycles between proofs ${result.recycles.map((r) => r.totalMs.toFixed(0)).join(', ')} ms; during proofs: requested ` +
-      `${result.duringProof.map((d) => `${(d.requestedAfterMs / 1000).toFixed(1)} s into a ${(d.proveMs / 1000).toFixed(1)} s proof`).join(', ')}; ` +
+      `${result.duringProof.map((d) => `${(d.requestedAfterMs / 1000).toFixed(2)} s into a ${(d.proveMs / 1000).toFixed(1)} s proof, completed at ${(d.completedAfterMs / 1000).toFixed(2)} s`).join('; ')}; ` +
       `linear memory ${(result.healthAtEnd.memory.linearBytes / 2 ** 20).toFixed(1)} MiB; process ended ${(ms / 1000).toFixed(0)} s after start`,
   );
 });

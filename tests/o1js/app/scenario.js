@@ -30,7 +30,7 @@ export async function runScenario({ Cache, Field, verify, ...o1jsRest }, pool, {
       globalThis.onProving = () => {
         globalThis.onProving = undefined;
         requested = { atMs: performance.now(), healthThen: pool.poolHealth(), report: pool.recycleThreadPool() };
-        requested.report.catch(() => undefined); // awaited below
+        requested.report.then(() => (requested.doneAtMs = performance.now()), () => undefined); // awaited below
       };
     }
     const healthBefore = await health();
@@ -46,11 +46,15 @@ export async function runScenario({ Cache, Field, verify, ...o1jsRest }, pool, {
       result.duringProof.push({
         proof: i,
         requestedAfterMs: requested.atMs - started,
+        completedAfterMs: requested.doneAtMs - started,
         proveMs: ended - started,
         stateWhenRequested: (await requested.healthThen).state,
         report,
       });
-      log(`proof ${i}: a recycle requested ${(requested.atMs - started).toFixed(0)} ms into the proof → generation ${report.toGeneration}`);
+      log(
+        `proof ${i} (${(ended - started).toFixed(0)} ms): a recycle requested ${(requested.atMs - started).toFixed(0)} ms into it, ` +
+          `completed ${(requested.doneAtMs - started).toFixed(0)} ms into it → generation ${report.toGeneration}`,
+      );
     }
     const entry = {
       index: i,
