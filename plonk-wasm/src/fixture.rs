@@ -199,24 +199,35 @@ fn keys(k: u32) -> Result<Arc<Keys>, FixtureError> {
 pub fn prove(k: u32, seed: u64) -> Result<Vec<u8>, FixtureError> {
     check_k(k)?;
     let keys = keys(k)?;
-    let output = public_output(k);
-    run_in_pool(|| -> Result<Vec<u8>, Error> {
-        let circuit = SquareChain {
-            steps: steps_for(k),
-            witness: true,
-        };
-        let mut transcript = Blake2bWrite::<_, EqAffine, Challenge255<_>>::init(vec![]);
-        create_proof(
-            &keys.params,
-            &keys.pk,
-            &[circuit],
-            &[&[&[output]]],
-            ChaCha20Rng::seed_from_u64(seed),
-            &mut transcript,
-        )?;
-        Ok(transcript.finalize())
-    })
-    .map_err(|e| FixtureError::Halo2(format!("{:?}", e)))
+    run_in_pool(|| create(k, seed, &keys))
+}
+
+/// The same proof on whatever Rayon pool the caller runs in (its
+/// `ThreadPool::install`, or Rayon's global pool), not through this crate's
+/// pool: the scaling benchmark's reference. Keys are made through the pool
+/// the first time, so call [`prove`] once first.
+pub fn prove_on_current_rayon_pool(k: u32, seed: u64) -> Result<Vec<u8>, FixtureError> {
+    check_k(k)?;
+    let keys = keys(k)?;
+    create(k, seed, &keys)
+}
+
+fn create(k: u32, seed: u64, keys: &Keys) -> Result<Vec<u8>, FixtureError> {
+    let circuit = SquareChain {
+        steps: steps_for(k),
+        witness: true,
+    };
+    let mut transcript = Blake2bWrite::<_, EqAffine, Challenge255<_>>::init(vec![]);
+    create_proof(
+        &keys.params,
+        &keys.pk,
+        &[circuit],
+        &[&[&[public_output(k)]]],
+        ChaCha20Rng::seed_from_u64(seed),
+        &mut transcript,
+    )
+    .map_err(|e| FixtureError::Halo2(format!("{:?}", e)))?;
+    Ok(transcript.finalize())
 }
 
 /// Verifies a fixture proof of size `k`. Runs on the pool.
