@@ -5,11 +5,15 @@
 # figures), then bench/run.js: recycle latency at 1, 2 and 4 workers,
 # availability during a recycle, instrumentation overhead against the
 # baseline, leak per recycle against an upstream-style teardown, proof time
-# across thread counts, recycles in Chromium. Prints a table; writes
+# across thread counts (and natively, against a plain Rayon pool), recycles
+# in Chromium, and real o1js 2.15.0 stock against patched (prove time at 1
+# and 2 workers, compile and verify, memory over 50 proofs; the apps come from
+# scripts/prepare-o1js-apps.sh; about 35 minutes). Prints a table; writes
 # build/bench/results.json, table.md and SVG charts.
 #   scripts/bench.sh              measure
 #   scripts/bench.sh --publish    measure, and copy the table, JSON and charts to docs/bench/
 # Environment: BENCH_RUNS, BENCH_RECYCLES, BENCH_K, BENCH_PAIRS, BENCH_WEB (auto | 0 | 1),
+# BENCH_O1JS (1 | 0), BENCH_O1JS_PAIRS, BENCH_O1JS_PROOFS, BENCH_O1JS_RECYCLE_EVERY,
 # BENCH_QUICK=1 (a smoke run); see bench/run.js.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 for arg in "$@"; do
@@ -19,5 +23,6 @@ done
 variants=(node node-baseline)
 [ "${BENCH_WEB:-auto}" = 0 ] || variants+=(web)
 "$ROOT/scripts/ensure-staged.sh" "${variants[@]}"
+[ "${BENCH_O1JS:-1}" = 0 ] || "$ROOT/scripts/prepare-o1js-apps.sh"
 info "running the benchmark (bench/run.js)"
 node "$ROOT/bench/run.js" "$@"
