@@ -16,7 +16,7 @@ stale() {
   [ "${FORCE_BUILD:-0}" = 1 ] || [ ! -e "$stamp" ] || [ -n "$(find "$@" -type f -newer "$stamp" -print -quit)" ]
 }
 
-if stale build/ts/bindings-js/workers.js bindings-js tsconfig.json package.json; then
+if stale build/ts/bindings-js/lib/proof-system/workers.js bindings-js tsconfig.json package.json; then
   info "compiling the TypeScript layer (tsc)"
   npx tsc -p tsconfig.json || die 21 "tsc reports type errors in bindings-js or tests/ts"
 else
@@ -25,8 +25,8 @@ fi
 
 for variant in "$@"; do
   case "$variant" in
-    node | node-small | node-baseline) staged_info="build/o1js/$variant/bindings/compiled/node_bindings/build-info.json"; backend=bindings-js/node ;;
-    web) staged_info="build/o1js/web/web_bindings/build-info.json"; backend=bindings-js/web ;;
+    node | node-small | node-baseline) staged_info="build/o1js/$variant/bindings/compiled/node_bindings/build-info.json"; backend=bindings-js/bindings/js/node ;;
+    web) staged_info="build/o1js/web/web_bindings/build-info.json"; backend=bindings-js/bindings/js/web ;;
     *) die 2 "unknown variant '$variant': expected node, node-small, node-baseline or web" ;;
   esac
   if stale "pkg/$variant/build-info.json" plonk-wasm Cargo.toml Cargo.lock .cargo rust-toolchain.toml scripts/build-wasm.sh; then
@@ -35,7 +35,7 @@ for variant in "$@"; do
     info "pkg/$variant is up to date"
   fi
   # cp gives the staged build-info.json the staging time: it stamps the stage.
-  if stale "$staged_info" "pkg/$variant" build/ts/bindings-js "$backend" scripts/stage-o1js.sh scripts/o1js-web-glue.mjs; then
+  if stale "$staged_info" "pkg/$variant" build/ts/bindings-js/lib "$backend" scripts/stage-o1js.sh scripts/o1js-web-glue.mjs; then
     scripts/stage-o1js.sh "$variant"
   else
     info "build/o1js/$variant is up to date"

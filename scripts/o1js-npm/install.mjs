@@ -134,7 +134,7 @@ function stage(o1js, row, builds, work) {
   run('node', [fix, join(work, `dist/node/bindings/compiled/node_bindings/${lib}.cjs`)], "o1js's fix-wasm-bindings-node.js");
   put(`dist/node/bindings/compiled/node_bindings/${lib}_bg.wasm`, { file: join(builds.node, `${lib}_bg.wasm`) });
   put(`dist/node/bindings/compiled/node_bindings/${lib}.d.cts`, { file: join(builds.node, `${lib}.d.ts`) });
-  put('dist/node/bindings/js/node/node-backend.js', { file: join(ROOT, 'bindings-js/node/node-backend.js') });
+  put('dist/node/bindings/js/node/node-backend.js', { file: join(ROOT, 'bindings-js/bindings/js/node/node-backend.js') });
 
   // Web: the glue in o1js's function-wrapped shape (the bundler inlines the .wasm), our backend and helpers.
   mkdirSync(join(work, 'dist/web/web_bindings'), { recursive: true });
@@ -142,12 +142,12 @@ function stage(o1js, row, builds, work) {
   files.push({ path: `dist/web/web_bindings/${lib}.js`, from: join(work, `dist/web/web_bindings/${lib}.js`) });
   put(`dist/web/web_bindings/${lib}_bg.wasm`, { file: join(builds.web, `${lib}_bg.wasm`) });
   put(`dist/web/web_bindings/${lib}.d.ts`, { file: join(builds.web, `${lib}.d.ts`) });
-  put('dist/web/bindings/js/web/web-backend.js', { file: join(ROOT, 'bindings-js/web/web-backend.js') });
-  put('dist/web/bindings/js/web/worker-helpers.js', { file: join(ROOT, 'bindings-js/web/worker-helpers.js') });
+  put('dist/web/bindings/js/web/web-backend.js', { file: join(ROOT, 'bindings-js/bindings/js/web/web-backend.js') });
+  put('dist/web/bindings/js/web/worker-helpers.js', { file: join(ROOT, 'bindings-js/bindings/js/web/worker-helpers.js') });
 
   // The TypeScript layer, compiled as o1js compiles it, on both platforms.
-  const compiled = join(ROOT, 'build/ts-o1js');
-  for (const name of readdirSync(compiled).filter((n) => n.endsWith('.js') || n.endsWith('.d.ts'))) {
+  const compiled = join(ROOT, 'build/ts-o1js/lib/proof-system');
+  for (const name of readdirSync(compiled, { recursive: true }).filter((n) => n.endsWith('.js') || n.endsWith('.d.ts'))) {
     for (const platform of ['node', 'web']) put(`dist/${platform}/lib/proof-system/${name}`, { file: join(compiled, name) });
   }
 

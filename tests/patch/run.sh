@@ -81,10 +81,10 @@ glue_is_upstreams() { # FILE (under bindings-js/): installed = ours but for the 
   local glue expected
   if [[ "$1" == node/* ]]; then
     glue="$(grep -v '^ *\*' "$PRISTINE/src/bindings/js/$1" | grep -o 'compiled/_\?node_bindings/[A-Za-z0-9_]*\.cjs' | head -n 1)"
-    expected="$(awk -v g="$glue" '/const GLUE =/ { print "const GLUE = '"'"'" g "'"'"';"; next } { print }' "$ROOT/bindings-js/$1")"
+    expected="$(awk -v g="$glue" '/const GLUE =/ { print "const GLUE = '"'"'" g "'"'"';"; next } { print }' "$ROOT/bindings-js/bindings/js/$1")"
   else
     glue="$(grep -o 'web_bindings/[A-Za-z0-9_]*_wasm\.js' "$PRISTINE/src/bindings/js/$1" | head -n 1)"
-    expected="$(awk -v g="$glue" "/from '..\/..\/..\/web_bindings\// { print \"import kimchiWasm from '../../../\" g \"';\"; next } { print }" "$ROOT/bindings-js/$1")"
+    expected="$(awk -v g="$glue" "/from '..\/..\/..\/web_bindings\// { print \"import kimchiWasm from '../../../\" g \"';\"; next } { print }" "$ROOT/bindings-js/bindings/js/$1")"
   fi
   [ -n "$glue" ] || { printf '  upstream %s names no glue\n' "$1" >&2; return 1; }
   diff <(printf '%s\n' "$expected") "$TREE/src/bindings/js/$1" >&2
@@ -203,7 +203,7 @@ for case_ in "${CASES[@]}"; do
   fi
   if [[ "$layout" == o1js-* ]]; then
     for f in errors pool-health coordinator-config coordinator-policy pool-health-coordinator typed-emitter pool-host pool-api workers; do
-      check "$f.ts is ours" same_file "$ROOT/bindings-js/$f.ts" "$TREE/src/lib/proof-system/$f.ts"
+      check "$f.ts is ours" same_file "$ROOT/bindings-js/lib/proof-system/$f.ts" "$TREE/src/lib/proof-system/$f.ts"
     done
     check "every relative import of the installed files resolves" imports_resolve "$TREE"
     check "o1js's other files are left alone" same_file "$PRISTINE/src/lib/proof-system/zkprogram.ts" "$TREE/src/lib/proof-system/zkprogram.ts"
@@ -416,7 +416,7 @@ check "nothing changed" same_tree "$PRISTINE" "$TREE"
 
 test_case "a file that already holds our installed version counts as applied, and reverts to itself"
 fresh o1js-plonk-wasm holds-ours
-cp "$ROOT/bindings-js/workers.ts" "$TREE/src/lib/proof-system/workers.ts"
+cp "$ROOT/bindings-js/lib/proof-system/workers.ts" "$TREE/src/lib/proof-system/workers.ts"
 cp -a "$TREE/." "$PRISTINE/"
 run "$TREE" --check
 check "--check exits 0" rc_is 0

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_COORDINATOR_CONFIG, resolveConfig } from '../../bindings-js/coordinator-config.js';
-import { PoolConfigError } from '../../bindings-js/errors.js';
+import { DEFAULT_COORDINATOR_CONFIG, resolveConfig } from '../../bindings-js/lib/proof-system/coordinator-config.js';
+import { PoolConfigError } from '../../bindings-js/lib/proof-system/errors.js';
 
 const OPTS = { timeout: 5_000 };
 

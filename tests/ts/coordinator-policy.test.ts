@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolveConfig, type CoordinatorOptions } from '../../bindings-js/coordinator-config.js';
-import { INITIAL_POLICY_STATE, decide, type PolicyState } from '../../bindings-js/coordinator-policy.js';
+import { resolveConfig, type CoordinatorOptions } from '../../bindings-js/lib/proof-system/coordinator-config.js';
+import { INITIAL_POLICY_STATE, decide, type PolicyState } from '../../bindings-js/lib/proof-system/coordinator-policy.js';
 import { GiB, MiB, healthWith, linearFraction } from './health-fixture.js';
 
 const OPTS = { timeout: 5_000 };

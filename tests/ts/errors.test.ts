@@ -8,7 +8,7 @@ import {
   PoolPoisonedError,
   PoolRecycleTimeoutError,
   fromWasmError,
-} from '../../bindings-js/errors.js';
+} from '../../bindings-js/lib/proof-system/errors.js';
 import { healthWith } from './health-fixture.js';
 
 const OPTS = { timeout: 5_000 };

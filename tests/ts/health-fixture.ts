@@ -1,5 +1,5 @@
 // Builds PoolHealth snapshots for tests: a healthy running pool, with overrides.
-import type { PoolHealth, PoolMemoryHealth } from '../../bindings-js/pool-health.js';
+import type { PoolHealth, PoolMemoryHealth } from '../../bindings-js/lib/proof-system/pool-health.js';
 
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;

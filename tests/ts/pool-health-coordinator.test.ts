@@ -6,8 +6,8 @@ import {
   type CoordinatorOptions,
   type PoolHealth,
   type RecycleReport,
-} from '../../bindings-js/pool-health-coordinator.js';
-import { PoolConfigError, PoolMemoryError, PoolPoisonedError, PoolRecycleTimeoutError } from '../../bindings-js/errors.js';
+} from '../../bindings-js/lib/proof-system/pool-health-coordinator.js';
+import { PoolConfigError, PoolMemoryError, PoolPoisonedError, PoolRecycleTimeoutError } from '../../bindings-js/lib/proof-system/errors.js';
 import { GiB, MiB, healthWith, linearFraction } from './health-fixture.js';
 import { deferred, flushMicrotasks, waitFor, type Deferred } from './deferred.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WithThreadPool } from '../../bindings-js/workers.js';
-import { PoolOperationError } from '../../bindings-js/errors.js';
+import { WithThreadPool } from '../../bindings-js/lib/proof-system/workers.js';
+import { PoolOperationError } from '../../bindings-js/lib/proof-system/errors.js';
 import { deferred, flushMicrotasks, type Deferred } from './deferred.js';
 
 const OPTS = { timeout: 5_000 };
