@@ -1,0 +1,272 @@
+/**
+ * Every error the prover pool (isolates) throws, in one module.
+ *
+ * Each class has a stable `code` a caller can branch on (never parse the
+ * message), the context that explains it, and the original error as `cause`
+ * when it wraps one. Messages say what happened, what was expected and what to
+ * do. Errors that happened inside an isolate cross the thread boundary as a
+ * `RemoteError` (plain data: name, message, code, stack) and come back as
+ * `cause`, rebuilt as an `Error` with those fields.
+ */
+import type { IsolateSnapshot } from './health.js';
+
+export type ProverPoolErrorCode =
+  | 'PROVER_POOL_INVALID_CONFIG'
+  | 'PROVER_POOL_CLOSED'
+  | 'PROVER_POOL_ADMISSION_REFUSED'
+  | 'PROVER_POOL_UNKNOWN_JOB'
+  | 'PROVER_POOL_JOB_ABORTED'
+  | 'PROVER_POOL_JOB_FAILED'
+  | 'PROVER_POOL_ISOLATE_CRASHED'
+  | 'PROVER_POOL_START_FAILED';
+
+/** An error as it crosses from an isolate: plain, structured-cloneable data. */
+export interface RemoteError {
+  readonly name: string;
+  readonly message: string;
+  /** The error's `code` property when it has a string one (e.g. `POOL_INSTANCE_TERMINATED`). */
+  readonly code: string | null;
+  readonly stack: string | null;
+}
+
+/** Turns anything thrown into a RemoteError (never throws). */
+export function toRemoteError(error: unknown): RemoteError {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      name: error.name,
+      message: error.message,
+      code: typeof code === 'string' ? code : null,
+      stack: typeof error.stack === 'string' ? error.stack : null,
+    };
+  }
+  return { name: 'NonError', message: safeString(error), code: null, stack: null };
+}
+
+/** Rebuilds a RemoteError as an `Error` with the same name, message, code and stack (for `cause`). */
+export function fromRemoteError(remote: RemoteError): Error {
+  const error = new Error(remote.message);
+  error.name = remote.name;
+  if (remote.code !== null) Object.defineProperty(error, 'code', { value: remote.code, enumerable: true, configurable: true });
+  if (remote.stack !== null) error.stack = remote.stack;
+  return error;
+}
+
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/** Base of every prover pool error: a stable `code`, and `cause` when it wraps one. */
+export class ProverPoolError extends Error {
+  readonly code: ProverPoolErrorCode;
+
+  constructor(code: ProverPoolErrorCode, message: string, cause?: unknown) {
+    super(message);
+    // Set by hand: o1js's compiler options (ES2021) have no Error options. Not enumerable, like Error's own.
+    if (cause !== undefined) Object.defineProperty(this, 'cause', { value: cause, writable: true, configurable: true });
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** `PROVER_POOL_INVALID_CONFIG`: one option of createProverPool is out of range. */
+export class ProverPoolConfigError extends ProverPoolError {
+  readonly field: string;
+  readonly value: unknown;
+  readonly expected: string;
+
+  constructor(field: string, value: unknown, expected: string) {
+    // The one uniform message for every option (tests check it by text).
+    super('PROVER_POOL_INVALID_CONFIG', `prover pool option ${field} is ${describeValue(value)}: expected ${expected}`);
+    this.field = field;
+    this.value = value;
+    this.expected = expected;
+  }
+}
+
+/** Where a job was when the pool closed under it or a caller aborted it. */
+export type JobPhase = 'queued' | 'running';
+
+/** `PROVER_POOL_CLOSED`: the pool is closing or closed; the job was not taken, or was cut off by close(). */
+export class ProverPoolClosedError extends ProverPoolError {
+  readonly phase: JobPhase | 'submitted';
+
+  constructor(phase: JobPhase | 'submitted', detail: string) {
+    super(
+      'PROVER_POOL_CLOSED',
+      phase === 'submitted'
+        ? `the prover pool is ${detail}: expected an open pool. Create a new pool to run more jobs.`
+        : `the prover pool closed while this job was ${phase} (${detail}); expected close() to drain it. ` +
+            `Give close() a longer timeoutMs, or finish your jobs before closing.`,
+    );
+    this.phase = phase;
+  }
+}
+
+/** Why a job was refused at admission. */
+export type AdmissionRefusal = 'queue-full' | 'memory-headroom' | 'no-isolate';
+
+/**
+ * `PROVER_POOL_ADMISSION_REFUSED`: no isolate can take the job within its
+ * limits: the queue is at maxQueuedJobs; or even a freshly warmed isolate
+ * would have less than admissionHeadroomBytes of wasm memory left; or no
+ * isolate is up or starting (their starts kept failing).
+ */
+export class ProverPoolAdmissionError extends ProverPoolError {
+  readonly kind: AdmissionRefusal;
+  readonly jobName: string;
+  /** memory-headroom: the headroom required; queue-full: maxQueuedJobs. */
+  readonly needed: number | null;
+  /** memory-headroom: what a fresh isolate has; queue-full: jobs queued. */
+  readonly available: number | null;
+
+  constructor(kind: AdmissionRefusal, jobName: string, message: string, numbers: { needed?: number; available?: number } = {}) {
+    super('PROVER_POOL_ADMISSION_REFUSED', `refused job '${jobName}': ${message}`);
+    this.kind = kind;
+    this.jobName = jobName;
+    this.needed = numbers.needed ?? null;
+    this.available = numbers.available ?? null;
+  }
+}
+
+/** `PROVER_POOL_UNKNOWN_JOB`: the proving module exports no job of that name. */
+export class ProverPoolUnknownJobError extends ProverPoolError {
+  readonly jobName: string;
+  readonly known: readonly string[];
+
+  constructor(jobName: string, known: readonly string[]) {
+    super(
+      'PROVER_POOL_UNKNOWN_JOB',
+      `the proving module has no job '${jobName}': expected one of ${known.map((n) => `'${n}'`).join(', ') || '(none)'} ` +
+        '(the functions of its `jobs` export)',
+    );
+    this.jobName = jobName;
+    this.known = known;
+  }
+}
+
+/**
+ * `PROVER_POOL_JOB_ABORTED`: the caller's AbortSignal fired. A queued job was
+ * removed from the queue and never ran; a running job's isolate was
+ * terminated (the only way to stop a running proof) and a replacement started.
+ */
+export class ProverPoolAbortError extends ProverPoolError {
+  readonly phase: JobPhase;
+  readonly isolateId: number | null;
+
+  constructor(phase: JobPhase, isolateId: number | null, reason: unknown) {
+    super(
+      'PROVER_POOL_JOB_ABORTED',
+      phase === 'queued'
+        ? 'the job was aborted by its signal while queued: it never ran'
+        : `the job was aborted by its signal while running on isolate ${isolateId}: the isolate was terminated ` +
+            '(the only way to stop a running proof) and a replacement is starting',
+      reason,
+    );
+    this.phase = phase;
+    this.isolateId = isolateId;
+  }
+}
+
+/**
+ * `PROVER_POOL_JOB_FAILED`: the job's function threw inside the isolate (a
+ * bug, bad arguments, a wasm out-of-memory error the instance survived). The
+ * isolate keeps serving. `remote` holds the error as it was thrown there.
+ */
+export class ProverPoolJobError extends ProverPoolError {
+  readonly jobName: string;
+  readonly isolateId: number;
+  readonly remote: RemoteError;
+
+  constructor(jobName: string, isolateId: number, remote: RemoteError) {
+    super(
+      'PROVER_POOL_JOB_FAILED',
+      `job '${jobName}' failed in isolate ${isolateId}: ${remote.name}${remote.code ? ` [${remote.code}]` : ''}: ${remote.message}`,
+      fromRemoteError(remote),
+    );
+    this.jobName = jobName;
+    this.isolateId = isolateId;
+    this.remote = remote;
+  }
+}
+
+/** How an isolate was lost. */
+export type IsolateCrashKind =
+  /** The thread ended (process.exit in the isolate, an uncaught error, a V8 heap out-of-memory). */
+  | 'exit'
+  /** An uncaught error in a Web Worker (browsers keep the worker; the pool terminates it). */
+  | 'error'
+  /** A message from the isolate could not be deserialized. */
+  | 'messageerror'
+  /** The isolate's wasm instance trapped (a trap, or an out-of-memory trap): no call into it can succeed again. */
+  | 'instance-terminated';
+
+/**
+ * `PROVER_POOL_ISOLATE_CRASHED`: the isolate running the job died or its
+ * instance trapped; the job's result is lost. Only this job failed: a
+ * replacement isolate is starting, other isolates are untouched.
+ */
+export class ProverPoolCrashError extends ProverPoolError {
+  readonly kind: IsolateCrashKind;
+  readonly isolateId: number;
+  readonly jobName: string | null;
+  readonly exitCode: number | null;
+  /** The isolate's last health snapshot, taken after its previous job or warm-up. */
+  readonly lastSnapshot: IsolateSnapshot | null;
+
+  constructor(
+    kind: IsolateCrashKind,
+    context: { isolateId: number; jobName: string | null; exitCode?: number | null; lastSnapshot: IsolateSnapshot | null; detail: string; cause?: unknown },
+  ) {
+    super(
+      'PROVER_POOL_ISOLATE_CRASHED',
+      `isolate ${context.isolateId} was lost (${kind}: ${context.detail})` +
+        (context.jobName !== null ? ` while running job '${context.jobName}': the job's result is lost; retry it` : '') +
+        '. A replacement isolate is starting; other isolates are untouched.',
+      context.cause,
+    );
+    this.kind = kind;
+    this.isolateId = context.isolateId;
+    this.jobName = context.jobName;
+    this.exitCode = context.exitCode ?? null;
+    this.lastSnapshot = context.lastSnapshot;
+  }
+}
+
+/** Which step of an isolate's start failed. */
+export type StartStage = 'spawn' | 'load' | 'warm' | 'timeout' | 'exit';
+
+/**
+ * `PROVER_POOL_START_FAILED`: an isolate did not become ready: the module did
+ * not load, its warm step threw, it died, or it was not ready within
+ * startTimeoutMs.
+ */
+export class ProverPoolStartError extends ProverPoolError {
+  readonly stage: StartStage;
+  readonly isolateId: number;
+
+  constructor(stage: StartStage, isolateId: number, detail: string, cause?: unknown) {
+    super(
+      'PROVER_POOL_START_FAILED',
+      `isolate ${isolateId} failed to start (${stage}: ${detail}); expected it to load the proving module and finish ` +
+        'its warm step. Check the module path, that it imports a patched o1js, and the warm job.',
+      cause,
+    );
+    this.stage = stage;
+    this.isolateId = isolateId;
+  }
+}
+
+/** Renders an option value for a message: strings quoted, everything else as JS would print it. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return String(value);
+}

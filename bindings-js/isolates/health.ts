@@ -1,0 +1,117 @@
+/**
+ * The shapes the prover pool reports: an isolate's own snapshot (taken inside
+ * it), and the pool's health (`pool.health()`). Types only: no runtime code.
+ *
+ * Units are in the names. A field the platform cannot measure is `null`, never
+ * a guess: the browser has no per-thread heap or RSS figures.
+ */
+import type { PoolHealth } from '../lib/proof-system/pool-health.js';
+
+/** Memory of one isolate, as read inside it. */
+export interface IsolateMemory {
+  /**
+   * Size of the isolate's wasm linear memory (its own `WebAssembly.Memory`).
+   * Never shrinks while the isolate lives; all of it returns to the OS when
+   * the isolate is terminated.
+   */
+  readonly linearBytes: number | null;
+  /** That memory's maximum: the per-isolate ceiling (`limits.memoryMaximumBytes`). */
+  readonly linearMaxBytes: number | null;
+  /** Bytes the wasm allocator handed out and did not get back (o1js/pool's poolHealth()). */
+  readonly allocatorLiveBytes: number | null;
+  /** Node: the isolate thread's V8 heap, physical size (`v8.getHeapStatistics().total_physical_size`). */
+  readonly v8HeapBytes: number | null;
+  /**
+   * Node: an estimate of the process RSS this isolate accounts for:
+   * linearBytes + v8HeapBytes. It leaves out the compiled wasm code, thread
+   * stacks and each thread's Node environment (~7.5 MB per thread), and counts
+   * linear memory as if every page were touched. `null` in browsers.
+   */
+  readonly rssShareBytes: number | null;
+}
+
+/** What an isolate reports about itself: after its warm step, after every job, and on request while idle. */
+export interface IsolateSnapshot {
+  /** When it was taken (epoch ms, the isolate's clock). */
+  readonly timestampMs: number;
+  /** o1js/pool's poolHealth() inside the isolate (its own Rayon pool); `null` when the module exports no `o1jsPool`. */
+  readonly pool: PoolHealth | null;
+  /** Why `pool` is `null` although the module exports `o1jsPool` (its poolHealth() threw). */
+  readonly poolError: string | null;
+  readonly memory: IsolateMemory;
+  /** Jobs this isolate ran (the warm step not counted). */
+  readonly jobsRun: number;
+}
+
+/** Lifecycle of an isolate (isolate-record.ts has the transitions). */
+export type IsolateState = 'starting' | 'idle' | 'busy' | 'draining' | 'stopping' | 'stopped';
+
+/** What an isolate is for, now. */
+export type IsolateRole =
+  /** Takes jobs. */
+  | 'serving'
+  /** Starting: a replacement (or a first isolate) warming up; takes no jobs yet. */
+  | 'warming'
+  /** Its replacement is ready: it takes no new jobs, finishes its job, then is terminated. */
+  | 'retiring';
+
+/** One isolate in `pool.health()`. */
+export interface IsolateHealth {
+  readonly id: number;
+  /** The slot it fills (0 … isolates-1); a replacement takes its predecessor's slot. */
+  readonly slot: number;
+  readonly state: IsolateState;
+  readonly role: IsolateRole;
+  /** Jobs that ended on it (result or error; the warm step not counted). */
+  readonly jobs: number;
+  /** Since it was spawned. */
+  readonly ageMs: number;
+  /** Spawn → ready (module loaded, o1js up, warm step done); `null` while starting. */
+  readonly startMs: number | null;
+  /** The module's load (o1js included) and its warm step, as timed inside the isolate. */
+  readonly loadMs: number | null;
+  readonly warmMs: number | null;
+  readonly job: { readonly id: number; readonly name: string; readonly runningMs: number } | null;
+  /**
+   * The latest snapshot: fresh for an idle isolate (read for this call, within
+   * healthTimeoutMs), from the end of its last job or warm step for a busy one
+   * (a proof blocks the isolate's thread: it cannot answer until it ends).
+   */
+  readonly snapshot: IsolateSnapshot | null;
+  /** How old `snapshot` is, by the pool's clock. */
+  readonly snapshotAgeMs: number | null;
+  /** The isolate warming up to replace this one. */
+  readonly successorId: number | null;
+  /** The isolate this one will replace once ready. */
+  readonly predecessorId: number | null;
+}
+
+export type ProverPoolState = 'open' | 'closing' | 'closed';
+
+/** `pool.health()`. */
+export interface ProverPoolHealth {
+  readonly state: ProverPoolState;
+  readonly queued: number;
+  readonly running: number;
+  readonly isolates: readonly IsolateHealth[];
+  /** Node: the whole process's RSS (main thread and every isolate); `null` in browsers. */
+  readonly processRssBytes: number | null;
+  readonly totals: ProverPoolTotals;
+  readonly timestampMs: number;
+}
+
+export interface ProverPoolTotals {
+  readonly jobsCompleted: number;
+  /** Jobs that threw in their isolate (PROVER_POOL_JOB_FAILED). */
+  readonly jobsFailed: number;
+  /** Jobs lost with their isolate (PROVER_POOL_ISOLATE_CRASHED). */
+  readonly jobsCrashed: number;
+  readonly jobsAborted: number;
+  readonly jobsRefused: number;
+  readonly isolatesStarted: number;
+  /** Blue/green replacements completed (the old isolate terminated after its successor took over). */
+  readonly replacements: number;
+  /** Isolates lost to a crash or a trap. */
+  readonly crashes: number;
+  readonly startFailures: number;
+}

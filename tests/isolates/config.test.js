@@ -1,0 +1,86 @@
+// createProverPool's options (bindings-js/isolates/config.ts): defaults, one
+// uniform message per invalid field, unknown fields refused, the caller's
+// objects untouched.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MiB, load } from './lib.js';
+
+const { resolveProverPoolConfig, DEFAULT_CONFIG, DEFAULT_LIMITS } = await load('config.js');
+const { ProverPoolConfigError } = await load('errors.js');
+const OPTS = { timeout: 5_000 };
+const M = 'file:///app/prover.js';
+
+function assertRejects(options, message) {
+  assert.throws(
+    () => resolveProverPoolConfig(options),
+    (error) => {
+      assert.ok(error instanceof ProverPoolConfigError);
+      assert.equal(error.code, 'PROVER_POOL_INVALID_CONFIG');
+      assert.equal(error.message, message);
+      return true;
+    },
+  );
+}
+
+test('only a module resolves to the documented defaults', OPTS, () => {
+  assert.deepEqual(resolveProverPoolConfig({ module: M }), {
+    module: M,
+    isolates: 1,
+    threadsPerIsolate: null,
+    warm: null,
+    limits: {
+      memoryMaximumBytes: null,
+      maxLinearBytes: null,
+      maxAllocatorLiveBytes: null,
+      maxJobs: null,
+      maxAgeMs: null,
+      admissionHeadroomBytes: 64 * MiB,
+      hysteresisFraction: 0.05,
+      cooldownMs: 30_000,
+      jitterFraction: 0,
+    },
+    maxQueuedJobs: null,
+    startTimeoutMs: 180_000,
+    terminateTimeoutMs: 10_000,
+    healthTimeoutMs: 5_000,
+    idleCheckIntervalMs: 5_000,
+    maxStartFailures: 3,
+    restartDelayMs: 1_000,
+  });
+  assert.ok(Object.isFrozen(DEFAULT_CONFIG) && Object.isFrozen(DEFAULT_LIMITS));
+  assert.ok(Object.isFrozen(resolveProverPoolConfig({ module: M, limits: { maxJobs: 3 } }).limits));
+});
+
+test('every invalid field is refused with the same message shape', OPTS, () => {
+  assertRejects(null, 'prover pool option options is null: expected an object of prover pool options');
+  assertRejects({}, 'prover pool option module is undefined: expected the URL or path of the proving module (a non-empty string)');
+  assertRejects({ module: M, isolates: 0 }, 'prover pool option isolates is 0: expected an integer from 1 to 64');
+  assertRejects({ module: M, isolates: 1.5 }, 'prover pool option isolates is 1.5: expected an integer from 1 to 64');
+  assertRejects({ module: M, threadsPerIsolate: '2' }, 'prover pool option threadsPerIsolate is "2": expected an integer from 1 to 256, or null (o1js default)');
+  assertRejects({ module: M, maxQueuedJobs: -1 }, 'prover pool option maxQueuedJobs is -1: expected an integer >= 0, or null (no bound)');
+  assertRejects({ module: M, startTimeoutMs: 0 }, 'prover pool option startTimeoutMs is 0: expected a positive number of milliseconds');
+  assertRejects({ module: M, warm: 'compile' }, 'prover pool option warm is "compile": expected null, or { name, args? }: the name of a job of the module and its arguments');
+  assertRejects({ module: M, warm: { name: 'compile', cache: true } }, 'prover pool option warm.cache is true: expected one of the known options (name, args)');
+  assertRejects({ module: M, limits: { memoryMaximumBytes: 2 ** 30 + 1 } }, 'prover pool option limits.memoryMaximumBytes is 1073741825: expected null, or bytes: a multiple of 65536 from 16 MiB to 4 GiB');
+  assertRejects({ module: M, limits: { memoryMaximumBytes: 8 * 2 ** 30 } }, 'prover pool option limits.memoryMaximumBytes is 8589934592: expected null, or bytes: a multiple of 65536 from 16 MiB to 4 GiB');
+  assertRejects({ module: M, limits: { maxJobs: 0 } }, 'prover pool option limits.maxJobs is 0: expected a positive integer, or null (off)');
+  assertRejects({ module: M, limits: { jitterFraction: 0.6 } }, 'prover pool option limits.jitterFraction is 0.6: expected a number in [0, 0.5]');
+  assertRejects({ module: M, limits: { hysteresisFraction: -0.1 } }, 'prover pool option limits.hysteresisFraction is -0.1: expected a number in [0, 0.5]');
+  assertRejects({ module: M, limits: { cooldownMs: NaN } }, 'prover pool option limits.cooldownMs is NaN: expected a number of milliseconds >= 0');
+});
+
+test('unknown fields are refused: a misspelt option or limit is named in the error', OPTS, () => {
+  assert.throws(() => resolveProverPoolConfig({ module: M, isolate: 2 }), (e) => e.field === 'isolate' && /^prover pool option isolate is 2: expected one of the known options \(module, warm, limits, isolates,/.test(e.message));
+  assert.throws(() => resolveProverPoolConfig({ module: M, limits: { maxJob: 2 } }), (e) => e.field === 'limits.maxJob' && /expected one of the known options \(memoryMaximumBytes, /.test(e.message));
+});
+
+test("the caller's objects are not mutated or kept; undefined means the default", OPTS, () => {
+  const limits = { maxJobs: 10, cooldownMs: undefined };
+  const options = { module: M, limits, warm: { name: 'compile', args: { dir: '/c' } } };
+  const config = resolveProverPoolConfig(options);
+  assert.deepEqual(options, { module: M, limits: { maxJobs: 10, cooldownMs: undefined }, warm: { name: 'compile', args: { dir: '/c' } } });
+  assert.ok(!Object.isFrozen(limits));
+  limits.maxJobs = 20;
+  assert.equal(config.limits.maxJobs, 10);
+  assert.equal(config.limits.cooldownMs, 30_000);
+});

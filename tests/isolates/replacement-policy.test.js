@@ -1,0 +1,135 @@
+// The replacement policy as pure functions (bindings-js/isolates/replacement-policy.ts):
+// thresholds, jitter, hysteresis (latch and baseline guard), cooldown, headroom; no workers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GiB, MiB, load } from './lib.js';
+
+const { resolveProverPoolConfig } = await load('config.js');
+const { decideReplacement, initialIsolatePolicyState, INITIAL_POOL_POLICY_STATE, admitsJob, freshIsolateHeadroom } = await load('replacement-policy.js');
+
+const NOW = 1_000_000;
+const OPTS = { timeout: 5_000 };
+/** Limits with no cooldown and no hysteresis unless a test sets them. */
+const limits = (given = {}) => resolveProverPoolConfig({ module: 'file:///m.js', limits: { cooldownMs: 0, hysteresisFraction: 0, ...given } }).limits;
+const reading = (over = {}) => ({ linearBytes: 300 * MiB, linearMaxBytes: 4 * GiB, allocatorLiveBytes: 200 * MiB, jobs: 0, ageMs: 1_000, ...over });
+const fresh = initialIsolatePolicyState(0);
+const decide = (r, l, isolate = fresh, pool = INITIAL_POOL_POLICY_STATE, now = NOW) => decideReplacement(r, l, isolate, pool, now);
+
+test('no limits reached: keep, without a reason, and the states unchanged', OPTS, () => {
+  const result = decide(reading(), limits({ maxJobs: 10, maxLinearBytes: GiB }));
+  assert.deepEqual(result.decision, { kind: 'keep', reason: null });
+  assert.deepEqual(result.pool, INITIAL_POOL_POLICY_STATE);
+  assert.deepEqual(result.isolate.latched, {});
+});
+
+test('each limit replaces at its threshold, with the numbers; the pool state records when', OPTS, () => {
+  const cases = [
+    ['linearBytes', { maxLinearBytes: 300 * MiB }, {}, 300 * MiB],
+    ['allocatorLiveBytes', { maxAllocatorLiveBytes: 200 * MiB }, {}, 200 * MiB],
+    ['ageMs', { maxAgeMs: 1_000 }, {}, 1_000],
+    ['jobs', { maxJobs: 5 }, { jobs: 5 }, 5],
+  ];
+  for (const [metric, given, over, value] of cases) {
+    const { decision, pool } = decide(reading(over), limits(given));
+    assert.equal(decision.kind, 'replace', metric);
+    assert.equal(decision.metric, metric);
+    assert.equal(decision.value, value);
+    assert.equal(decision.threshold, value);
+    assert.match(decision.reason, />= threshold/);
+    assert.equal(pool.lastReplacementMs, NOW);
+  }
+  assert.equal(decide(reading({ jobs: 4 }), limits({ maxJobs: 5 })).decision.kind, 'keep');
+});
+
+test('linear memory is checked first when several limits are reached', OPTS, () => {
+  const { decision } = decide(reading({ jobs: 99 }), limits({ maxJobs: 5, maxLinearBytes: 100 * MiB }));
+  assert.equal(decision.metric, 'linearBytes');
+});
+
+test('too little headroom replaces at once, even within the cooldown', OPTS, () => {
+  const r = reading({ linearMaxBytes: GiB, allocatorLiveBytes: GiB - 10 * MiB });
+  const pool = { lastReplacementMs: NOW - 1 };
+  const { decision } = decide(r, limits({ cooldownMs: 60_000 }), { ...fresh, baseline: { linearBytes: 300 * MiB, allocatorLiveBytes: 250 * MiB } }, pool);
+  assert.equal(decision.kind, 'replace');
+  assert.equal(decision.metric, 'headroomBytes');
+  assert.equal(decision.value, 10 * MiB);
+  assert.equal(decision.threshold, 64 * MiB);
+  assert.match(decision.reason, /headroom 10485760 bytes .* < admissionHeadroomBytes 67108864/);
+});
+
+test('too little headroom keeps the isolate when a fresh one would not have it either', OPTS, () => {
+  const r = reading({ linearMaxBytes: 512 * MiB, allocatorLiveBytes: 500 * MiB });
+  const baseline = { linearBytes: 480 * MiB, allocatorLiveBytes: 470 * MiB };
+  const { decision } = decide(r, limits(), { ...fresh, baseline });
+  assert.equal(decision.kind, 'keep');
+  assert.match(decision.reason, /a fresh isolate would have only 44040192 bytes: replacing cannot help/);
+});
+
+test('admission helpers: an isolate admits a job with the headroom; unknown figures admit', OPTS, () => {
+  const l = limits();
+  assert.equal(admitsJob(reading(), l), true);
+  assert.equal(admitsJob(reading({ linearMaxBytes: GiB, allocatorLiveBytes: GiB - 63 * MiB }), l), false);
+  assert.equal(admitsJob(reading({ allocatorLiveBytes: null }), l), true);
+  assert.deepEqual(freshIsolateHeadroom(null, GiB, l), { enough: true, availableBytes: null });
+  assert.deepEqual(freshIsolateHeadroom({ linearBytes: 0, allocatorLiveBytes: GiB - MiB }, GiB, l), { enough: false, availableBytes: MiB });
+});
+
+test('within the cooldown a reached limit keeps, with the reason, and stays latched', OPTS, () => {
+  const l = limits({ maxAllocatorLiveBytes: 200 * MiB, cooldownMs: 30_000, hysteresisFraction: 0.1 });
+  const pool = { lastReplacementMs: NOW - 10_000 };
+  const during = decide(reading(), l, fresh, pool);
+  assert.equal(during.decision.kind, 'keep');
+  assert.match(during.decision.reason, /last replacement was 10000 ms ago \(cooldownMs 30000\)/);
+  assert.equal(during.isolate.latched.allocatorLiveBytes, 200 * MiB);
+  assert.deepEqual(during.pool, pool);
+  // The value dipped inside the band [180, 200) MiB: the crossing is remembered and acted on after the cooldown.
+  const after = decide(reading({ allocatorLiveBytes: 190 * MiB }), l, during.isolate, pool, NOW + 20_000);
+  assert.equal(after.decision.kind, 'replace');
+  assert.equal(after.decision.metric, 'allocatorLiveBytes');
+});
+
+test('hysteresis latch: a latched limit clears once the value falls below threshold minus margin', OPTS, () => {
+  const l = limits({ maxAllocatorLiveBytes: 200 * MiB, cooldownMs: 30_000, hysteresisFraction: 0.1 });
+  const pool = { lastReplacementMs: NOW - 10_000 };
+  const latched = decide(reading(), l, fresh, pool).isolate;
+  const cleared = decide(reading({ allocatorLiveBytes: 179 * MiB }), l, latched, pool, NOW + 20_000);
+  assert.deepEqual(cleared.decision, { kind: 'keep', reason: null });
+  assert.equal(cleared.isolate.latched.allocatorLiveBytes, undefined);
+});
+
+test('baseline guard: a memory limit below what the warm step takes does not replace isolates forever', OPTS, () => {
+  // Warm-up alone takes 280 MiB of linear memory; the limit is 250 MiB; margin 5% of 250 = 12.5 MiB.
+  const l = limits({ maxLinearBytes: 250 * MiB, hysteresisFraction: 0.05 });
+  const state = { ...fresh, baseline: { linearBytes: 280 * MiB, allocatorLiveBytes: 200 * MiB } };
+  const justWarm = decide(reading({ linearBytes: 282 * MiB }), l, state);
+  assert.equal(justWarm.decision.kind, 'keep');
+  assert.match(justWarm.decision.reason, /within the hysteresis margin .* of its post-warm value 293601280/);
+  const grown = decide(reading({ linearBytes: 293 * MiB }), l, state);
+  assert.equal(grown.decision.kind, 'replace', 'grown by more than the margin past its post-warm value');
+  // Age and jobs restart with a new isolate: no guard.
+  assert.equal(decide(reading({ jobs: 3 }), limits({ maxJobs: 3, hysteresisFraction: 0.5 }), state).decision.kind, 'replace');
+});
+
+test('jitter lowers thresholds by at most jitterFraction, never raises them; jobs stay whole', OPTS, () => {
+  const l = limits({ jitterFraction: 0.2, maxJobs: 100, maxLinearBytes: 1000 * MiB });
+  for (const unit of [0, 0.25, 0.5, 0.999]) {
+    const state = initialIsolatePolicyState(unit);
+    const linear = decide(reading({ linearBytes: 1000 * MiB }), l, state).decision;
+    assert.equal(linear.kind, 'replace');
+    assert.ok(Math.abs(linear.threshold - 1000 * MiB * (1 - 0.2 * unit)) < 1e-6);
+    const jobs = decide(reading({ jobs: 100 }), limits({ jitterFraction: 0.2, maxJobs: 100 }), state).decision;
+    assert.ok(jobs.threshold <= 100 && jobs.threshold >= 80 && Number.isInteger(jobs.threshold), `threshold ${jobs.threshold}`);
+  }
+  const early = decide(reading({ jobs: 81 }), limits({ jitterFraction: 0.2, maxJobs: 100 }), initialIsolatePolicyState(0.999));
+  assert.equal(early.decision.kind, 'replace', 'the maximal draw replaces at the 81st job');
+});
+
+test('the function is pure: its inputs are not mutated', OPTS, () => {
+  const l = limits({ maxJobs: 1, cooldownMs: 10 });
+  const state = { ...fresh, latched: {} };
+  const pool = { lastReplacementMs: NOW - 1 };
+  const r = reading({ jobs: 1 });
+  const copies = JSON.stringify([l, state, pool, r]);
+  decide(r, l, state, pool);
+  assert.equal(JSON.stringify([l, state, pool, r]), copies);
+});
