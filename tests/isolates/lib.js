@@ -38,7 +38,7 @@ export function deferred() {
 }
 
 /** Resolves with the next `event` of `pool` whose payload passes `where`, within `ms`. */
-export function nextEvent(pool, event, where = () => true, ms = 30_000) {
+export function nextEvent(pool, event, where = () => true, ms = 10_000) {
   const seen = deferred();
   const off = pool.on(event, (payload) => {
     if (where(payload)) seen.resolve(payload);

@@ -1,0 +1,188 @@
+/**
+ * The isolate side, the same on every platform: loads the proving module,
+ * brings its o1js up (thread count, memory, bindings), runs the warm step,
+ * then runs jobs one at a time and reports its health. node-isolate.ts and
+ * web-isolate.ts give it a thread's message endpoint and an environment.
+ *
+ * The proving module (the user's) is an ES module that exports:
+ *
+ *   export const jobs = { async prove(args, context) { … return proof.toJSON(); }, … };
+ *   export * as o1js from 'o1js';             // optional: setNumberOfWorkers(threadsPerIsolate)
+ *   export * as o1jsPool from 'o1js/pool';    // optional: health, memory maximum (web)
+ *
+ * `o1js` and `o1jsPool` are the module's own imports, so the runtime talks to
+ * the same o1js the jobs use (the isolate's one instance). Each job gets
+ * structured-cloned `args` and a context `{ isolateId, jobId, platform }`,
+ * and returns a structured-cloneable value (proofs as JSON).
+ *
+ * Messages are handled strictly in order, one at a time (a chain of
+ * promises): `init` first, then `run` and `health` as they come. While a job
+ * runs (a proof blocks this thread anyway) nothing else is handled.
+ */
+import type { PoolHealth } from '../lib/proof-system/pool-health.js';
+import { toRemoteError, type RemoteError } from './errors.js';
+import type { IsolateMemory, IsolateSnapshot } from './health.js';
+import type { FromIsolate, InitMessage, RunMessage } from './protocol.js';
+
+export interface JobContext {
+  readonly isolateId: number;
+  /** `null` for the warm step. */
+  readonly jobId: number | null;
+  readonly platform: 'node' | 'web';
+}
+
+export type Job = (args: unknown, context: JobContext) => unknown;
+
+/** The proving module's exports the runtime uses (validated when it loads). */
+export interface ProvingModule {
+  readonly jobs: { readonly [name: string]: Job };
+  readonly o1js: { readonly setNumberOfWorkers?: (threads: number) => void } | null;
+  readonly o1jsPool: {
+    readonly loadPoolBackend?: () => Promise<unknown>;
+    readonly poolHealth?: () => PoolHealth | Promise<PoolHealth>;
+    readonly configureThreadPool?: (options: object) => unknown;
+  } | null;
+}
+
+/** A thread's side of the channel to the pool. */
+export interface IsolateEndpoint {
+  post(message: FromIsolate): void;
+  listen(handler: (message: unknown) => void): void;
+}
+
+/** What differs between platforms inside an isolate. */
+export interface IsolateEnvironment {
+  readonly platform: 'node' | 'web';
+  /** Before the module loads (Node: the isolate's own WebAssembly.Memory, which o1js then uses). */
+  beforeLoad(init: InitMessage): void;
+  /** After the module loaded, before o1js's bindings (web: o1js's memory maximum). */
+  configure(module: ProvingModule, init: InitMessage): void;
+  importModule(url: string): Promise<unknown>;
+  /** The isolate's memory figures, given o1js's pool health (`null` without one). */
+  memory(pool: PoolHealth | null, init: InitMessage): IsolateMemory;
+}
+
+class StartFailure extends Error {
+  constructor(
+    readonly stage: 'load' | 'warm',
+    readonly original: unknown,
+  ) {
+    super('start failure');
+  }
+}
+
+/** Serves the pool from inside an isolate until the thread is terminated. */
+export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvironment): void {
+  let init: InitMessage | null = null;
+  let module: ProvingModule | null = null;
+  let jobsRun = 0;
+  let chain: Promise<void> = Promise.resolve();
+
+  const snapshot = async (): Promise<IsolateSnapshot> => {
+    let pool: PoolHealth | null = null;
+    let poolError: string | null = null;
+    if (module?.o1jsPool?.poolHealth !== undefined) {
+      try {
+        pool = await module.o1jsPool.poolHealth();
+      } catch (error) {
+        poolError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      }
+    }
+    return { timestampMs: Date.now(), pool, poolError, memory: environment.memory(pool, init as InitMessage), jobsRun };
+  };
+
+  const start = async (message: InitMessage): Promise<void> => {
+    init = message;
+    const loadStarted = performance.now();
+    let warmMs = 0;
+    try {
+      try {
+        environment.beforeLoad(message);
+        module = validateModule(await environment.importModule(message.module), message.module);
+        if (message.threads !== null) module.o1js?.setNumberOfWorkers?.(message.threads);
+        environment.configure(module, message);
+        await module.o1jsPool?.loadPoolBackend?.();
+      } catch (error) {
+        throw new StartFailure('load', error);
+      }
+      const loadMs = performance.now() - loadStarted;
+      if (message.warm !== null) {
+        const warmStarted = performance.now();
+        try {
+          const job = module.jobs[message.warm.name];
+          if (job === undefined) throw new Error(`the warm step names job '${message.warm.name}', which the module's \`jobs\` export does not have`);
+          await job(message.warm.args, { isolateId: message.isolateId, jobId: null, platform: environment.platform });
+        } catch (error) {
+          throw new StartFailure('warm', error);
+        }
+        warmMs = performance.now() - warmStarted;
+      }
+      endpoint.post({ type: 'ready', jobNames: Object.keys(module.jobs), loadMs, warmMs, snapshot: await snapshot() });
+    } catch (error) {
+      const failure = error instanceof StartFailure ? error : new StartFailure('load', error);
+      endpoint.post({ type: 'start-failed', stage: failure.stage, error: toRemoteError(failure.original) });
+    }
+  };
+
+  const run = async (message: RunMessage): Promise<void> => {
+    const started = performance.now();
+    const job = (module as ProvingModule).jobs[message.name];
+    const context: JobContext = { isolateId: (init as InitMessage).isolateId, jobId: message.jobId, platform: environment.platform };
+    let failure: RemoteError | null = null;
+    let trapped = false;
+    try {
+      if (job === undefined) throw new Error(`the module has no job '${message.name}'`);
+      const value = await job(message.args, context);
+      jobsRun++;
+      const runMs = performance.now() - started;
+      try {
+        endpoint.post({ type: 'result', jobId: message.jobId, value, runMs, snapshot: await snapshot() });
+        return;
+      } catch (error) {
+        failure = toRemoteError(error); // the value could not be cloned
+      }
+    } catch (error) {
+      jobsRun++;
+      failure = toRemoteError(error);
+      trapped = isInstanceTermination(error);
+    }
+    const after = await snapshot();
+    // After a trap, any call into the instance throws: poolHealth() failing right after the job tells.
+    const instanceDead = trapped || (module?.o1jsPool?.poolHealth !== undefined && after.pool === null);
+    endpoint.post({ type: 'failed', jobId: message.jobId, error: failure, instanceDead, runMs: performance.now() - started, snapshot: after });
+  };
+
+  const handle = async (message: unknown): Promise<void> => {
+    const type = (message as { type?: unknown } | null)?.type;
+    if (type === 'init' && init === null) return start(message as InitMessage);
+    if (module === null) return; // not started, or the start failed: the pool stops this isolate
+    if (type === 'run') return run(message as RunMessage);
+    if (type === 'health') {
+      endpoint.post({ type: 'health', requestId: (message as { requestId: number }).requestId, snapshot: await snapshot() });
+    }
+  };
+
+  endpoint.listen((message) => {
+    chain = chain.then(() => handle(message));
+  });
+}
+
+/** Checks the module's shape; throws a TypeError naming what is missing. */
+function validateModule(exports: unknown, url: string): ProvingModule {
+  const record = exports as { jobs?: unknown; o1js?: unknown; o1jsPool?: unknown } | null;
+  const jobs = record?.jobs;
+  if (typeof jobs !== 'object' || jobs === null || Object.keys(jobs).length === 0) {
+    throw new TypeError(`the proving module ${url} exports no \`jobs\`: expected \`export const jobs = { name: async (args, context) => result, … }\``);
+  }
+  for (const [name, job] of Object.entries(jobs)) {
+    if (typeof job !== 'function') throw new TypeError(`the proving module's jobs.${name} is not a function`);
+  }
+  const optional = (value: unknown) => (typeof value === 'object' && value !== null ? value : null);
+  return { jobs: jobs as ProvingModule['jobs'], o1js: optional(record?.o1js), o1jsPool: optional(record?.o1jsPool) };
+}
+
+/** A wasm trap (`RuntimeError`) or o1js/pool's POOL_INSTANCE_TERMINATED: the instance cannot be used again. */
+function isInstanceTermination(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (error as { code?: unknown }).code === 'POOL_INSTANCE_TERMINATED' || error.name === 'RuntimeError' || error.message === 'Module terminated';
+}

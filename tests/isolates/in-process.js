@@ -1,0 +1,151 @@
+// An in-process platform for the pool core's tests: each "isolate" runs the
+// real isolate runtime (isolate-runtime.js) in this thread, on a module object
+// the test makes, with messages structured-cloned and delivered on a later
+// turn, as between threads. The test decides when jobs end (deferreds) and
+// can crash an isolate; terminate() cuts its messages both ways. No timing
+// luck: every step the tests wait for is an event or a promise.
+import { GiB, MiB, deferred, load } from './lib.js';
+
+const { serveIsolate } = await load('isolate-runtime.js');
+
+/**
+ * `makeModule(isolateId)` returns the proving module of that isolate.
+ * Returns `{ platform, isolates }`: `isolates` maps id → { id, module,
+ * terminated, keepAlive, crash(exit) }.
+ */
+export function inProcessPlatform(makeModule, { now = () => Date.now() } = {}) {
+  const isolates = new Map();
+  // keepAlive(true) holds the event loop open, as a ref'd worker_thread does.
+  let holder = null;
+  const holdLoop = () => {
+    const wanted = [...isolates.values()].some((i) => i.keepAlive && !i.terminated);
+    if (wanted && holder === null) holder = setInterval(() => undefined, 1_000);
+    if (!wanted && holder !== null) {
+      clearInterval(holder);
+      holder = null;
+    }
+  };
+  const platform = {
+    name: 'node',
+    spawn(isolateId, handlers) {
+      let alive = true;
+      let deliverToIsolate = () => undefined;
+      const later = (fn) => setImmediate(() => alive && fn());
+      const module = makeModule(isolateId);
+      const record = { id: isolateId, module, terminated: false, keepAlive: null, spawnedAt: now() };
+      serveIsolate(
+        {
+          post: (message) => {
+            const copy = structuredClone(message);
+            later(() => handlers.message(copy));
+          },
+          listen: (handler) => (deliverToIsolate = handler),
+        },
+        {
+          platform: 'node',
+          beforeLoad() {},
+          configure() {},
+          importModule: async () => module,
+          memory: (pool) => ({
+            linearBytes: pool?.memory.linearBytes ?? null,
+            linearMaxBytes: pool?.memory.linearMaxBytes ?? null,
+            allocatorLiveBytes: pool?.memory.allocatorLiveBytes ?? null,
+            v8HeapBytes: null,
+            rssShareBytes: null,
+          }),
+        },
+      );
+      record.channel = {
+        post(message) {
+          const copy = structuredClone(message); // throws DataCloneError like postMessage
+          later(() => deliverToIsolate(copy));
+        },
+        terminate() {
+          alive = false;
+          record.terminated = true;
+          holdLoop();
+          return Promise.resolve();
+        },
+        keepAlive(on) {
+          record.keepAlive = on;
+          holdLoop();
+        },
+      };
+      record.crash = (exit = { kind: 'exit', exitCode: 1, error: null }) => {
+        alive = false;
+        record.terminated = true; // its thread is gone
+        holdLoop();
+        setImmediate(() => handlers.exit(exit));
+      };
+      isolates.set(isolateId, record);
+      return record.channel;
+    },
+    processRssBytes: () => null,
+    now,
+    random: () => 0.5,
+  };
+  return { platform, isolates };
+}
+
+/**
+ * A scripted proving module: `warm` and `work` jobs whose ends the test
+ * controls, plus an o1jsPool whose health the test sets (`memory`).
+ *   gate(name) → a deferred the next call of job `name` waits for
+ */
+export function scriptedModule(isolateId, { warm = async () => 'warm', memory = {} } = {}) {
+  const gates = new Map();
+  const calls = [];
+  let running = 0;
+  let maxRunning = 0;
+  const state = { memory: { linearBytes: 300 * MiB, linearMaxBytes: GiB, allocatorLiveBytes: 200 * MiB, ...memory } };
+  const gated = (name) => async (args, context) => {
+    calls.push({ name, args, context });
+    running++;
+    maxRunning = Math.max(maxRunning, running);
+    try {
+      const gate = gates.get(name)?.shift();
+      if (gate !== undefined) return await gate.promise;
+      return { name, args, isolateId };
+    } finally {
+      running--;
+    }
+  };
+  return {
+    jobs: {
+      warm: (args, context) => {
+        calls.push({ name: 'warm', args, context });
+        return warm(args, context);
+      },
+      work: gated('work'),
+      slow: gated('slow'),
+      fail: async () => {
+        throw Object.assign(new Error('the job failed'), { code: 'JOB_CODE' });
+      },
+      trap: async () => {
+        const error = new Error('unreachable');
+        error.name = 'RuntimeError';
+        state.dead = true;
+        throw error;
+      },
+      returnFunction: async () => () => 1,
+    },
+    o1jsPool: {
+      poolHealth: () => {
+        if (state.dead) throw new Error('Module terminated');
+        return { state: 'running', memory: { ...state.memory } };
+      },
+    },
+    // Test handles (not part of a real module's shape; the runtime ignores them).
+    state,
+    calls,
+    gate(name) {
+      const d = deferred();
+      if (!gates.has(name)) gates.set(name, []);
+      gates.get(name).push(d);
+      return d;
+    },
+    get maxRunning() {
+      return maxRunning;
+    },
+  };
+}
