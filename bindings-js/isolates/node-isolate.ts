@@ -1,0 +1,75 @@
+/**
+ * The script of a Node isolate (a worker_thread started by node.ts): serves
+ * the pool through isolate-runtime.ts.
+ *
+ * Memory: before the proving module loads, the isolate creates its own shared
+ * WebAssembly.Memory with the configured maximum and puts it in
+ * `workerData.memory`. The patched o1js Node backend, loaded in a thread that
+ * is not one of its own pool threads, instantiates its wasm on that memory
+ * (and hands it to its Rayon workers, nested threads of this one). Only this
+ * thread and its nested threads hold the memory, so terminating the isolate
+ * returns all of it to the OS; the pool's thread never references it.
+ */
+import v8 from 'node:v8';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { PoolHealth } from '../lib/proof-system/pool-health.js';
+import type { IsolateMemory } from './health.js';
+import { serveIsolate, type IsolateEnvironment } from './isolate-runtime.js';
+import { NODE_ISOLATE_ROLE, type InitMessage } from './protocol.js';
+
+const WASM_PAGE_BYTES = 65_536;
+/** Node's default maximum: the 4 GiB the module declares. */
+const NODE_DEFAULT_MEMORY_MAXIMUM_BYTES = 4 * 2 ** 30;
+/** Pages the memory starts with: above the module's declared minimum (20 in o1js 2.15's build); it grows as needed. */
+const INITIAL_PAGES = 64;
+
+/** The part of WebAssembly.Memory used here (the project's TS libs have no WebAssembly types). */
+interface SharedMemory {
+  readonly buffer: { readonly byteLength: number };
+}
+const { Memory } = (globalThis as unknown as {
+  WebAssembly: { Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => SharedMemory };
+}).WebAssembly;
+
+let memory: SharedMemory | null = null;
+let memoryMaximumBytes = NODE_DEFAULT_MEMORY_MAXIMUM_BYTES;
+
+const environment: IsolateEnvironment = {
+  platform: 'node',
+  beforeLoad(init: InitMessage) {
+    memoryMaximumBytes = init.memoryMaximumBytes ?? NODE_DEFAULT_MEMORY_MAXIMUM_BYTES;
+    const maximum = memoryMaximumBytes / WASM_PAGE_BYTES;
+    memory = new Memory({ initial: Math.min(INITIAL_PAGES, maximum), maximum, shared: true });
+    // Read by o1js's patched backend when it loads (workerData is this thread's own object).
+    workerData.memory = memory;
+    workerData.memoryMaximumBytes = memoryMaximumBytes;
+  },
+  configure() {
+    // Node: the memory is set up before the module loads (above).
+  },
+  importModule: (url) => import(url),
+  memory(pool: PoolHealth | null): IsolateMemory {
+    const linearBytes = memory?.buffer.byteLength ?? null;
+    const v8HeapBytes = v8.getHeapStatistics().total_physical_size;
+    return {
+      linearBytes,
+      // o1js's health reports the module's declared maximum on Node; this isolate knows its memory's real one.
+      linearMaxBytes: memoryMaximumBytes,
+      allocatorLiveBytes: pool?.memory.allocatorLiveBytes ?? null,
+      v8HeapBytes,
+      rssShareBytes: linearBytes === null ? null : linearBytes + v8HeapBytes,
+    };
+  },
+};
+
+if (parentPort === null || workerData?.role !== NODE_ISOLATE_ROLE) {
+  throw new Error(`node-isolate.js is the script of a prover isolate: expected to run in a worker_thread started by the prover pool (workerData.role '${NODE_ISOLATE_ROLE}')`);
+}
+const port = parentPort;
+serveIsolate(
+  {
+    post: (message) => port.postMessage(message),
+    listen: (handler) => port.on('message', handler),
+  },
+  environment,
+);
