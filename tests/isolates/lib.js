@@ -1,11 +1,12 @@
 // Shared by the isolate tests: where the compiled module is (tsc's output of
-// bindings-js/isolates, build/ts/…; scripts/test.sh compiles it first), a
-// bounded wait, and a deferred promise.
+// bindings-js/isolates, build/ts/…; scripts/test.sh compiles it first;
+// ISOLATES_COMPILED=<dir> points elsewhere), a bounded wait, a deferred
+// promise.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const COMPILED = `${ROOT}build/ts/bindings-js/isolates/`;
+export const COMPILED = process.env.ISOLATES_COMPILED ?? `${ROOT}build/ts/bindings-js/isolates/`;
 
 if (!existsSync(`${COMPILED}prover-pool.js`)) {
   throw new Error(`${COMPILED}prover-pool.js is missing: compile the TypeScript first (npx tsc -p tsconfig.json; scripts/test.sh does)`);

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { MiB, load, nextEvent, within } from './lib.js';
+import { pathToFileURL } from 'node:url';
+import { COMPILED, MiB, load, nextEvent, within } from './lib.js';
 
 const { createProverPool } = await load('node.js');
 const SYNTHETIC = new URL('./fixtures/synthetic-prover.js', import.meta.url);
@@ -143,7 +144,7 @@ test('an idle pool does not keep the process alive; close() is not needed for th
   const script = `${mkdtempSync(`${tmpdir()}/isolates-`)}/idle-pool.mjs`;
   writeFileSync(
     script,
-    `import { createProverPool } from ${JSON.stringify(new URL('../../build/ts/bindings-js/isolates/node.js', import.meta.url).href)};
+    `import { createProverPool } from ${JSON.stringify(pathToFileURL(`${COMPILED}node.js`).href)};
      const pool = await createProverPool({ module: ${JSON.stringify(SYNTHETIC.href)}, isolates: 2 });
      console.log(JSON.stringify(await pool.run('echo', { n: 1 })));`,
   );
