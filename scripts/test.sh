@@ -40,3 +40,10 @@ node --test --test-concurrency=1 "$ROOT/tests/web/"
 info "real o1js: npm o1js 2.15.0, stock and patched (kimchi-wasm built from upstream proof-systems): Node ES modules, CommonJS, Chromium"
 "$ROOT/scripts/prepare-o1js-apps.sh"
 node --test --test-concurrency=1 "$ROOT/tests/o1js/"
+
+# Prover isolates (bindings-js/isolates, compiled by the tsc run above): the
+# policy and the pool core without workers, the Node adapter in real
+# worker_threads, then real o1js in isolates in Node and Chromium (the apps
+# prepared above; ~7 minutes on 2 cores).
+info "prover isolates: policy and pool core, Node worker_threads, real o1js in isolates (Node and Chromium)"
+node --test --test-concurrency=1 "$ROOT/tests/isolates/"
