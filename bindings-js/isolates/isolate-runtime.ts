@@ -18,11 +18,18 @@
  * Messages are handled strictly in order, one at a time (a chain of
  * promises): `init` first, then `run` and `health` as they come. While a job
  * runs (a proof blocks this thread anyway) nothing else is handled.
+ *
+ * A failed job is classified for the pool: a trap (the instance is dead: the
+ * isolate is lost), or a fault the instance survived but that calls for a
+ * fresh one (out of wasm memory; a Rust panic that left the wasm as a bare
+ * WebAssembly.Exception, which carries no message: the panic hook's console
+ * line, seen while the job ran, gives it one).
  */
 import type { PoolHealth } from '../lib/proof-system/pool-health.js';
 import { toRemoteError, type RemoteError } from './errors.js';
 import type { IsolateMemory, IsolateSnapshot } from './health.js';
 import type { FromIsolate, InitMessage, RunMessage } from './protocol.js';
+import type { JobFault } from './replacement-policy.js';
 
 export interface JobContext {
   readonly isolateId: number;
@@ -77,6 +84,7 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
   let module: ProvingModule | null = null;
   let jobsRun = 0;
   let chain: Promise<void> = Promise.resolve();
+  const panics = watchPanicLines();
 
   const snapshot = async (): Promise<IsolateSnapshot> => {
     let pool: PoolHealth | null = null;
@@ -130,6 +138,8 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
     const context: JobContext = { isolateId: (init as InitMessage).isolateId, jobId: message.jobId, platform: environment.platform };
     let failure: RemoteError | null = null;
     let trapped = false;
+    let fault: JobFault | null = null;
+    panics.reset();
     try {
       if (job === undefined) throw new Error(`the module has no job '${message.name}'`);
       const value = await job(message.args, context);
@@ -145,11 +155,26 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
       jobsRun++;
       failure = toRemoteError(error);
       trapped = isInstanceTermination(error);
+      const panic = panics.last();
+      if (isWasmException(error)) {
+        failure = {
+          name: 'WasmPanic',
+          message: `a Rust panic left the wasm as a WebAssembly.Exception: ${panic ?? '(no panic message was printed)'}`,
+          code: /\[OUT_OF_MEMORY\]/.test(panic ?? '') ? 'POOL_OUT_OF_MEMORY' : 'POOL_JOB_PANICKED',
+          stack: null,
+        };
+        fault = 'wasmPanic';
+      }
+      if (isOutOfMemory(error) || failure.code === 'POOL_OUT_OF_MEMORY') fault = 'outOfMemory';
     }
     const after = await snapshot();
+    if (failure.name === 'WasmPanic') {
+      const { linearBytes, linearMaxBytes } = after.memory;
+      failure = { ...failure, message: `${failure.message}; linear memory ${linearBytes} of ${linearMaxBytes} bytes` };
+    }
     // After a trap, any call into the instance throws: poolHealth() failing right after the job tells.
     const instanceDead = trapped || (module?.o1jsPool?.poolHealth !== undefined && after.pool === null);
-    endpoint.post({ type: 'failed', jobId: message.jobId, error: failure, instanceDead, runMs: performance.now() - started, snapshot: after });
+    endpoint.post({ type: 'failed', jobId: message.jobId, error: failure, instanceDead, fault: instanceDead ? null : fault, runMs: performance.now() - started, snapshot: after });
   };
 
   const handle = async (message: unknown): Promise<void> => {
@@ -179,6 +204,43 @@ function validateModule(exports: unknown, url: string): ProvingModule {
   }
   const optional = (value: unknown) => (typeof value === 'object' && value !== null ? value : null);
   return { jobs: jobs as ProvingModule['jobs'], o1js: optional(record?.o1js), o1jsPool: optional(record?.o1jsPool) };
+}
+
+/**
+ * Remembers the last console.error line of a Rust panic (`panicked at …`,
+ * printed by the wasm's panic hook) while it passes it on unchanged.
+ */
+function watchPanicLines(): { reset(): void; last(): string | null } {
+  let last: string | null = null;
+  const original = console.error;
+  console.error = (...args: unknown[]) => {
+    try {
+      const text = args.map(String).join(' ');
+      const at = text.indexOf('panicked at');
+      if (at >= 0) last = text.slice(at, at + 600).split('\n\nStack:')[0].replace(/\s+/g, ' ').trim();
+    } catch {
+      // Never let the watch break logging.
+    }
+    original.apply(console, args);
+  };
+  return { reset: () => (last = null), last: () => last };
+}
+
+/** A bare WebAssembly.Exception: a Rust panic that unwound out of a wasm export. */
+function isWasmException(error: unknown): boolean {
+  const Exception = (globalThis as { WebAssembly?: { Exception?: new (...args: never[]) => unknown } }).WebAssembly?.Exception;
+  return Exception !== undefined && error instanceof Exception;
+}
+
+/**
+ * The wasm ran out of memory and said so (the patched build turns an
+ * exhausted allocation into an error: o1js/pool's PoolMemoryError, code
+ * POOL_OUT_OF_MEMORY, or its `plonk-wasm [OUT_OF_MEMORY]` message when o1js
+ * rethrew it without the code).
+ */
+function isOutOfMemory(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (error as { code?: unknown }).code === 'POOL_OUT_OF_MEMORY' || /\[OUT_OF_MEMORY\]|ran out of wasm memory/.test(error.message);
 }
 
 /** A wasm trap (`RuntimeError`) or o1js/pool's POOL_INSTANCE_TERMINATED: the instance cannot be used again. */

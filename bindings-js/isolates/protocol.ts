@@ -12,6 +12,7 @@
  */
 import type { RemoteError, StartStage } from './errors.js';
 import type { IsolateSnapshot } from './health.js';
+import type { JobFault } from './replacement-policy.js';
 
 /**
  * Node: the `workerData.role` of an isolate thread. o1js's patched backend
@@ -81,6 +82,14 @@ export interface FailedMessage {
    * The pool fails the job as a crash and replaces the isolate.
    */
   readonly instanceDead: boolean;
+  /**
+   * A fault the instance survived but that calls for a fresh one (the pool
+   * replaces the isolate, blue/green): `outOfMemory` (o1js/pool's
+   * POOL_OUT_OF_MEMORY, or a panic with `[OUT_OF_MEMORY]`: its linear memory
+   * has grown to the maximum), `wasmPanic` (a Rust panic left the wasm as a
+   * WebAssembly.Exception).
+   */
+  readonly fault: JobFault | null;
   readonly runMs: number;
   readonly snapshot: IsolateSnapshot | null;
 }

@@ -49,6 +49,7 @@ import {
   initialIsolatePolicyState,
   type IsolatePolicyState,
   type IsolateReading,
+  type JobFault,
   type MemoryBaseline,
   type PoolPolicyState,
   type ReplacementDecision,
@@ -200,6 +201,8 @@ interface IsolateRecord {
   readonly id: number;
   readonly slot: number;
   state: IsolateState;
+  /** The fault its last job hit (it is replaced at once), or `null`. */
+  fault: JobFault | null;
   readonly cause: StartCause;
   readonly spawnedAtMs: number;
   channel: IsolateChannel | null;
@@ -492,6 +495,7 @@ export class ProverPool {
       id,
       slot,
       state: 'starting',
+      fault: null,
       cause,
       spawnedAtMs: this.#platform.now(),
       channel: null,
@@ -649,6 +653,7 @@ export class ProverPool {
       this.#settle(job, 'completed', message.value);
     } else {
       this.#totals.jobsFailed++;
+      if (message.fault !== null) record.fault = message.fault; // sticky: the instance stays suspect
       this.#settle(job, 'failed', new ProverPoolJobError(job.name, record.id, message.error));
     }
     if (record.state === 'draining') {
@@ -825,6 +830,7 @@ export class ProverPool {
       allocatorLiveBytes: memory?.allocatorLiveBytes ?? null,
       jobs: record.jobs,
       ageMs: this.#platform.now() - record.spawnedAtMs,
+      fault: record.fault,
     };
   }
 
@@ -835,8 +841,8 @@ export class ProverPool {
     if (this.#slotFailures[record.slot] >= this.config.maxStartFailures || now < this.#slotRetryAtMs[record.slot]) return;
     const result = decideReplacement(this.#reading(record), this.config.limits, record.policy, this.#policy, now);
     const { decision } = result;
-    const exempt = decision.kind === 'replace' && decision.metric === 'headroomBytes';
-    // I4: one replacement for limits warming at a time (an isolate without headroom is exempt: it cannot serve).
+    const exempt = decision.kind === 'replace' && ['headroomBytes', 'outOfMemory', 'wasmPanic'].includes(decision.metric);
+    // I4: one replacement for limits warming at a time (faults and a lack of headroom are exempt).
     if (decision.kind === 'replace' && !exempt && this.#replacementWarming()) return;
     record.policy = result.isolate;
     this.#policy = result.pool;

@@ -9,6 +9,11 @@
  * (coordinator-policy.ts): thresholds, jitter, hysteresis, cooldown.
  *
  * Order of the checks (the first that applies wins):
+ *   0. the isolate's last job hit a fault the instance survived → replace at
+ *      once (no cooldown): out of wasm memory (its linear memory has grown to
+ *      its maximum and never shrinks), or a Rust panic that left the wasm as
+ *      a WebAssembly.Exception (state inside the instance may be
+ *      inconsistent). Only a fresh instance is clean.
  *   1. headroom: linearMaxBytes - allocatorLiveBytes < admissionHeadroomBytes
  *      → replace at once (no cooldown: an isolate without headroom takes no
  *      jobs), unless a freshly warmed isolate would be below it too (then
@@ -37,7 +42,10 @@
 import type { ReplacementLimits } from './config.js';
 
 /** What can make an isolate be replaced. */
-export type ReplacementMetric = 'headroomBytes' | 'linearBytes' | 'allocatorLiveBytes' | 'ageMs' | 'jobs';
+/** A fault of the last job that the instance survived, but that calls for a fresh one. */
+export type JobFault = 'outOfMemory' | 'wasmPanic';
+
+export type ReplacementMetric = JobFault | 'headroomBytes' | 'linearBytes' | 'allocatorLiveBytes' | 'ageMs' | 'jobs';
 
 /** The numbers the policy reads about one isolate (its latest snapshot, its counters). */
 export interface IsolateReading {
@@ -46,6 +54,8 @@ export interface IsolateReading {
   readonly allocatorLiveBytes: number | null;
   readonly jobs: number;
   readonly ageMs: number;
+  /** The fault its last job hit, if any (the instance survived it). */
+  readonly fault: JobFault | null;
 }
 
 /** Memory right after the warm step: what a fresh isolate starts with. */
@@ -119,7 +129,7 @@ export function freshIsolateHeadroom(
 }
 
 interface Threshold {
-  readonly metric: Exclude<ReplacementMetric, 'headroomBytes'>;
+  readonly metric: Exclude<ReplacementMetric, 'headroomBytes' | JobFault>;
   readonly value: number;
   readonly threshold: number;
   readonly baselineValue: number | null;
@@ -171,6 +181,14 @@ export function decideReplacement(
     isolate: { ...isolate, latched: { ...latched, [metric]: value } },
     pool: { lastReplacementMs: nowMs },
   });
+
+  // 0. A fault of the last job.
+  if (reading.fault === 'outOfMemory') {
+    return replace('outOfMemory', 1, 1, `its last job ran out of wasm memory (linear memory ${reading.linearBytes} of ${reading.linearMaxBytes} bytes)`);
+  }
+  if (reading.fault === 'wasmPanic') {
+    return replace('wasmPanic', 1, 1, 'a Rust panic left the wasm in its last job (WebAssembly.Exception): its instance may be inconsistent');
+  }
 
   // 1. Headroom.
   const headroom = headroomBytes(reading.linearMaxBytes, reading.allocatorLiveBytes);

@@ -128,6 +128,14 @@ export function scriptedModule(isolateId, { warm = async () => 'warm', memory = 
         throw error;
       },
       returnFunction: async () => () => 1,
+      /** A Rust panic unwinding out of the wasm: the panic hook's console line, then a bare WebAssembly.Exception. */
+      wasmPanic: async () => {
+        console.error('panicked at src/oom.rs:29:5:\nplonk-wasm [OUT_OF_MEMORY] out of memory: a request for 4 MiB failed\n\nStack:\n…');
+        throw new WebAssembly.Exception(new WebAssembly.Tag({ parameters: [] }), []);
+      },
+      outOfMemory: async () => {
+        throw Object.assign(new Error('plonk-wasm [OUT_OF_MEMORY] a job ran out of wasm memory'), { code: 'POOL_OUT_OF_MEMORY' });
+      },
     },
     o1jsPool: {
       poolHealth: () => {

@@ -45,7 +45,7 @@ test('isolates start one after another, each warmed, and the pool resolves once 
   const health = await pool.health();
   assert.deepEqual(health.isolates.map((i) => [i.id, i.slot, i.state, i.role]), [[1, 0, 'idle', 'serving'], [2, 1, 'idle', 'serving'], [3, 2, 'idle', 'serving']]);
   assert.deepEqual([...isolates.values()].map((i) => i.keepAlive), [false, false, false], 'idle isolates do not keep the process alive');
-  assert.deepEqual(pool.jobNames, ['warm', 'work', 'slow', 'fail', 'trap', 'returnFunction']);
+  assert.deepEqual(pool.jobNames, ['warm', 'work', 'slow', 'fail', 'trap', 'returnFunction', 'wasmPanic', 'outOfMemory']);
   await pool.close();
 });
 
@@ -186,6 +186,30 @@ test('abort: a queued job leaves the queue and never runs; a running one fails a
   assert.equal((await pool.run('work')).isolateId, 2);
   await assert.rejects(pool.run('work', {}, { signal: AbortSignal.abort() }), (e) => e.code === 'PROVER_POOL_JOB_ABORTED' && e.phase === 'queued');
   assert.equal((await pool.health()).totals.jobsAborted, 3);
+  await close();
+});
+
+test('a job that runs out of wasm memory fails, typed; its isolate keeps serving until a replacement takes over', OPTS, async () => {
+  const { pool, close } = await startPool({ limits: { cooldownMs: 3_600_000 } });
+  const replaced = nextEvent(pool, 'replacement');
+  await assert.rejects(pool.run('outOfMemory'), (e) => e instanceof errors.ProverPoolJobError && e.remote.code === 'POOL_OUT_OF_MEMORY');
+  const report = await replaced;
+  assert.deepEqual([report.metric, report.oldIsolateId, report.newIsolateId], ['outOfMemory', 1, 2]);
+  assert.equal((await pool.run('work')).isolateId, 2);
+  await close();
+});
+
+test('a Rust panic that left the wasm (a bare WebAssembly.Exception) fails its job with the panic message; the isolate is replaced', OPTS, async () => {
+  const { pool, close } = await startPool({ limits: { cooldownMs: 3_600_000 } });
+  const replaced = nextEvent(pool, 'replacement');
+  await assert.rejects(pool.run('wasmPanic'), (e) => {
+    assert.ok(e instanceof errors.ProverPoolJobError);
+    assert.equal(e.remote.name, 'WasmPanic');
+    assert.equal(e.remote.code, 'POOL_OUT_OF_MEMORY', 'the panic line said [OUT_OF_MEMORY]');
+    assert.match(e.message, /panicked at src\/oom.rs:29:5: plonk-wasm \[OUT_OF_MEMORY\] out of memory/);
+    return true;
+  });
+  assert.equal((await replaced).metric, 'outOfMemory');
   await close();
 });
 

@@ -11,7 +11,7 @@ const NOW = 1_000_000;
 const OPTS = { timeout: 5_000 };
 /** Limits with no cooldown and no hysteresis unless a test sets them. */
 const limits = (given = {}) => resolveProverPoolConfig({ module: 'file:///m.js', limits: { cooldownMs: 0, hysteresisFraction: 0, ...given } }).limits;
-const reading = (over = {}) => ({ linearBytes: 300 * MiB, linearMaxBytes: 4 * GiB, allocatorLiveBytes: 200 * MiB, jobs: 0, ageMs: 1_000, ...over });
+const reading = (over = {}) => ({ linearBytes: 300 * MiB, linearMaxBytes: 4 * GiB, allocatorLiveBytes: 200 * MiB, jobs: 0, ageMs: 1_000, fault: null, ...over });
 const fresh = initialIsolatePolicyState(0);
 const decide = (r, l, isolate = fresh, pool = INITIAL_POOL_POLICY_STATE, now = NOW) => decideReplacement(r, l, isolate, pool, now);
 
@@ -44,6 +44,18 @@ test('each limit replaces at its threshold, with the numbers; the pool state rec
 test('linear memory is checked first when several limits are reached', OPTS, () => {
   const { decision } = decide(reading({ jobs: 99 }), limits({ maxJobs: 5, maxLinearBytes: 100 * MiB }));
   assert.equal(decision.metric, 'linearBytes');
+});
+
+test('a job fault (out of wasm memory, a wasm panic) replaces its isolate at once, even within the cooldown', OPTS, () => {
+  const cooling = { lastReplacementMs: NOW - 1 };
+  const oom = decide(reading({ fault: 'outOfMemory', linearBytes: GiB, linearMaxBytes: GiB }), limits({ cooldownMs: 60_000 }), fresh, cooling);
+  assert.equal(oom.decision.kind, 'replace');
+  assert.equal(oom.decision.metric, 'outOfMemory');
+  assert.match(oom.decision.reason, /ran out of wasm memory \(linear memory 1073741824 of 1073741824 bytes\)/);
+  assert.equal(oom.pool.lastReplacementMs, NOW);
+  const panic = decide(reading({ fault: 'wasmPanic' }), limits({ cooldownMs: 60_000 }), fresh, cooling);
+  assert.equal(panic.decision.metric, 'wasmPanic');
+  assert.match(panic.decision.reason, /WebAssembly.Exception/);
 });
 
 test('too little headroom replaces at once, even within the cooldown', OPTS, () => {

@@ -1,0 +1,152 @@
+// One process of the isolate benchmark (bench/isolates.js runs it in the
+// patched app, as build/o1js-app/patched/isolates/bench-pool.mjs):
+//   node bench-pool.mjs '{"lib":"file:///…/isolates/node.js","mode":"throughput", …}'
+// Modes:
+//   throughput   { isolates, threads, proofs, cacheDir }: warm isolates (compile from the cache and
+//                one proof each), then `proofs` proofs submitted at once; wall time to the last one,
+//                each proof's time, and the main thread's event-loop gaps meanwhile.
+//   memory       { isolates, threads, proofs, maxJobs, cacheDir }: `proofs` proofs one after another,
+//                replacing an isolate after maxJobs (blue/green; the warm step compiles from the cache
+//                and proves once); after each proof, the process RSS and every isolate's memory (a
+//                fresh health read).
+//   replacement  { threads, cacheDir, cold, warm }: `cold` pool starts whose warm step compiles
+//                without a cache, then `warm` replaceIsolate() whose successor compiles from the cache;
+//                after each, the new isolate's first proof (slower: o1js finishes setting up keys in it)
+//                and a second one.
+// Prints one JSON line; logs go to stderr.
+const options = JSON.parse(process.argv[2]);
+const { createProverPool } = await import(options.lib);
+const prover = new URL('./prover.js', import.meta.url);
+const log = (line) => process.stderr.write(`[bench-pool] ${line}\n`);
+
+/** The main thread's event-loop gaps: intervals between ticks of a 5 ms timer, with when each ended. */
+function gapMonitor() {
+  const gaps = [];
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    gaps.push([now, now - last]);
+    last = now;
+  }, 5);
+  return () => {
+    clearInterval(timer);
+    const sorted = gaps.map(([, g]) => g).sort((a, b) => a - b);
+    const longest = gaps.reduce((a, b) => (b[1] > a[1] ? b : a), [0, 0]);
+    return { ticks: sorted.length, maxMs: sorted.at(-1) ?? 0, p99Ms: sorted[Math.floor(sorted.length * 0.99)] ?? 0, p50Ms: sorted[Math.floor(sorted.length * 0.5)] ?? 0, longestEndedAtMs: longest[0] };
+  };
+}
+
+const memoryOf = (health) => {
+  const serving = health.isolates.filter((i) => i.snapshot !== null);
+  const sum = (key) => serving.reduce((n, i) => n + (i.snapshot.memory[key] ?? 0), 0);
+  return {
+    rssBytes: health.processRssBytes,
+    linearBytes: sum('linearBytes'),
+    allocatorLiveBytes: sum('allocatorLiveBytes'),
+    v8HeapBytes: sum('v8HeapBytes'),
+    isolates: health.isolates.map((i) => ({ id: i.id, state: i.state, linearBytes: i.snapshot?.memory.linearBytes ?? null, v8HeapBytes: i.snapshot?.memory.v8HeapBytes ?? null })),
+  };
+};
+
+async function throughput({ isolates, threads, proofs, cacheDir }) {
+  let started = performance.now();
+  const pool = await createProverPool({
+    module: prover,
+    isolates,
+    threadsPerIsolate: threads,
+    warm: { name: 'compile', args: { cacheDir, proveOnce: true } },
+    startTimeoutMs: 15 * 60_000,
+  });
+  const startMs = performance.now() - started;
+  try {
+    const events = [];
+    pool.on('job-end', (e) => events.push({ at: performance.now(), isolateId: e.isolateId, runMs: e.runMs }));
+    const stopGaps = gapMonitor();
+    started = performance.now();
+    const results = await Promise.all(Array.from({ length: proofs }, (_, i) => pool.run('prove', { x: i, y: 7 })));
+    const wallMs = performance.now() - started;
+    const gaps = stopGaps();
+    log(`${isolates} x ${threads}: ${proofs} proofs in ${(wallMs / 1000).toFixed(1)} s; longest gap ${gaps.maxMs.toFixed(1)} ms`);
+    return { isolates, threads, proofs, startMs, wallMs, proofsPerMinute: (proofs * 60_000) / wallMs, proveMs: results.map((r) => r.proveMs), gaps };
+  } finally {
+    await pool.close();
+  }
+}
+
+async function memory({ isolates, threads, proofs, maxJobs, cacheDir }) {
+  const pool = await createProverPool({
+    module: prover,
+    isolates,
+    threadsPerIsolate: threads,
+    warm: { name: 'compile', args: { cacheDir, proveOnce: true } },
+    limits: { maxJobs, cooldownMs: 0 },
+    startTimeoutMs: 15 * 60_000,
+  });
+  try {
+    const replacements = [];
+    let done = 0;
+    pool.on('replacement', (r) =>
+      replacements.push({
+        afterProof: done,
+        oldIsolateId: r.oldIsolateId,
+        newIsolateId: r.newIsolateId,
+        newStartMs: r.newStartMs,
+        newWarmMs: r.newWarmMs,
+        drainMs: r.drainMs,
+        terminateMs: r.terminateMs,
+        rssBeforeTerminate: r.processRssBytes.beforeTerminate,
+        rssAfterTerminate: r.processRssBytes.afterTerminate,
+        oldLinearBytes: r.old.snapshot?.memory.linearBytes ?? null,
+      }),
+    );
+    const samples = [{ proof: 0, proveMs: 0, ...memoryOf(await pool.health()) }];
+    const stopGaps = gapMonitor();
+    for (let i = 1; i <= proofs; i++) {
+      const result = await pool.run('prove', { x: i, y: 7 });
+      done = i;
+      samples.push({ proof: i, proveMs: result.proveMs, ...memoryOf(await pool.health()) });
+      if (i % 10 === 0) log(`memory: ${i} of ${proofs} proofs; RSS ${(samples.at(-1).rssBytes / 2 ** 20).toFixed(0)} MiB`);
+    }
+    return { isolates, threads, proofs, maxJobs, samples, replacements, gaps: stopGaps() };
+  } finally {
+    await pool.close();
+  }
+}
+
+async function replacement({ threads, cacheDir, cold, warm }) {
+  const coldStarts = [];
+  for (let i = 0; i < cold; i++) {
+    const pool = await createProverPool({ module: prover, threadsPerIsolate: threads, warm: { name: 'compile', args: { cacheDir: null } }, startTimeoutMs: 15 * 60_000 });
+    const { isolates } = await pool.health();
+    coldStarts.push({ startMs: isolates[0].startMs, loadMs: isolates[0].loadMs, warmMs: isolates[0].warmMs });
+    await pool.close();
+    log(`cold start ${i + 1}: ${(coldStarts.at(-1).startMs / 1000).toFixed(1)} s`);
+  }
+  const pool = await createProverPool({ module: prover, threadsPerIsolate: threads, warm: { name: 'compile', args: { cacheDir } }, startTimeoutMs: 15 * 60_000 });
+  const warmStarts = [];
+  try {
+    await pool.run('prove', { x: 1, y: 1 }); // an isolate that proved, as in service
+    for (let i = 0; i < warm; i++) {
+      const report = await pool.replaceIsolate();
+      const firstProof = await pool.run('prove', { x: 2, y: i });
+      const secondProof = await pool.run('prove', { x: 3, y: i });
+      warmStarts.push({
+        firstProofMs: firstProof.proveMs,
+        secondProofMs: secondProof.proveMs,
+        startMs: report.newStartMs,
+        loadMs: report.newLoadMs,
+        warmMs: report.newWarmMs,
+        totalMs: report.totalMs,
+        terminateMs: report.terminateMs,
+        rssReleasedBytes: report.processRssBytes.beforeTerminate - report.processRssBytes.afterTerminate,
+      });
+      log(`warm replacement ${i + 1}: new isolate ready in ${(report.newStartMs / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    await pool.close();
+  }
+  return { threads, coldStarts, warmStarts };
+}
+
+const modes = { throughput, memory, replacement };
+console.log(JSON.stringify(await modes[options.mode](options)));
