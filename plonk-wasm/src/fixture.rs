@@ -252,6 +252,7 @@ pub fn verify(k: u32, proof: &[u8]) -> Result<bool, FixtureError> {
 #[cfg(target_arch = "wasm32")]
 mod exports {
     use super::*;
+    use crate::rayon::js_args::{Input, MAX_SAFE_INTEGER};
     use crate::rayon::wasm::js_error;
     use wasm_bindgen::prelude::*;
 
@@ -263,29 +264,32 @@ mod exports {
         js_error(code, &error.to_string())
     }
 
-    fn seed_from_js(seed: f64) -> Result<u64, JsValue> {
-        if seed.is_finite() && seed.fract() == 0.0 && seed >= 0.0 && seed <= 9007199254740991.0 {
-            Ok(seed as u64)
-        } else {
-            Err(js_error(
-                "FIXTURE_INVALID_SEED",
-                &format!(
-                    "fixture seed {} is invalid: expected a whole number from 0 to 2^53 - 1",
-                    seed
-                ),
-            ))
-        }
+    fn k_from_js(callee: &str, k: &JsValue) -> Result<u32, JsValue> {
+        let expected = format!(
+            "a whole number from {} to {} (the circuit has 2^k rows)",
+            MIN_K, MAX_K
+        );
+        Ok(Input::argument(callee, "k").whole(k, MIN_K as f64, MAX_K as f64, &expected)? as u32)
     }
 
     /// Proves the fixture of size `k` with `seed`; returns the proof bytes.
     #[wasm_bindgen(js_name = fixtureProve)]
-    pub fn fixture_prove(k: u32, seed: f64) -> Result<Vec<u8>, JsValue> {
-        prove(k, seed_from_js(seed)?).map_err(to_js)
+    pub fn fixture_prove(k: JsValue, seed: JsValue) -> Result<Vec<u8>, JsValue> {
+        let k = k_from_js("fixtureProve", &k)?;
+        let seed = Input::argument("fixtureProve", "seed").whole(
+            &seed,
+            0.0,
+            MAX_SAFE_INTEGER,
+            "a whole number from 0 to 2^53 - 1",
+        )?;
+        prove(k, seed as u64).map_err(to_js)
     }
 
     /// Verifies a fixture proof of size `k`.
     #[wasm_bindgen(js_name = fixtureVerify)]
-    pub fn fixture_verify(k: u32, proof: &[u8]) -> Result<bool, JsValue> {
-        verify(k, proof).map_err(to_js)
+    pub fn fixture_verify(k: JsValue, proof: JsValue) -> Result<bool, JsValue> {
+        let k = k_from_js("fixtureVerify", &k)?;
+        let proof = Input::argument("fixtureVerify", "proof").bytes_array(&proof)?;
+        verify(k, &proof).map_err(to_js)
     }
 }

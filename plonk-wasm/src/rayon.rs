@@ -6,7 +6,7 @@
 //! - an explicit lifecycle with recycling and poisoning ([`lifecycle`]);
 //! - generations with an in-flight gate, so a recycle never tears down a pool
 //!   that runs a job, and new jobs go to the new generation at once
-//!   ([`generation`], [`pool`]);
+//!   ([`generation`], `state`, `flows`);
 //! - a teardown that lets workers leave Rayon's loop and destroy their thread
 //!   state before they are stopped, so recycles do not leak stacks;
 //! - memory reporting from every worker through shared-memory counters
@@ -15,19 +15,24 @@
 //!
 //! The same code runs natively on std threads ([`native`]) for `cargo test`.
 
+mod abi;
 mod completion;
 #[cfg(target_arch = "wasm32")]
 mod console_log;
-pub mod error;
-pub mod generation;
-pub mod job;
-pub mod lifecycle;
-pub mod loss_signal;
-pub mod oom;
-pub mod pool;
-pub mod telemetry;
-
 mod counting_alloc;
+pub mod error;
+mod flows;
+mod generation;
+pub mod health;
+mod job;
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod js_args;
+pub mod lifecycle;
+mod loss_signal;
+mod oom;
+pub mod report;
+mod state;
+mod telemetry;
 mod worker;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -37,8 +42,21 @@ pub mod wasm;
 
 pub use counting_alloc::set_soft_limit_bytes;
 pub use error::PoolError;
+pub use flows::RetireOptions;
+pub use health::{health, PoolHealth};
 pub use job::{current_job, JobInfo};
-pub use pool::{health, PoolHealth, RecycleReport, RetireOptions};
+pub use report::{ExitReport, RecycleReport, Retirement, StartReport, WorkerExit};
+
+/// What native tests need beyond the public API: the hooks through which the
+/// hosts report a lost worker, and the pieces the ABI test renders.
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing {
+    pub use super::abi::typescript;
+    pub use super::loss_signal::add_stopped;
+    pub use super::oom::{panic_message, OUT_OF_MEMORY_PREFIX};
+    pub use super::state::worker_lost;
+    pub use super::telemetry::{worker_snapshots, WorkerState};
+}
 
 use lifecycle::GenerationRef;
 use std::panic::{self, AssertUnwindSafe};
@@ -58,15 +76,18 @@ where
     // Natively, and nested on a pool thread (inside an enclosing job), a
     // failure is a panic, which the caller's `catch_unwind` takes as it is.
     let throws_to_js = cfg!(target_arch = "wasm32") && ::rayon::current_thread_index().is_none();
-    match panic::catch_unwind(AssertUnwindSafe(|| try_run_in_pool(op))) {
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| try_run_in_pool(op)));
+    // An out of memory used the reserve; the failed job's memory is free again.
+    oom::refill_reserve();
+    match outcome {
         Ok(Ok(result)) => result,
         Ok(Err(error)) => fail(throws_to_js, error.tagged()),
         Err(payload) if !throws_to_js => panic::resume_unwind(payload),
         Err(payload) => {
             let message = match oom::panic_message(&*payload) {
                 Some(message) if message.starts_with("plonk-wasm [") => message.to_string(),
-                Some(message) => format!("plonk-wasm [POOL_JOB_PANICKED] a job on the thread pool panicked: {}", message),
-                None => "plonk-wasm [POOL_JOB_PANICKED] a job on the thread pool panicked (with a payload that is not text)".to_string(),
+                Some(message) => format!("plonk-wasm [{}] a job on the thread pool panicked: {}", error::JOB_PANICKED, message),
+                None => format!("plonk-wasm [{}] a job on the thread pool panicked (with a payload that is not text)", error::JOB_PANICKED),
             };
             drop(payload);
             fail(true, message)
@@ -101,7 +122,7 @@ where
     R: Send,
 {
     oom::install_alloc_error_hook();
-    let mut lease = pool::admit()?;
+    let mut lease = state::admit()?;
     let generation = lease.generation().clone();
     // Owns its generation handle: after a lost worker this closure may outlive
     // the call (see `completion`), so it borrows nothing of ours but `op`.
@@ -115,7 +136,7 @@ where
         // Already on a pool thread (a nested call): Rayon runs it inline.
         panic::catch_unwind(AssertUnwindSafe(|| lease.pool().install(job)))
     } else {
-        match completion::run(lease.pool(), generation.number, job) {
+        match completion::run(lease.pool(), &generation, job) {
             completion::Outcome::Finished(outcome) => outcome,
             completion::Outcome::Lost => {
                 lease.mark_failed();

@@ -93,43 +93,40 @@ pub fn panic_on_worker(message: &str) {
 
 #[cfg(target_arch = "wasm32")]
 mod exports {
+    use crate::rayon::js_args::Input;
     use wasm_bindgen::prelude::*;
 
-    fn bytes_from_js(name: &str, value: f64) -> Result<usize, JsValue> {
-        if value.is_finite() && value.fract() == 0.0 && value >= 0.0 && value <= u32::MAX as f64 {
-            Ok(value as usize)
-        } else {
-            Err(crate::rayon::wasm::js_error(
-                "TEST_INVALID_ARGUMENT",
-                &format!(
-                    "{} = {} is invalid: expected a whole number of bytes from 0 to 2^32 - 1",
-                    name, value
-                ),
-            ))
-        }
+    fn bytes(callee: &str, name: &str, value: &JsValue) -> Result<usize, JsValue> {
+        Ok(Input::argument(callee, name).bytes(value)? as usize)
     }
 
     #[wasm_bindgen(js_name = testAllocateOnWorkers)]
-    pub fn test_allocate_on_workers(bytes_per_worker: f64, leak: bool) -> Result<f64, JsValue> {
-        let bytes = bytes_from_js("bytesPerWorker", bytes_per_worker)?;
+    pub fn test_allocate_on_workers(
+        bytes_per_worker: JsValue,
+        leak: JsValue,
+    ) -> Result<f64, JsValue> {
+        let bytes = bytes("testAllocateOnWorkers", "bytesPerWorker", &bytes_per_worker)?;
+        let leak = Input::argument("testAllocateOnWorkers", "leak").boolean(&leak)?;
         Ok(super::allocate_on_workers(bytes, leak) as f64)
     }
 
     #[wasm_bindgen(js_name = testAllocateInJob)]
-    pub fn test_allocate_in_job(bytes: f64) -> Result<f64, JsValue> {
-        let bytes = bytes_from_js("bytes", bytes)?;
-        Ok(super::allocate_in_job(bytes) as f64)
+    pub fn test_allocate_in_job(size: JsValue) -> Result<f64, JsValue> {
+        let size = bytes("testAllocateInJob", "bytes", &size)?;
+        Ok(super::allocate_in_job(size) as f64)
     }
 
     #[wasm_bindgen(js_name = testPanicOnWorker)]
-    pub fn test_panic_on_worker(message: &str) {
-        super::panic_on_worker(message)
+    pub fn test_panic_on_worker(message: JsValue) -> Result<(), JsValue> {
+        let message = Input::argument("testPanicOnWorker", "message").string(&message)?;
+        super::panic_on_worker(&message);
+        Ok(())
     }
 
     #[wasm_bindgen(js_name = testHoldMemory)]
-    pub fn test_hold_memory(bytes: f64) -> Result<f64, JsValue> {
-        let bytes = bytes_from_js("bytes", bytes)?;
-        Ok(super::hold(bytes) as f64)
+    pub fn test_hold_memory(size: JsValue) -> Result<f64, JsValue> {
+        let size = bytes("testHoldMemory", "bytes", &size)?;
+        Ok(super::hold(size) as f64)
     }
 
     #[wasm_bindgen(js_name = testReleaseHeldMemory)]
@@ -138,9 +135,9 @@ mod exports {
     }
 
     #[wasm_bindgen(js_name = testGrowGenerationScoped)]
-    pub fn test_grow_generation_scoped(bytes: f64) -> Result<f64, JsValue> {
-        let bytes = bytes_from_js("bytes", bytes)?;
-        Ok(super::grow_generation_scoped(bytes) as f64)
+    pub fn test_grow_generation_scoped(size: JsValue) -> Result<f64, JsValue> {
+        let size = bytes("testGrowGenerationScoped", "bytes", &size)?;
+        Ok(super::grow_generation_scoped(size) as f64)
     }
 
     /// Executes `unreachable` on a pool worker: a trap, not a panic.
@@ -149,11 +146,18 @@ mod exports {
         crate::rayon::run_in_pool(|| core::arch::wasm32::unreachable())
     }
 
+    /// Executes `unreachable` on the calling thread, outside the pool: the
+    /// export's Rust frames are abandoned without unwinding.
+    #[wasm_bindgen(js_name = testTrapOnCaller)]
+    pub fn test_trap_on_caller() {
+        core::arch::wasm32::unreachable()
+    }
+
     /// Sets the allocator's soft limit on live bytes (0 removes it); returns
     /// the previous limit.
     #[wasm_bindgen(js_name = setAllocatorSoftLimit)]
-    pub fn set_allocator_soft_limit(bytes: f64) -> Result<f64, JsValue> {
-        let bytes = bytes_from_js("bytes", bytes)?;
-        Ok(crate::rayon::set_soft_limit_bytes(bytes as u64) as f64)
+    pub fn set_allocator_soft_limit(limit: JsValue) -> Result<f64, JsValue> {
+        let limit = Input::argument("setAllocatorSoftLimit", "bytes").bytes(&limit)?;
+        Ok(crate::rayon::set_soft_limit_bytes(limit) as f64)
     }
 }

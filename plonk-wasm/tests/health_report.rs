@@ -12,7 +12,7 @@ mod common;
 use common::{fresh_pool, serial, wait_until};
 use insta::internals::{Content, ContentPath, Redaction};
 use plonk_wasm::rayon::native::recycle_thread_pool;
-use plonk_wasm::rayon::pool::RecycleReport;
+use plonk_wasm::rayon::RecycleReport;
 use plonk_wasm::rayon::{health, try_run_in_pool, PoolHealth, RetireOptions};
 use std::sync::OnceLock;
 use std::time::Duration;

@@ -1,27 +1,32 @@
 //! A worker that dies in the middle of a job. Natively no thread can die, so
 //! a piece of the job that never returns stands in for the dead worker's
-//! piece, and `worker_lost` stands in for the host's report. The caller must
-//! get `POOL_WORKER_LOST` within a bound instead of waiting forever, a job
-//! the loss did not touch must still complete, and a recycle must rebuild.
+//! piece, `worker_lost` for the host's report of the loss, and
+//! `loss_signal::add_stopped` for its report that the worker stopped for good.
+//! The caller must get `POOL_WORKER_LOST` instead of waiting forever, but only
+//! once no surviving piece can still run (the generation is fenced), however
+//! long a surviving piece computes; a job the loss did not touch must still
+//! complete, and a recycle must rebuild.
 
 mod common;
 
 use common::{fresh_pool, join_within, serial, wait_until, TIMEOUT};
 use plonk_wasm::rayon::native::recycle_thread_pool;
-use plonk_wasm::rayon::pool::worker_lost;
+use plonk_wasm::rayon::testing as loss_signal;
+use plonk_wasm::rayon::testing::worker_lost;
 use plonk_wasm::rayon::{health, try_run_in_pool, PoolError, RetireOptions};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// The longest a stranded caller may wait after the loss: the quiet period
-/// (1 s) plus generous slack for a loaded machine.
+/// The longest a stranded caller may take to give up once its generation is
+/// fenced (it polls every 20 ms): generous slack for a loaded machine.
 const GIVE_UP_BOUND: Duration = Duration::from_secs(10);
 
 fn quick_exit() -> RetireOptions {
     RetireOptions {
         drain_timeout_ms: Some(10_000),
-        exit_timeout_ms: Some(10_000),
+        // The fenced workers of a poisoned generation never leave on their own.
+        exit_timeout_ms: Some(1_000),
         ..RetireOptions::default()
     }
 }
@@ -55,12 +60,20 @@ fn a_job_stranded_by_a_lost_worker_fails_with_worker_lost_instead_of_hanging() {
         HELD.load(Ordering::SeqCst)
     });
 
-    let lost_at = Instant::now();
     worker_lost(generation, "worker 1 was terminated".into());
+    // Lost, but not yet known to have stopped: the caller keeps waiting (the
+    // other worker is fenced, the "dead" one could still run).
+    thread::sleep(Duration::from_millis(300));
+    assert!(
+        !caller.is_finished(),
+        "no give-up while a worker of the generation may still run"
+    );
+    let stopped_at = Instant::now();
+    loss_signal::add_stopped(generation);
     wait_until("the caller gives up", GIVE_UP_BOUND, || {
         caller.is_finished()
     });
-    let waited = lost_at.elapsed();
+    let waited = stopped_at.elapsed();
     let outcome = join_within("the caller", caller);
     assert_eq!(
         outcome,
@@ -75,12 +88,10 @@ fn a_job_stranded_by_a_lost_worker_fails_with_worker_lost_instead_of_hanging() {
         "{}",
         message
     );
-    assert!(
-        waited >= Duration::from_millis(900),
-        "gave up only after the quiet period, not at the first sign: {:?}",
+    println!(
+        "a stranded job failed {:?} after the last worker was known stopped",
         waited
     );
-    println!("a stranded job failed {:?} after the loss", waited);
 
     let after = health();
     assert_eq!(after.state, "poisoned");
@@ -128,4 +139,66 @@ fn a_job_the_loss_did_not_touch_completes_and_returns_its_value() {
     assert_eq!(health().state, "poisoned");
     recycle_thread_pool(None, quick_exit()).expect("a recycle rebuilds");
     assert_eq!(try_run_in_pool(|| 2 + 2), Ok(4));
+}
+
+#[test]
+fn a_surviving_piece_that_computes_for_seconds_without_allocating_is_waited_for() {
+    let _serial = serial();
+    fresh_pool(2);
+    let generation = health().generation.expect("a running pool serves");
+    static RELEASE: AtomicBool = AtomicBool::new(false);
+    static HELD: AtomicBool = AtomicBool::new(false);
+    static COMPUTING: AtomicBool = AtomicBool::new(false);
+    static COMPUTED: AtomicBool = AtomicBool::new(false);
+    for flag in [&RELEASE, &HELD, &COMPUTING, &COMPUTED] {
+        flag.store(false, Ordering::SeqCst);
+    }
+    // One piece stands in for the dead worker's; the other computes for 2 s,
+    // allocating nothing (a quiet-time heuristic would have given it up).
+    let caller = thread::spawn(|| {
+        try_run_in_pool(|| {
+            rayon::join(
+                || {
+                    HELD.store(true, Ordering::SeqCst);
+                    while !RELEASE.load(Ordering::SeqCst) {
+                        std::hint::spin_loop();
+                    }
+                },
+                || {
+                    COMPUTING.store(true, Ordering::SeqCst);
+                    let until = Instant::now() + Duration::from_millis(2_000);
+                    let mut x = 1u64;
+                    while Instant::now() < until {
+                        x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    }
+                    std::hint::black_box(x);
+                    COMPUTED.store(true, Ordering::SeqCst);
+                },
+            );
+        })
+    });
+    wait_until("both pieces run", TIMEOUT, || {
+        HELD.load(Ordering::SeqCst) && COMPUTING.load(Ordering::SeqCst)
+    });
+    worker_lost(generation, "worker 0 was terminated".into());
+    loss_signal::add_stopped(generation);
+    thread::sleep(Duration::from_millis(1_200));
+    assert!(
+        !caller.is_finished(),
+        "the job is not given up while a surviving piece computes (1.2 s in, no allocation)"
+    );
+    wait_until("the caller gives up", GIVE_UP_BOUND, || {
+        caller.is_finished()
+    });
+    assert!(
+        COMPUTED.load(Ordering::SeqCst),
+        "the caller gave up only after the surviving piece had finished"
+    );
+    assert!(matches!(
+        join_within("the caller", caller),
+        Err(PoolError::WorkerLost { .. })
+    ));
+    RELEASE.store(true, Ordering::SeqCst);
+    recycle_thread_pool(None, quick_exit()).expect("a recycle rebuilds");
+    assert_eq!(try_run_in_pool(|| 1 + 1), Ok(2));
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{fresh_pool, serial};
-use plonk_wasm::rayon::oom::{panic_message, OUT_OF_MEMORY_PREFIX};
+use plonk_wasm::rayon::testing::{panic_message, OUT_OF_MEMORY_PREFIX};
 use plonk_wasm::rayon::{health, set_soft_limit_bytes};
 use plonk_wasm::test_exports::{allocate_in_job, allocate_on_workers, panic_on_worker};
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -9,7 +9,8 @@ use common::{fresh_pool, join_within, serial, slow_starts, wait_until, TIMEOUT};
 use plonk_wasm::rayon::native::{
     exit_thread_pool, init_thread_pool, recycle_thread_pool, worker_threads_for_tests,
 };
-use plonk_wasm::rayon::pool::{worker_lost, WorkerExit};
+use plonk_wasm::rayon::testing::worker_lost;
+use plonk_wasm::rayon::WorkerExit;
 use plonk_wasm::rayon::{current_job, health, try_run_in_pool, PoolError, RetireOptions};
 use std::thread;
 use std::time::Duration;

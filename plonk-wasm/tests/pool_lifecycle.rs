@@ -8,8 +8,9 @@ mod common;
 
 use common::{fresh_pool, join_within, serial, slow_starts, wait_until, TIMEOUT};
 use plonk_wasm::rayon::native::{exit_thread_pool, init_thread_pool, recycle_thread_pool};
-use plonk_wasm::rayon::oom::panic_message;
-use plonk_wasm::rayon::pool::{worker_lost, WorkerExit};
+use plonk_wasm::rayon::testing::panic_message;
+use plonk_wasm::rayon::testing::worker_lost;
+use plonk_wasm::rayon::WorkerExit;
 use plonk_wasm::rayon::{health, run_in_pool, try_run_in_pool, PoolError, RetireOptions};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::thread::{self, JoinHandle};
@@ -28,6 +29,7 @@ fn all_exited(threads: usize) -> WorkerExit {
     WorkerExit {
         exited: threads,
         forced: 0,
+        reclaimed: 0,
     }
 }
 

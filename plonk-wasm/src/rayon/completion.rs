@@ -8,14 +8,16 @@
 //! waking every [`POLL`] to look at the generation's loss signal
 //! ([`loss_signal`](super::loss_signal)), which a host thread sets from outside.
 //!
-//! After a loss the caller still waits for the job while the generation shows
-//! activity, and gives up once it has been quiet for [`QUIET`]: a job that
-//! handed a piece to the dead worker stops making progress and waits for that
-//! piece forever, while a job the loss did not touch keeps allocating and
-//! finishes (then the caller gets its result, as if nothing happened).
+//! After a loss the caller raises the generation's fence (see
+//! `generation::Fence`) and keeps waiting for the job. It gives the job up
+//! only when every worker of the generation is fenced or has stopped for good:
+//! from then on no thread runs any piece of it, so nothing can touch the
+//! caller's frame any more, however long a surviving piece had computed. A job
+//! the loss did not touch finishes before its workers take the fence, and the
+//! caller gets its result as if nothing happened. No timing is involved.
 
-use super::generation::lock;
-use super::{loss_signal, telemetry};
+use super::generation::{lock, Generation};
+use super::loss_signal;
 use rayon::ThreadPool;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex};
@@ -25,14 +27,11 @@ use std::time::Duration;
 /// How often a waiting caller looks at the loss signal.
 const POLL: Duration = Duration::from_millis(20);
 
-/// How long a generation that lost a worker must show no activity (no
-/// allocation by any of its workers) before the job is given up.
-pub const QUIET: Duration = Duration::from_millis(1_000);
-
 pub enum Outcome<R> {
     /// The job ran to its end: its value, or the payload it panicked with.
     Finished(thread::Result<R>),
-    /// A worker of the generation died and the job stopped making progress.
+    /// A worker of the generation died, and no worker of it runs the job any
+    /// more: it cannot finish.
     Lost,
 }
 
@@ -41,8 +40,8 @@ struct Slot<R> {
     done: Condvar,
 }
 
-/// Runs `op` on `pool` (a generation numbered `generation`) and waits for it.
-pub fn run<'op, R, OP>(pool: &ThreadPool, generation: u64, op: OP) -> Outcome<R>
+/// Runs `op` on `pool`, the pool of `generation`, and waits for it.
+pub fn run<'op, R, OP>(pool: &ThreadPool, generation: &Generation, op: OP) -> Outcome<R>
 where
     OP: FnOnce() -> R + Send + 'op,
     R: Send + 'op,
@@ -59,33 +58,28 @@ where
     });
     // SAFETY: `op` may borrow from the caller's frame ('op), and `spawn` wants
     // 'static. The borrow is sound because this function returns only after
-    // the job has finished (its result is in the slot), with one exception:
-    // `Outcome::Lost`, returned once a worker of this generation died *and*
-    // the generation has been quiet for QUIET. The pieces of `op` still on
-    // other workers then wait for a piece the dead worker took, which never
-    // completes, so they never touch the borrowed data again; and the
-    // generation is poisoned, so no new work ever wakes its threads. The slot
-    // itself is shared through an `Arc`, so a late write to it is harmless.
+    // the job has finished (its result is in the slot), or, with
+    // `Outcome::Lost`, after the generation is fenced: every one of its
+    // workers is parked for good or stopped (`Generation::is_fenced`), so no
+    // piece of `op` runs, or will ever run, again. The parked pieces keep
+    // their frames, which reference the caller's, but never resume. The slot
+    // is shared through an `Arc`, so its own memory outlives everyone.
     let job: Box<dyn FnOnce() + Send + 'static> = unsafe { std::mem::transmute(job) };
     pool.spawn(job);
 
-    // (when the activity was first seen at this value, in monotonic ms; the value).
-    // `Instant` is not available on wasm32-unknown-unknown.
-    let mut quiet_since: Option<(f64, u64)> = None;
     let mut result = lock(&slot.result);
     loop {
         if let Some(finished) = result.take() {
             return Outcome::Finished(finished);
         }
-        if loss_signal::is_marked(generation) {
-            let activity = telemetry::generation_allocated_bytes(generation);
-            match quiet_since {
-                Some((since, seen)) if seen == activity => {
-                    if telemetry::monotonic_ms() - since >= QUIET.as_millis() as f64 {
-                        return Outcome::Lost;
-                    }
-                }
-                _ => quiet_since = Some((telemetry::monotonic_ms(), activity)),
+        if loss_signal::is_marked(generation.number) {
+            generation.raise_fence(pool);
+            if generation.is_fenced() {
+                // Last look: the job may have finished just before the last worker parked.
+                return match result.take() {
+                    Some(finished) => Outcome::Finished(finished),
+                    None => Outcome::Lost,
+                };
             }
         }
         result = slot

@@ -101,6 +101,37 @@ impl fmt::Display for PoolError {
 
 impl std::error::Error for PoolError {}
 
+/// `code` for a bad argument of an export.
+pub const INVALID_ARGUMENT: &str = "POOL_INVALID_ARGUMENT";
+/// `code` for a bad option in an options object.
+pub const INVALID_CONFIG: &str = "POOL_INVALID_CONFIG";
+/// `code` for a bad thread count, argument or option (kept from upstream's API).
+pub const INVALID_THREAD_COUNT: &str = "POOL_INVALID_THREAD_COUNT";
+/// `code` of a job that ran out of memory (see `oom`).
+pub const OUT_OF_MEMORY: &str = "OUT_OF_MEMORY";
+/// `code` of a job that panicked.
+pub const JOB_PANICKED: &str = "POOL_JOB_PANICKED";
+
+/// Every code the wasm puts on an error it throws: the [`PoolError`] codes,
+/// the argument checks' and the failed jobs'. The JS side's list is generated
+/// from this one (see `abi`); the test below keeps this one complete.
+pub const WASM_ERROR_CODES: [&str; 14] = [
+    "POOL_NOT_INITIALIZED",
+    "POOL_ALREADY_INITIALIZED",
+    "POOL_STARTING",
+    "POOL_EXITING",
+    "POOL_REBUILDING",
+    "POOL_POISONED",
+    INVALID_THREAD_COUNT,
+    "POOL_UNKNOWN_RECEIVER",
+    "POOL_START_FAILED",
+    "POOL_WORKER_LOST",
+    INVALID_ARGUMENT,
+    INVALID_CONFIG,
+    OUT_OF_MEMORY,
+    JOB_PANICKED,
+];
+
 impl PoolError {
     /// The message with its code in front, as `run_in_pool` panics with it:
     /// `plonk-wasm [POOL_POISONED] thread pool generation 3 is poisoned: …`.
@@ -119,5 +150,91 @@ pub fn validate_thread_count(value: f64) -> Result<usize, PoolError> {
         Err(PoolError::InvalidThreadCount {
             value: format!("{}", value),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One error of each kind: a new variant fails to compile here until it
+    /// is added, and then the test below asks for its code in the list.
+    fn one_of_each() -> Vec<PoolError> {
+        let all = vec![
+            PoolError::NotInitialized,
+            PoolError::AlreadyInitialized {
+                generation: 1,
+                threads: 2,
+            },
+            PoolError::Starting { generation: 1 },
+            PoolError::Exiting,
+            PoolError::Rebuilding { generation: 2 },
+            PoolError::Poisoned {
+                generation: 1,
+                reason: "r".into(),
+            },
+            PoolError::InvalidThreadCount { value: "0".into() },
+            PoolError::UnknownReceiver { value: 7 },
+            PoolError::StartFailed {
+                generation: 1,
+                message: "m".into(),
+            },
+            PoolError::WorkerLost {
+                generation: 1,
+                reason: "r".into(),
+            },
+        ];
+        for error in &all {
+            match error {
+                PoolError::NotInitialized
+                | PoolError::AlreadyInitialized { .. }
+                | PoolError::Starting { .. }
+                | PoolError::Exiting
+                | PoolError::Rebuilding { .. }
+                | PoolError::Poisoned { .. }
+                | PoolError::InvalidThreadCount { .. }
+                | PoolError::UnknownReceiver { .. }
+                | PoolError::StartFailed { .. }
+                | PoolError::WorkerLost { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_code_the_wasm_throws_is_listed_once() {
+        let mut codes: Vec<&str> = one_of_each().iter().map(PoolError::code).collect();
+        codes.extend([
+            INVALID_ARGUMENT,
+            INVALID_CONFIG,
+            OUT_OF_MEMORY,
+            JOB_PANICKED,
+        ]);
+        for code in &codes {
+            assert!(
+                WASM_ERROR_CODES.contains(code),
+                "{} is missing from WASM_ERROR_CODES",
+                code
+            );
+        }
+        let mut listed = WASM_ERROR_CODES.to_vec();
+        listed.sort_unstable();
+        listed.dedup();
+        assert_eq!(
+            listed.len(),
+            WASM_ERROR_CODES.len(),
+            "a code is listed twice"
+        );
+        assert_eq!(
+            WASM_ERROR_CODES.len(),
+            codes.len(),
+            "WASM_ERROR_CODES lists a code nothing throws"
+        );
+    }
+
+    #[test]
+    fn the_failed_job_prefixes_carry_their_codes() {
+        assert!(crate::rayon::oom::OUT_OF_MEMORY_PREFIX
+            .starts_with(&format!("plonk-wasm [{}]", OUT_OF_MEMORY)));
     }
 }

@@ -13,7 +13,7 @@
 //!   (`Release`); the teardown reads 0 with `Acquire`, so the teardown's clone
 //!   is the last one and dropping it really drops the `ThreadPool`.
 
-use super::lifecycle::GenerationRef;
+use super::lifecycle::{GenerationRef, PendingRef};
 use super::{loss_signal, telemetry};
 use rayon::{ThreadBuilder, ThreadPool, ThreadPoolBuilder};
 use std::collections::VecDeque;
@@ -32,6 +32,14 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Where the workers of a starting generation pick up their Rayon threads.
 /// Its address is the `receiver` number JS passes to `wbg_rayon_start_worker`.
+///
+/// An inbox stays findable until the host has stopped every worker of its
+/// generation ([`Inbox::retire`], after `Host::stop_workers`), not just until
+/// the pool is built or dropped: a worker may reach `wbg_rayon_start_worker`
+/// after its generation was already torn down (it reported ready, then the
+/// pool was built and dropped before its next line ran). It must then find its
+/// inbox, take its Rayon thread, see the pool terminated and leave cleanly,
+/// freeing its stack, rather than fail with an unknown receiver.
 ///
 /// A queue under a mutex and a condvar, not `std::sync::mpsc`: on wasm, a
 /// blocking `mpsc` receive parks through `thread::current()`, and workers
@@ -87,10 +95,17 @@ impl Inbox {
         self.arrived.notify_all();
     }
 
-    fn unregister(self: &Arc<Self>) {
+    /// Makes the handle stop resolving. Call only once no worker of the
+    /// generation can still start: after `Host::stop_workers` returned.
+    pub fn retire(self: &Arc<Self>) {
         lock(&INBOXES).retain(|inbox| !Arc::ptr_eq(inbox, self));
     }
 }
+
+/// Why a generation lost a worker, if it did: written by the first report,
+/// shared by the pending generation and the generation built from it, so a
+/// loss before the pool is up is not lost.
+type LossRecord = Arc<Mutex<Option<String>>>;
 
 /// A generation whose workers are being started; [`PendingGeneration::build`]
 /// turns it into a Rayon pool once they wait on the inbox.
@@ -99,9 +114,11 @@ pub struct PendingGeneration {
     pub threads: usize,
     pub inbox: Arc<Inbox>,
     built: Mutex<Option<ThreadPool>>,
+    lost_worker: LossRecord,
 }
 
 impl PendingGeneration {
+    /// A generation to start; its inbox resolves from [`PendingGeneration::open`] on.
     pub fn new(number: u64, threads: usize) -> Arc<PendingGeneration> {
         let inbox = Arc::new(Inbox {
             generation: number,
@@ -111,13 +128,18 @@ impl PendingGeneration {
             }),
             arrived: Condvar::new(),
         });
-        lock(&INBOXES).push(inbox.clone());
         Arc::new(PendingGeneration {
             number,
             threads,
             inbox,
             built: Mutex::new(None),
+            lost_worker: LossRecord::default(),
         })
+    }
+
+    /// Makes the inbox handle resolve, before the host starts the workers.
+    pub fn open(&self) {
+        lock(&INBOXES).push(self.inbox.clone());
     }
 
     /// Builds the Rayon pool: each of its threads is sent to the inbox, where
@@ -159,18 +181,19 @@ impl PendingGeneration {
             jobs_failed: AtomicU64::new(0),
             started_at_ms: telemetry::now_ms(),
             torn_down: AtomicBool::new(false),
-            lost_worker: Mutex::new(None),
+            lost_worker: self.lost_worker.clone(),
+            fence: Fence::default(),
             idle_lock: Mutex::new(()),
             idle: Condvar::new(),
         }))
     }
 
-    /// Gives up on this generation: workers still waiting on the inbox are
-    /// released (they see a closed inbox) and the handle stops resolving.
+    /// Gives up on this generation: workers still waiting on the inbox, or
+    /// arriving later, see a closed inbox and leave. The caller stops the
+    /// workers, then retires the inbox.
     pub fn abandon(&self) {
         self.inbox.close();
         lock(&self.built).take();
-        self.inbox.unregister();
     }
 }
 
@@ -184,9 +207,28 @@ pub struct Generation {
     jobs_completed: AtomicU64,
     jobs_failed: AtomicU64,
     torn_down: AtomicBool,
-    lost_worker: Mutex<Option<String>>,
+    lost_worker: LossRecord,
+    fence: Fence,
     idle_lock: Mutex<()>,
     idle: Condvar,
+}
+
+/// Stops a generation that lost a worker from ever running job code again,
+/// so that a job stranded on it can be given up soundly (see `completion`).
+///
+/// Each surviving worker is sent one fence job (a Rayon broadcast). A worker
+/// takes it when it next looks for work: when idle, when its piece of a job
+/// ends, or while it waits inside a job for a piece the dead worker held
+/// (Rayon runs broadcasts while it waits). The fence job counts itself and
+/// parks the thread for good, inside whatever job frames it has. Once every
+/// worker is fenced or known to have stopped (the host's count in
+/// `loss_signal`), no thread of the generation runs job code any more, so a
+/// caller's borrowed frame can no longer be touched. The parked threads are
+/// stopped by force when the generation is retired.
+#[derive(Default)]
+struct Fence {
+    requested: AtomicBool,
+    parked: Arc<AtomicUsize>,
 }
 
 /// How a teardown went.
@@ -230,6 +272,36 @@ impl Generation {
         self.torn_down.load(Ordering::Acquire)
     }
 
+    /// Makes the inbox handle stop resolving; see [`Inbox::retire`] for when.
+    pub fn retire_inbox(&self) {
+        self.inbox.retire();
+    }
+
+    /// Sends the fence (once); see [`Fence`]. `pool` is this generation's.
+    pub fn raise_fence(&self, pool: &ThreadPool) {
+        if self.fence.requested.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let parked = self.fence.parked.clone();
+        pool.spawn_broadcast(move |_| {
+            parked.fetch_add(1, Ordering::AcqRel);
+            park_for_good();
+        });
+    }
+
+    /// True once a job raised the fence: its parked workers never leave
+    /// Rayon's loop, so a retirement need not wait for them to exit.
+    pub fn fence_raised(&self) -> bool {
+        self.fence.requested.load(Ordering::Acquire)
+    }
+
+    /// True once every worker is fenced or known to have stopped: no thread
+    /// of this generation runs job code again.
+    pub fn is_fenced(&self) -> bool {
+        self.fence.parked.load(Ordering::Acquire) + loss_signal::stopped(self.number)
+            >= self.threads
+    }
+
     pub fn mark_lost(&self, reason: String) {
         lock(&self.lost_worker).get_or_insert(reason);
         loss_signal::mark(self.number);
@@ -251,7 +323,6 @@ impl Generation {
     pub fn tear_down(&self) -> Teardown {
         let jobs_in_flight = self.in_flight();
         let pool = lock(&self.pool).take();
-        self.inbox.unregister();
         if jobs_in_flight > 0 {
             // Our clone goes; the last lease drops the pool when its job ends.
             return Teardown::Abandoned { jobs_in_flight };
@@ -266,6 +337,26 @@ impl Generation {
             drop(pool);
         }
         Teardown::Dropped
+    }
+}
+
+impl PendingRef for Arc<PendingGeneration> {
+    fn number(&self) -> u64 {
+        self.number
+    }
+    fn record_loss(&self, reason: String) {
+        lock(&self.lost_worker).get_or_insert(reason);
+        loss_signal::mark(self.number);
+    }
+}
+
+impl std::fmt::Debug for PendingGeneration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "PendingGeneration({}, {} threads)",
+            self.number, self.threads
+        )
     }
 }
 
@@ -296,6 +387,19 @@ impl std::fmt::Debug for Generation {
 impl PartialEq for Generation {
     fn eq(&self, other: &Self) -> bool {
         self.number == other.number
+    }
+}
+
+/// Parks the calling thread for good: a futex wait nobody ever notifies (a
+/// spurious wake-up waits again). The host stops the thread by force.
+fn park_for_good() -> ! {
+    let never = Mutex::new(());
+    let nobody = Condvar::new();
+    let mut guard = lock(&never);
+    loop {
+        guard = nobody
+            .wait(guard)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
     }
 }
 

@@ -15,10 +15,13 @@
 //!     └──────── Exiting(g) ◀── Exit ── Running(g) / Poisoned(g)   its workers exit)
 //! ```
 //!
-//! A generation can lose a worker before it is up; it then arrives in
+//! A generation being started is held as a pending handle (`P`, see
+//! [`PendingRef`]); a worker it loses before it is up is recorded in that
+//! handle, which the generation shares once built, so it arrives in
 //! `Started(g)` with [`GenerationRef::lost_worker`] set: from `Starting` that
 //! leads to `Poisoned(g)`, and a recycle whose new generation arrives so ends
-//! `Poisoned` instead of `Running`.
+//! `Poisoned` instead of `Running`. Every loss is an `Event::WorkerLost`
+//! applied here, whichever state holds the generation.
 //!
 //! Who serves jobs (see [`Lifecycle::serving`]): the running generation; during
 //! a recycle the old one until the new one is up, then the new one (blue/green:
@@ -42,18 +45,27 @@ pub trait GenerationRef: Clone + std::fmt::Debug {
     fn lost_worker(&self) -> Option<String>;
 }
 
+/// A generation being started: its number, and where a worker loss before
+/// it is up is recorded (the built generation shares that record).
+/// `Arc<PendingGeneration>` in the pool.
+pub trait PendingRef: Clone + std::fmt::Debug {
+    fn number(&self) -> u64;
+    /// Records why a worker of it was lost (the first reason wins).
+    fn record_loss(&self, reason: String);
+}
+
 #[derive(Clone, Debug, PartialEq)]
-pub enum Lifecycle<G> {
+pub enum Lifecycle<G, P> {
     Uninit,
     Starting {
-        generation: u64,
+        pending: P,
     },
     Running {
         serving: G,
     },
     Recycling {
         old: G,
-        new: NewGeneration<G>,
+        new: NewGeneration<G, P>,
         cause: RecycleCause,
     },
     Exiting {
@@ -66,8 +78,8 @@ pub enum Lifecycle<G> {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum NewGeneration<G> {
-    Starting { generation: u64 },
+pub enum NewGeneration<G, P> {
+    Starting { pending: P },
     Serving(G),
 }
 
@@ -82,9 +94,9 @@ pub enum RecycleCause {
 }
 
 #[derive(Clone, Debug)]
-pub enum Event<G> {
+pub enum Event<G, P> {
     Init {
-        generation: u64,
+        pending: P,
     },
     Started(G),
     StartFailed {
@@ -92,7 +104,7 @@ pub enum Event<G> {
         message: String,
     },
     Recycle {
-        generation: u64,
+        pending: P,
     },
     /// The old generation of a recycle has drained, been dropped and its
     /// workers have exited (or were forced, or were abandoned past the bound).
@@ -114,34 +126,34 @@ pub enum Rejected {
     Error(PoolError),
 }
 
-impl<G: GenerationRef> Lifecycle<G> {
+impl<G: GenerationRef, P: PendingRef> Lifecycle<G, P> {
     /// The transition table. Returns the next state, or why there is none.
-    pub fn on(&self, event: Event<G>) -> Result<Lifecycle<G>, Rejected> {
+    pub fn on(&self, event: Event<G, P>) -> Result<Lifecycle<G, P>, Rejected> {
         use Lifecycle::*;
         let refuse = |error: PoolError| Err(Rejected::Error(error));
         match (self, event) {
-            (Uninit, Event::Init { generation }) => Ok(Starting { generation }),
-            (Starting { generation }, Event::Started(g)) if g.number() == *generation => {
+            (Uninit, Event::Init { pending }) => Ok(Starting { pending }),
+            (Starting { pending }, Event::Started(g)) if g.number() == pending.number() => {
                 Ok(match g.lost_worker() {
                     None => Running { serving: g },
                     Some(reason) => Poisoned { dead: g, reason },
                 })
             }
             (
-                Starting { generation },
+                Starting { pending },
                 Event::StartFailed {
                     generation: failed, ..
                 },
-            ) if failed == *generation => Ok(Uninit),
+            ) if failed == pending.number() => Ok(Uninit),
 
-            (Running { serving }, Event::Recycle { generation }) => Ok(Recycling {
+            (Running { serving }, Event::Recycle { pending }) => Ok(Recycling {
                 old: serving.clone(),
-                new: NewGeneration::Starting { generation },
+                new: NewGeneration::Starting { pending },
                 cause: RecycleCause::Requested,
             }),
-            (Poisoned { dead, reason }, Event::Recycle { generation }) => Ok(Recycling {
+            (Poisoned { dead, reason }, Event::Recycle { pending }) => Ok(Recycling {
                 old: dead.clone(),
-                new: NewGeneration::Starting { generation },
+                new: NewGeneration::Starting { pending },
                 cause: RecycleCause::Poisoned {
                     reason: reason.clone(),
                 },
@@ -149,11 +161,11 @@ impl<G: GenerationRef> Lifecycle<G> {
             (
                 Recycling {
                     old,
-                    new: NewGeneration::Starting { generation },
+                    new: NewGeneration::Starting { pending },
                     cause,
                 },
                 Event::Started(g),
-            ) if g.number() == *generation => Ok(Recycling {
+            ) if g.number() == pending.number() => Ok(Recycling {
                 old: old.clone(),
                 new: NewGeneration::Serving(g),
                 cause: cause.clone(),
@@ -161,13 +173,13 @@ impl<G: GenerationRef> Lifecycle<G> {
             (
                 Recycling {
                     old,
-                    new: NewGeneration::Starting { generation },
+                    new: NewGeneration::Starting { pending },
                     cause,
                 },
                 Event::StartFailed {
                     generation: failed, ..
                 },
-            ) if failed == *generation => Ok(match cause {
+            ) if failed == pending.number() => Ok(match cause {
                 RecycleCause::Requested => Running {
                     serving: old.clone(),
                 },
@@ -216,10 +228,11 @@ impl<G: GenerationRef> Lifecycle<G> {
                 new: new.clone(),
                 cause: RecycleCause::Poisoned { reason },
             }),
-            // Any other loss changes nothing here: a retiring generation is
-            // being torn down anyway, and a starting or serving one that is
-            // not `Running` yet carries the loss itself into `Started` and
-            // `Retired` (see `GenerationRef::lost_worker`).
+            // Any other loss changes no state: a retiring generation is being
+            // torn down anyway, and one that is starting, or serving but not
+            // `Running` yet, holds the loss itself (its pending handle
+            // recorded it, see `holder_of`) and carries it into `Started` and
+            // `Retired`.
             (_, Event::WorkerLost { .. }) => Ok(self.clone()),
 
             // Operations that wait for the one in progress.
@@ -232,9 +245,9 @@ impl<G: GenerationRef> Lifecycle<G> {
 
             // Operations that make no sense here.
             (Uninit, Event::Recycle { .. }) => refuse(PoolError::NotInitialized),
-            (Starting { generation }, Event::Recycle { .. })
-            | (Starting { generation }, Event::Init { .. }) => refuse(PoolError::Starting {
-                generation: *generation,
+            (Starting { pending }, Event::Recycle { .. })
+            | (Starting { pending }, Event::Init { .. }) => refuse(PoolError::Starting {
+                generation: pending.number(),
             }),
             (Exiting { .. }, Event::Recycle { .. }) => refuse(PoolError::Exiting),
             (Running { serving }, Event::Init { .. }) => refuse(PoolError::AlreadyInitialized {
@@ -271,8 +284,8 @@ impl<G: GenerationRef> Lifecycle<G> {
         };
         match self {
             Uninit => Err(PoolError::NotInitialized),
-            Starting { generation } => Err(PoolError::Starting {
-                generation: *generation,
+            Starting { pending } => Err(PoolError::Starting {
+                generation: pending.number(),
             }),
             Running { serving } => healthy(serving).map(|_| serving),
             Recycling {
@@ -285,11 +298,11 @@ impl<G: GenerationRef> Lifecycle<G> {
                 ..
             } => healthy(old).map(|_| old),
             Recycling {
-                new: NewGeneration::Starting { generation },
+                new: NewGeneration::Starting { pending },
                 cause: RecycleCause::Poisoned { .. },
                 ..
             } => Err(PoolError::Rebuilding {
-                generation: *generation,
+                generation: pending.number(),
             }),
             Exiting { .. } => Err(PoolError::Exiting),
             Poisoned { dead, reason } => Err(PoolError::Poisoned {
@@ -299,7 +312,41 @@ impl<G: GenerationRef> Lifecycle<G> {
         }
     }
 
-    /// Name used in health reports and messages.
+    /// The built generations this state holds: the one serving, a recycle's
+    /// old and new ones, the one exiting or poisoned.
+    pub fn generations(&self) -> Vec<&G> {
+        match self {
+            Lifecycle::Uninit | Lifecycle::Starting { .. } => vec![],
+            Lifecycle::Running { serving } => vec![serving],
+            Lifecycle::Recycling { old, new, .. } => match new {
+                NewGeneration::Serving(g) => vec![old, g],
+                NewGeneration::Starting { .. } => vec![old],
+            },
+            Lifecycle::Exiting { old } => vec![old],
+            Lifecycle::Poisoned { dead, .. } => vec![dead],
+        }
+    }
+
+    /// Who holds generation `number` now, to record a worker loss in it.
+    pub fn holder_of(&self, number: u64) -> Option<Holder<'_, G, P>> {
+        let pending = match self {
+            Lifecycle::Starting { pending }
+            | Lifecycle::Recycling {
+                new: NewGeneration::Starting { pending },
+                ..
+            } => Some(pending),
+            _ => None,
+        };
+        if let Some(pending) = pending.filter(|p| p.number() == number) {
+            return Some(Holder::Pending(pending));
+        }
+        self.generations()
+            .into_iter()
+            .find(|g| g.number() == number)
+            .map(Holder::Built)
+    }
+
+    /// Name used in health reports and messages (one of [`STATE_NAMES`]).
     pub fn name(&self) -> &'static str {
         match self {
             Lifecycle::Uninit => "uninit",
@@ -310,6 +357,22 @@ impl<G: GenerationRef> Lifecycle<G> {
             Lifecycle::Poisoned { .. } => "poisoned",
         }
     }
+}
+
+/// Every name [`Lifecycle::name`] gives, in the order of the variants.
+pub const STATE_NAMES: [&str; 6] = [
+    "uninit",
+    "starting",
+    "running",
+    "recycling",
+    "exiting",
+    "poisoned",
+];
+
+/// A generation the lifecycle holds: built, or still starting.
+pub enum Holder<'a, G, P> {
+    Built(&'a G),
+    Pending(&'a P),
 }
 
 #[cfg(test)]
@@ -332,7 +395,19 @@ mod tests {
         }
     }
 
-    type State = Lifecycle<Gen>;
+    /// A pending generation for transition tests: its number (losses are
+    /// recorded by the pool, tested there).
+    #[derive(Clone, Debug, PartialEq)]
+    struct Pend(u64);
+
+    impl PendingRef for Pend {
+        fn number(&self) -> u64 {
+            self.0
+        }
+        fn record_loss(&self, _reason: String) {}
+    }
+
+    type State = Lifecycle<Gen, Pend>;
 
     fn running(n: u64) -> State {
         Lifecycle::Running {
@@ -341,12 +416,33 @@ mod tests {
     }
 
     #[test]
+    fn state_names_list_every_variant_once_in_order() {
+        let every: Vec<State> = vec![
+            State::Uninit,
+            State::Starting { pending: Pend(1) },
+            running(1),
+            State::Recycling {
+                old: Gen(1, None),
+                new: NewGeneration::Starting { pending: Pend(2) },
+                cause: RecycleCause::Requested,
+            },
+            State::Exiting { old: Gen(1, None) },
+            State::Poisoned {
+                dead: Gen(1, Some("trap")),
+                reason: "trap".into(),
+            },
+        ];
+        let names: Vec<&str> = every.iter().map(State::name).collect();
+        assert_eq!(names, STATE_NAMES.to_vec());
+    }
+
+    #[test]
     fn init_start_recycle_exit_is_the_happy_path() {
-        let s = State::Uninit.on(Event::Init { generation: 1 }).unwrap();
-        assert_eq!(s, Lifecycle::Starting { generation: 1 });
+        let s = State::Uninit.on(Event::Init { pending: Pend(1) }).unwrap();
+        assert_eq!(s, Lifecycle::Starting { pending: Pend(1) });
         let s = s.on(Event::Started(Gen(1, None))).unwrap();
         assert_eq!(s, running(1));
-        let s = s.on(Event::Recycle { generation: 2 }).unwrap();
+        let s = s.on(Event::Recycle { pending: Pend(2) }).unwrap();
         assert_eq!(
             s.serving().unwrap().0,
             1,
@@ -367,14 +463,14 @@ mod tests {
 
     #[test]
     fn a_failed_start_returns_to_the_state_before_it() {
-        let s = State::Starting { generation: 1 };
+        let s = State::Starting { pending: Pend(1) };
         let failed = Event::StartFailed {
             generation: 1,
             message: "boom".into(),
         };
         assert_eq!(s.on(failed).unwrap(), State::Uninit);
 
-        let recycling = running(1).on(Event::Recycle { generation: 2 }).unwrap();
+        let recycling = running(1).on(Event::Recycle { pending: Pend(2) }).unwrap();
         let failed = Event::StartFailed {
             generation: 2,
             message: "boom".into(),
@@ -384,20 +480,20 @@ mod tests {
 
     #[test]
     fn operations_during_another_operation_wait_for_it() {
-        let recycling = running(1).on(Event::Recycle { generation: 2 }).unwrap();
+        let recycling = running(1).on(Event::Recycle { pending: Pend(2) }).unwrap();
         assert_eq!(
-            recycling.on(Event::Recycle { generation: 3 }),
+            recycling.on(Event::Recycle { pending: Pend(3) }),
             Err(Rejected::Wait)
         );
         assert_eq!(recycling.on(Event::Exit), Err(Rejected::Wait));
         let exiting = running(1).on(Event::Exit).unwrap();
         assert_eq!(exiting.on(Event::Exit), Err(Rejected::Wait));
         assert_eq!(
-            exiting.on(Event::Init { generation: 2 }),
+            exiting.on(Event::Init { pending: Pend(2) }),
             Err(Rejected::Wait)
         );
         assert_eq!(
-            State::Starting { generation: 1 }.on(Event::Exit),
+            State::Starting { pending: Pend(1) }.on(Event::Exit),
             Err(Rejected::Wait)
         );
     }
@@ -409,15 +505,15 @@ mod tests {
             other => panic!("expected an error, got {:?}", other),
         };
         assert_eq!(
-            err(State::Uninit.on(Event::Recycle { generation: 1 })),
+            err(State::Uninit.on(Event::Recycle { pending: Pend(1) })),
             PoolError::NotInitialized
         );
         assert_eq!(
-            err(State::Starting { generation: 1 }.on(Event::Recycle { generation: 2 })),
+            err(State::Starting { pending: Pend(1) }.on(Event::Recycle { pending: Pend(2) })),
             PoolError::Starting { generation: 1 }
         );
         assert_eq!(
-            err(running(3).on(Event::Init { generation: 4 })),
+            err(running(3).on(Event::Init { pending: Pend(4) })),
             PoolError::AlreadyInitialized {
                 generation: 3,
                 threads: 2
@@ -427,7 +523,7 @@ mod tests {
             err(running(1)
                 .on(Event::Exit)
                 .unwrap()
-                .on(Event::Recycle { generation: 2 })),
+                .on(Event::Recycle { pending: Pend(2) })),
             PoolError::Exiting
         );
         assert_eq!(
@@ -449,7 +545,7 @@ mod tests {
             Err(PoolError::Poisoned { generation: 1, .. })
         ));
 
-        let rebuilding = poisoned.on(Event::Recycle { generation: 2 }).unwrap();
+        let rebuilding = poisoned.on(Event::Recycle { pending: Pend(2) }).unwrap();
         assert_eq!(
             rebuilding.serving(),
             Err(PoolError::Rebuilding { generation: 2 })
@@ -464,7 +560,7 @@ mod tests {
 
     #[test]
     fn a_loss_in_the_old_generation_during_a_recycle_stops_it_serving() {
-        let recycling = running(1).on(Event::Recycle { generation: 2 }).unwrap();
+        let recycling = running(1).on(Event::Recycle { pending: Pend(2) }).unwrap();
         let lost = Event::WorkerLost {
             generation: 1,
             reason: "trap".into(),
@@ -481,7 +577,7 @@ mod tests {
     #[test]
     fn a_new_generation_that_lost_a_worker_ends_its_recycle_poisoned() {
         let s = running(1)
-            .on(Event::Recycle { generation: 2 })
+            .on(Event::Recycle { pending: Pend(2) })
             .unwrap()
             .on(Event::Started(Gen(2, Some("worker 1 trapped"))))
             .unwrap();
@@ -497,7 +593,7 @@ mod tests {
 
     #[test]
     fn a_generation_that_lost_a_worker_while_starting_comes_up_poisoned() {
-        let s = State::Starting { generation: 1 }
+        let s = State::Starting { pending: Pend(1) }
             .on(Event::Started(Gen(1, Some("worker 1 trapped"))))
             .unwrap();
         assert_eq!(
@@ -515,7 +611,7 @@ mod tests {
             })
         );
         let rebuilt = s
-            .on(Event::Recycle { generation: 2 })
+            .on(Event::Recycle { pending: Pend(2) })
             .unwrap()
             .on(Event::Started(Gen(2, None)))
             .unwrap()
@@ -530,9 +626,9 @@ mod tests {
             generation: 2,
             reason: "worker 0 exited".into(),
         };
-        let starting = State::Starting { generation: 2 };
+        let starting = State::Starting { pending: Pend(2) };
         assert_eq!(starting.on(lost()).unwrap(), starting);
-        let recycling = running(1).on(Event::Recycle { generation: 2 }).unwrap();
+        let recycling = running(1).on(Event::Recycle { pending: Pend(2) }).unwrap();
         assert_eq!(recycling.on(lost()).unwrap(), recycling);
     }
 

@@ -2,8 +2,10 @@
 //! [`Host`] blocks, so the async flows complete in one poll.
 
 use super::error::{PoolError, MAX_THREADS};
+use super::flows::{self, Host, RetireOptions};
 use super::generation::{lock, Generation, PendingGeneration};
-use super::pool::{self, ExitReport, Host, RecycleReport, RetireOptions, StartReport, WorkerExit};
+use super::report::{ExitReport, RecycleReport, StartReport, WorkerExit};
+use super::state;
 use super::worker::run_worker;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -80,7 +82,7 @@ impl Host for NativeHost {
     }
 
     async fn pause(&self, ms: u64) {
-        pool::wait_for_change(Duration::from_millis(ms));
+        state::wait_for_change(Duration::from_millis(ms));
     }
 }
 
@@ -116,7 +118,7 @@ fn check_threads(threads: usize) -> Result<usize, PoolError> {
 /// Starts the pool with `threads` workers.
 pub fn init_thread_pool(threads: usize) -> Result<StartReport, PoolError> {
     let threads = check_threads(threads)?;
-    block_on(pool::init(&NativeHost, threads))
+    block_on(flows::init(&NativeHost, threads))
 }
 
 /// Replaces the pool with a new generation (`threads`: keep the count if `None`).
@@ -125,10 +127,10 @@ pub fn recycle_thread_pool(
     options: RetireOptions,
 ) -> Result<RecycleReport, PoolError> {
     let threads = threads.map(check_threads).transpose()?;
-    block_on(pool::recycle(&NativeHost, threads, options))
+    block_on(flows::recycle(&NativeHost, threads, options))
 }
 
 /// Shuts the pool down; a no-op when it is not running.
 pub fn exit_thread_pool(options: RetireOptions) -> Result<ExitReport, PoolError> {
-    block_on(pool::exit(&NativeHost, options))
+    block_on(flows::exit(&NativeHost, options))
 }

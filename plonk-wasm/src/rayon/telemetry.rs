@@ -240,6 +240,27 @@ pub fn release_exited_slots(generation: u64) {
     }
 }
 
+/// Frees every slot of `generation`, whatever its state: for a generation
+/// whose workers the host has stopped (all of them: exited, or stopped by
+/// force after the bound, or lost). A worker stopped by force never marks its
+/// slot exited; without this its slot would report it forever.
+pub fn release_generation_slots(generation: u64) {
+    for slot in SLOTS.iter() {
+        let state = slot.state.load(Acquire);
+        if state != WorkerState::Free as u32
+            && state != CLAIMING
+            && slot.generation.load(Relaxed) == generation
+        {
+            let _ = slot.state.compare_exchange(
+                state,
+                WorkerState::Free as u32,
+                std::sync::atomic::Ordering::AcqRel,
+                Relaxed,
+            );
+        }
+    }
+}
+
 /// Notes that the calling thread started a top-level pool job.
 pub fn note_job_started() {
     if let Some(slot) = current_slot() {
@@ -363,20 +384,4 @@ extern "C" {
     // and in Web Workers.
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
     fn performance_now() -> f64;
-}
-
-/// Bytes ever allocated by the workers of `generation` that still hold a
-/// slot: grows while any of them works, so a caller can tell a stalled
-/// generation from a busy one (see `completion`).
-pub fn generation_allocated_bytes(generation: u64) -> u64 {
-    SLOTS
-        .iter()
-        .filter(|slot| {
-            let state = slot.state.load(Acquire);
-            state != WorkerState::Free as u32
-                && state != CLAIMING
-                && slot.generation.load(Relaxed) == generation
-        })
-        .map(|slot| slot.allocated_bytes.load(Relaxed))
-        .sum()
 }

@@ -12,10 +12,14 @@
 //! `PoolBuilder.generation()`, `PoolBuilder.lossSignalAddress()`, and two optional arguments the host may use:
 //! `terminateWorkers(generation, timeoutMs)` resolving `{ exited, forced }`.
 
-use super::error::{validate_thread_count, PoolError};
+use super::console_log::LEVEL_NAMES;
+use super::error::{PoolError, MAX_THREADS};
+use super::flows::{self, Host, RetireOptions};
 use super::generation::{Generation, Inbox, PendingGeneration};
-use super::pool::{self, Host, RetireOptions, WorkerExit};
+use super::js_args::{Input, Options, MAX_SAFE_INTEGER};
+use super::report::WorkerExit;
 use super::worker::run_worker;
+use super::{health, state};
 use js_sys::{Function, Promise, Reflect};
 use serde::Serialize;
 use std::cell::RefCell;
@@ -120,6 +124,7 @@ impl Host for WasmHost {
             Ok(report) => WorkerExit {
                 exited: number_field(&report, "exited"),
                 forced: number_field(&report, "forced"),
+                reclaimed: number_field(&report, "reclaimed"),
             },
             Err(error) => {
                 tracing::error!(target: "plonk_wasm::pool", generation, error = %describe(&error), "terminateWorkers rejected");
@@ -183,12 +188,19 @@ fn to_js<T: Serialize>(value: &T) -> JsValue {
         .unwrap_or(JsValue::UNDEFINED)
 }
 
-fn start_pool(num_threads: f64) -> Promise {
+/// Starts the first generation with `num_threads` workers (checked here, so
+/// that a bad value rejects the Promise and touches nothing).
+fn start_pool(num_threads: &JsValue) -> Promise {
+    let threads = match Input::argument("initThreadPool", "numThreads")
+        .thread_count(num_threads, MAX_THREADS)
+    {
+        Ok(threads) => threads,
+        Err(error) => return Promise::reject(&error),
+    };
     super::oom::install_alloc_error_hook();
     super::console_log::install();
     future_to_promise(async move {
-        let threads = validate_thread_count(num_threads).map_err(|e| pool_error(&e))?;
-        let report = pool::init(&WasmHost, threads)
+        let report = flows::init(&WasmHost, threads)
             .await
             .map_err(|e| pool_error(&e))?;
         Ok(to_js(&report))
@@ -199,17 +211,20 @@ fn start_pool(num_threads: f64) -> Promise {
 /// is the first argument `startWorkers` gets).
 #[cfg(feature = "nodejs")]
 #[wasm_bindgen(js_name = initThreadPool)]
-pub fn init_thread_pool(num_threads: f64, worker_source: js_sys::JsString) -> Promise {
-    WORKER_SOURCE.with(|s| *s.borrow_mut() = Some(worker_source.into()));
-    start_pool(num_threads)
+pub fn init_thread_pool(num_threads: JsValue, worker_source: JsValue) -> Promise {
+    if let Err(error) = Input::argument("initThreadPool", "workerSource").string(&worker_source) {
+        return Promise::reject(&error);
+    }
+    WORKER_SOURCE.with(|s| *s.borrow_mut() = Some(worker_source));
+    start_pool(&num_threads)
 }
 
 /// Starts the pool (upstream ABI: `startWorkers` gets the compiled module).
 #[cfg(not(feature = "nodejs"))]
 #[wasm_bindgen(js_name = initThreadPool)]
-pub fn init_thread_pool(num_threads: f64) -> Promise {
+pub fn init_thread_pool(num_threads: JsValue) -> Promise {
     WORKER_SOURCE.with(|s| *s.borrow_mut() = Some(wasm_bindgen::module()));
-    start_pool(num_threads)
+    start_pool(&num_threads)
 }
 
 /// Shuts the pool down: drain, drop, let workers exit, then stop them.
@@ -217,68 +232,57 @@ pub fn init_thread_pool(num_threads: f64) -> Promise {
 #[wasm_bindgen(js_name = exitThreadPool)]
 pub fn exit_thread_pool() -> Promise {
     future_to_promise(async move {
-        let report = pool::exit(&WasmHost, RetireOptions::default())
+        let report = flows::exit(&WasmHost, RetireOptions::default())
             .await
             .map_err(|e| pool_error(&e))?;
         Ok(to_js(&report))
     })
 }
 
+/// The options `recycleThreadPool` accepts, in the order messages list them.
+const RECYCLE_OPTIONS: [&str; 4] = [
+    "threads",
+    "drainTimeoutMs",
+    "exitTimeoutMs",
+    "stopWorkersFirst",
+];
+
+/// `recycleThreadPool`'s options, checked (the one place they are).
+fn recycle_options(options: &JsValue) -> Result<(Option<usize>, RetireOptions), JsValue> {
+    let options = Options::read("recycleThreadPool", options, &RECYCLE_OPTIONS)?;
+    let threads = match options.get("threads")? {
+        Some((input, value)) => Some(input.thread_count(&value, MAX_THREADS)?),
+        None => None,
+    };
+    let timer = |name| -> Result<Option<u64>, JsValue> {
+        options
+            .get(name)?
+            .map(|(input, value)| input.milliseconds(&value))
+            .transpose()
+    };
+    let retire = RetireOptions {
+        drain_timeout_ms: timer("drainTimeoutMs")?,
+        exit_timeout_ms: timer("exitTimeoutMs")?,
+        stop_workers_first: match options.get("stopWorkersFirst")? {
+            Some((input, value)) => input.boolean(&value)?,
+            None => false,
+        },
+    };
+    Ok((threads, retire))
+}
+
 /// Replaces the pool with a new generation. `options`: `{ threads?,
 /// drainTimeoutMs?, exitTimeoutMs?, stopWorkersFirst? }` (the last is
-/// upstream's leaky order, for comparisons). Resolves with the recycle report.
+/// upstream's leaky order, for comparisons). Resolves with the recycle report;
+/// bad options reject it before anything changes.
 #[wasm_bindgen(js_name = recycleThreadPool)]
 pub fn recycle_thread_pool(options: JsValue) -> Promise {
+    let (threads, retire) = match recycle_options(&options) {
+        Ok(checked) => checked,
+        Err(error) => return Promise::reject(&error),
+    };
     future_to_promise(async move {
-        let option = |name: &str| -> Result<Option<f64>, JsValue> {
-            if options.is_undefined() || options.is_null() {
-                return Ok(None);
-            }
-            let value = Reflect::get(&options, &JsValue::from_str(name))?;
-            if value.is_undefined() {
-                return Ok(None);
-            }
-            value
-                .as_f64()
-                .filter(|v| v.is_finite() && *v >= 0.0)
-                .map(Some)
-                .ok_or_else(|| {
-                    js_error(
-                        "POOL_INVALID_OPTION",
-                        &format!(
-                            "recycleThreadPool options.{} is {:?}: expected a number of 0 or more",
-                            name, value
-                        ),
-                    )
-                })
-        };
-        let flag = |name: &str| -> Result<bool, JsValue> {
-            if options.is_undefined() || options.is_null() {
-                return Ok(false);
-            }
-            let value = Reflect::get(&options, &JsValue::from_str(name))?;
-            if value.is_undefined() {
-                return Ok(false);
-            }
-            value.as_bool().ok_or_else(|| {
-                js_error(
-                    "POOL_INVALID_OPTION",
-                    &format!(
-                        "recycleThreadPool options.{} is {:?}: expected true or false",
-                        name, value
-                    ),
-                )
-            })
-        };
-        let threads = option("threads")?
-            .map(|value| validate_thread_count(value).map_err(|e| pool_error(&e)))
-            .transpose()?;
-        let retire = RetireOptions {
-            drain_timeout_ms: option("drainTimeoutMs")?.map(|v| v as u64),
-            exit_timeout_ms: option("exitTimeoutMs")?.map(|v| v as u64),
-            stop_workers_first: flag("stopWorkersFirst")?,
-        };
-        let report = pool::recycle(&WasmHost, threads, retire)
+        let report = flows::recycle(&WasmHost, threads, retire)
             .await
             .map_err(|e| pool_error(&e))?;
         Ok(to_js(&report))
@@ -288,61 +292,95 @@ pub fn recycle_thread_pool(options: JsValue) -> Promise {
 /// A plain snapshot of the pool; see the README for every field.
 #[wasm_bindgen(js_name = poolHealth)]
 pub fn pool_health() -> JsValue {
-    to_js(&pool::health())
+    to_js(&health::health())
 }
 
 /// Called by the host when a worker of `generation` died (error or exit
 /// event, failed message): the generation is poisoned; a recycle rebuilds it.
 #[wasm_bindgen(js_name = reportWorkerLost)]
-pub fn report_worker_lost(generation: f64, reason: String) {
-    pool::worker_lost(generation as u64, reason);
+pub fn report_worker_lost(generation: JsValue, reason: JsValue) -> Result<(), JsValue> {
+    let number = Input::argument("reportWorkerLost", "generation").whole(
+        &generation,
+        1.0,
+        MAX_SAFE_INTEGER,
+        "a generation number: a whole number from 1 to 2^53 - 1",
+    )?;
+    let reason = Input::argument("reportWorkerLost", "reason").string(&reason)?;
+    state::worker_lost(number as u64, reason);
+    Ok(())
 }
 
 /// Called by each worker with `builder.receiver()`; returns when the worker's
 /// generation is dropped. The worker must then call
 /// `__wbindgen_thread_destroy()` and report its exit to the host.
 #[wasm_bindgen]
-pub fn wbg_rayon_start_worker(receiver: u32) -> Result<(), JsValue> {
-    let inbox: Arc<Inbox> = Inbox::find(receiver)
-        .ok_or_else(|| pool_error(&PoolError::UnknownReceiver { value: receiver }))?;
+pub fn wbg_rayon_start_worker(receiver: JsValue) -> Result<(), JsValue> {
+    let handle = Input::argument("wbg_rayon_start_worker", "receiver").whole(
+        &receiver,
+        0.0,
+        u32::MAX as f64,
+        "the number builder.receiver() returned: a whole number from 0 to 2^32 - 1",
+    )? as u32;
+    let inbox: Arc<Inbox> = Inbox::find(handle)
+        .ok_or_else(|| pool_error(&PoolError::UnknownReceiver { value: handle }))?;
     run_worker(&inbox);
     Ok(())
 }
 
+/// The size of the calling thread's stack, for a host that frees the stack of
+/// a worker that died without `__wbindgen_thread_destroy()`: a worker calls it
+/// once, with its `__stack_alloc` (the stack's start, a glue global), right
+/// after it instantiated. wasm-bindgen allocates a thread's stack as one block
+/// of a multiple of 64 KiB (1 MiB in o1js's glue, 2 MiB by default) and starts
+/// the stack pointer at its end; this frame is a few hundred bytes below it,
+/// so the distance rounded up to 64 KiB is the block's size.
+#[wasm_bindgen(js_name = threadStackBytes)]
+pub fn thread_stack_bytes(stack_alloc: JsValue) -> Result<f64, JsValue> {
+    let start = Input::argument("threadStackBytes", "stackAlloc").whole(
+        &stack_alloc,
+        1.0,
+        u32::MAX as f64,
+        "this thread's __stack_alloc: a whole number from 1 to 2^32 - 1",
+    )? as usize;
+    let marker = 0u8;
+    let here = std::hint::black_box(&marker) as *const u8 as usize;
+    if here <= start {
+        return Err(Input::argument("threadStackBytes", "stackAlloc").invalid(
+            &stack_alloc,
+            "the start of this thread's stack (below its stack pointer)",
+            None,
+        ));
+    }
+    const PAGE: usize = 64 * 1024;
+    Ok(((here - start + PAGE - 1) / PAGE * PAGE) as f64)
+}
+
 /// Logs a line from the JS side of the pool (the health coordinator) as a
 /// tracing event, target `plonk_wasm::coordinator`, so it reaches the same
-/// output, with the same level filter, as the pool's own events. An unknown
-/// level logs at `info`.
+/// output, with the same level filter, as the pool's own events.
 #[wasm_bindgen(js_name = logPoolEvent)]
-pub fn log_pool_event(level: &str, message: &str) {
-    match level {
+pub fn log_pool_event(level: JsValue, message: JsValue) -> Result<(), JsValue> {
+    let level = Input::argument("logPoolEvent", "level").one_of(&level, &LEVEL_NAMES)?;
+    let message = Input::argument("logPoolEvent", "message").string(&message)?;
+    match level.as_str() {
         "error" => tracing::error!(target: "plonk_wasm::coordinator", "{}", message),
         "warn" => tracing::warn!(target: "plonk_wasm::coordinator", "{}", message),
         "debug" => tracing::debug!(target: "plonk_wasm::coordinator", "{}", message),
         "trace" => tracing::trace!(target: "plonk_wasm::coordinator", "{}", message),
         _ => tracing::info!(target: "plonk_wasm::coordinator", "{}", message),
     }
+    Ok(())
 }
 
 /// Prints the pool's `tracing` events at `level` and above on the console, one
 /// line each: `"error"`, `"warn"` (the default), `"info"`, `"debug"`,
 /// `"trace"`. Takes effect at once, on every thread of the instance.
 #[wasm_bindgen(js_name = setPoolLogLevel)]
-pub fn set_pool_log_level(level: &str) -> Result<(), JsValue> {
-    let parsed = level.parse::<tracing::Level>().map_err(|_| {
-        js_error(
-            "POOL_INVALID_OPTION",
-            &format!(
-                "setPoolLogLevel got {:?}: expected one of {}",
-                level,
-                super::console_log::LEVEL_NAMES
-                    .iter()
-                    .map(|name| format!("{:?}", name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )
-    })?;
+pub fn set_pool_log_level(level: JsValue) -> Result<(), JsValue> {
+    let level = Input::argument("setPoolLogLevel", "level").one_of(&level, &LEVEL_NAMES)?;
+    let parsed = level
+        .parse::<tracing::Level>()
+        .expect("every name in LEVEL_NAMES parses as a tracing level");
     super::console_log::set_level(parsed);
     Ok(())
 }

@@ -1,0 +1,360 @@
+//! The pool's flows: init, recycle and exit, written once, as async code over
+//! a [`Host`] that starts and stops workers: JS workers on wasm (whose steps
+//! are Promises), std threads natively (whose steps just block). They change
+//! the state only through `state::apply`.
+//!
+//! # Recycle
+//! 1. `Running(g)` → `Recycling { old: g, new: Starting(g+1) }`. Jobs keep
+//!    going to `g`.
+//! 2. Start: the host starts g+1's workers and builds its Rayon pool. If that
+//!    fails the pool goes back to `Running(g)` and the recycle reports the
+//!    error; no job noticed.
+//! 3. Promote: `new: Serving(g+1)`. From here every new job goes to g+1, so
+//!    no job waits for `g` to drain.
+//! 4. Drain `g`: wait until its in-flight count is 0, at most `drainTimeoutMs`.
+//! 5. Drop `g`'s `ThreadPool`; its workers return from Rayon's loop, destroy
+//!    their thread state (stack, TLS) and report that they exited. The host
+//!    waits for those reports, at most `exitTimeoutMs`, and only then stops the
+//!    workers; forcing (`terminate()`) is the fallback for the late ones.
+//!    If the drain bound passed with jobs still running, `g` is *abandoned*
+//!    instead: nothing is forced, the last job releases the pool, and its
+//!    workers leave on their own. The report says so. The pool remembers `g`:
+//!    once its workers left, the next init, recycle or exit stops them and
+//!    frees their telemetry slots (see `sweep_abandoned`).
+//! 6. `Running(g+1)`; the report gives each phase's duration and what the
+//!    allocator got back.
+//!
+//! Concurrent recycle requests join the one in progress and get its report.
+//! Exit waits for a recycle in progress, then exits.
+//!
+//! # Lost workers
+//! See `state::worker_lost`: a loss is recorded in the generation's handle,
+//! pending or built, and applied as `Event::WorkerLost`; a generation that
+//! lost a worker while starting arrives poisoned.
+
+use super::error::PoolError;
+use super::generation::{Generation, PendingGeneration, Teardown};
+use super::lifecycle::{Event, Lifecycle, NewGeneration, RecycleCause, Rejected};
+use super::report::{ExitReport, RecycleReport, Retirement, StartReport, WorkerExit};
+use super::state::{self, apply, workers_left};
+use super::telemetry::{self, ALLOCATOR};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+/// What the pool needs from its environment.
+#[allow(async_fn_in_trait)]
+pub trait Host {
+    /// Starts `pending.threads` workers that each call
+    /// `wbg_rayon_start_worker(pending.inbox.handle())`, then calls
+    /// `pending.build()`.
+    async fn start_workers(&self, pending: &Arc<PendingGeneration>) -> Result<(), String>;
+    /// Waits up to `timeout_ms` until every worker of `generation` reported
+    /// that it left Rayon's loop and destroyed its thread state, then stops
+    /// whatever is left by force.
+    async fn stop_workers(&self, generation: u64, timeout_ms: u64) -> WorkerExit;
+    /// Waits until `generation` runs no job, at most `timeout_ms`; returns
+    /// the jobs still in flight.
+    async fn drain(&self, generation: &Generation, timeout_ms: u64) -> usize;
+    /// Lets other work run for about `ms` (the JS event loop on wasm).
+    async fn pause(&self, ms: u64);
+}
+
+/// Bounds for one recycle or exit; `None` fields take the defaults.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RetireOptions {
+    pub drain_timeout_ms: Option<u64>,
+    pub exit_timeout_ms: Option<u64>,
+    /// Upstream's order, kept only to measure what it costs: stop the workers
+    /// while they sleep in Rayon's loop, then drop the pool. The workers never
+    /// leave the loop, so their stacks and TLS leak (1-2 MiB each).
+    pub stop_workers_first: bool,
+}
+
+/// Default bound for jobs on a retiring generation to finish: long enough for
+/// a real proof, short enough that a wedged job is reported.
+pub const DEFAULT_DRAIN_TIMEOUT_MS: u64 = 60_000;
+/// Default bound for retiring workers to report their exit.
+pub const DEFAULT_EXIT_TIMEOUT_MS: u64 = 5_000;
+/// How often a waiting operation looks at the lifecycle again.
+const WAIT_POLL_MS: u64 = 2;
+
+/// Starts the first generation.
+pub async fn init<H: Host>(host: &H, threads: usize) -> Result<StartReport, PoolError> {
+    sweep_abandoned(host).await;
+    let pending = loop {
+        match apply(|number, _| Event::Init {
+            pending: PendingGeneration::new(number, threads),
+        }) {
+            Ok(Lifecycle::Starting { pending }) => break pending,
+            Ok(other) => unreachable!("init led to {}", other.name()),
+            Err(Rejected::Wait) => host.pause(WAIT_POLL_MS).await,
+            Err(Rejected::NoOp) => unreachable!("init is never a no-op"),
+            Err(Rejected::Error(error)) => return Err(error),
+        }
+    };
+    let generation = pending.number;
+    let started_at = telemetry::monotonic_ms();
+    match start_generation(host, &pending).await {
+        Ok(built) => {
+            let state =
+                apply(|_, _| Event::Started(built)).expect("a started generation is accepted");
+            if let Lifecycle::Poisoned { reason, .. } = state {
+                tracing::error!(target: "plonk_wasm::pool", generation, %reason, "thread pool started, but lost a worker while starting: poisoned");
+                return Err(PoolError::Poisoned { generation, reason });
+            }
+            let report = StartReport {
+                generation,
+                threads,
+                start_ms: telemetry::monotonic_ms() - started_at,
+            };
+            tracing::info!(target: "plonk_wasm::pool", generation, threads, start_ms = report.start_ms, "thread pool started");
+            Ok(report)
+        }
+        Err(message) => {
+            apply(|_, _| Event::StartFailed {
+                generation,
+                message: message.clone(),
+            })
+            .expect("a failed start is accepted");
+            tracing::error!(target: "plonk_wasm::pool", generation, %message, "thread pool failed to start");
+            Err(PoolError::StartFailed {
+                generation,
+                message,
+            })
+        }
+    }
+}
+
+async fn start_generation<H: Host>(
+    host: &H,
+    pending: &Arc<PendingGeneration>,
+) -> Result<Arc<Generation>, String> {
+    let number = pending.number;
+    pending.open();
+    let started = host.start_workers(pending).await.and_then(|()| {
+        pending.into_generation().ok_or_else(|| {
+            "startWorkers resolved, but PoolBuilder.build() was never called".to_string()
+        })
+    });
+    if started.is_err() {
+        // Workers already waiting see a closed inbox and leave.
+        pending.abandon();
+        let _ = host.stop_workers(number, DEFAULT_EXIT_TIMEOUT_MS).await;
+        pending.inbox.retire();
+        telemetry::release_generation_slots(number);
+    }
+    started
+}
+
+/// Replaces the serving generation (or rebuilds a poisoned one). See the
+/// module documentation for the phases.
+pub async fn recycle<H: Host>(
+    host: &H,
+    threads: Option<usize>,
+    options: RetireOptions,
+) -> Result<RecycleReport, PoolError> {
+    sweep_abandoned(host).await;
+    let began_at = telemetry::monotonic_ms();
+    let (old, pending, cause, attempt) = loop {
+        let made = apply(|number, state| {
+            // The old generation's size, unless another is asked for.
+            let current = state.generations().first().map_or(1, |g| g.threads);
+            Event::Recycle {
+                pending: PendingGeneration::new(number, threads.unwrap_or(current)),
+            }
+        });
+        match made {
+            Ok(Lifecycle::Recycling {
+                old,
+                new: NewGeneration::Starting { pending },
+                cause,
+            }) => break (old, pending, cause, state::guarded().recycle_attempts),
+            Ok(other) => unreachable!("recycle led to {}", other.name()),
+            Err(Rejected::Wait) => return join_recycle_in_progress(host).await,
+            Err(Rejected::NoOp) => unreachable!("recycle is never a no-op"),
+            Err(Rejected::Error(error)) => return Err(error),
+        }
+    };
+    let (next, threads) = (pending.number, pending.threads);
+    let cause_name = match cause {
+        RecycleCause::Requested => "requested",
+        RecycleCause::Poisoned { .. } => "poisoned",
+    };
+    tracing::info!(target: "plonk_wasm::pool", from = old.number, to = next, threads, cause = cause_name, "recycle: starting the next generation");
+
+    let outcome = match start_generation(host, &pending).await {
+        Err(message) => {
+            apply(|_, _| Event::StartFailed {
+                generation: next,
+                message: message.clone(),
+            })
+            .expect("a failed start is accepted");
+            tracing::error!(target: "plonk_wasm::pool", generation = next, %message, "recycle: the next generation failed to start; the old one keeps serving");
+            Err(PoolError::StartFailed {
+                generation: next,
+                message,
+            })
+        }
+        Ok(built) => {
+            apply(|_, _| Event::Started(built)).expect("a started generation is accepted");
+            let start_ms = telemetry::monotonic_ms() - began_at;
+            tracing::info!(target: "plonk_wasm::pool", generation = next, start_ms, "recycle: the new generation serves; retiring the old one");
+            let retirement = retire(host, &old, options).await;
+            apply(|_, _| Event::Retired).expect("a retired generation is accepted");
+            state::count_recycle();
+            let report = RecycleReport {
+                from_generation: old.number,
+                to_generation: next,
+                threads,
+                cause: cause_name,
+                start_ms,
+                drain_ms: retirement.drain_ms,
+                exit_ms: retirement.exit_ms,
+                total_ms: telemetry::monotonic_ms() - began_at,
+                jobs_abandoned: retirement.jobs_abandoned,
+                workers: retirement.workers,
+                allocator_bytes_released: retirement.allocator_bytes_released,
+                linear_memory_bytes: telemetry::linear_memory_bytes(),
+                joined: false,
+            };
+            tracing::info!(
+                target: "plonk_wasm::pool",
+                from = report.from_generation,
+                to = report.to_generation,
+                start_ms = report.start_ms,
+                drain_ms = report.drain_ms,
+                exit_ms = report.exit_ms,
+                total_ms = report.total_ms,
+                bytes_released = report.allocator_bytes_released,
+                "recycle complete"
+            );
+            Ok(report)
+        }
+    };
+    state::guarded().last_recycle = Some((attempt, outcome.clone()));
+    state::notify();
+    outcome
+}
+
+async fn join_recycle_in_progress<H: Host>(host: &H) -> Result<RecycleReport, PoolError> {
+    let attempt = state::guarded().recycle_attempts;
+    loop {
+        if let Some((done, outcome)) = &state::guarded().last_recycle {
+            if *done >= attempt {
+                return outcome.clone().map(|report| RecycleReport {
+                    joined: true,
+                    ..report
+                });
+            }
+        }
+        host.pause(WAIT_POLL_MS).await;
+    }
+}
+
+/// Drains, drops and stops one generation that no longer serves.
+async fn retire<H: Host>(host: &H, old: &Arc<Generation>, options: RetireOptions) -> Retirement {
+    let drain_timeout_ms = options.drain_timeout_ms.unwrap_or(DEFAULT_DRAIN_TIMEOUT_MS);
+    // Fenced workers stay parked for good: none will report an exit, so
+    // waiting for them would only delay the stop by the full bound.
+    let exit_timeout_ms = if old.fence_raised() {
+        0
+    } else {
+        options.exit_timeout_ms.unwrap_or(DEFAULT_EXIT_TIMEOUT_MS)
+    };
+    let drain_began = telemetry::monotonic_ms();
+    host.drain(old, drain_timeout_ms).await;
+    let drain_ms = telemetry::monotonic_ms() - drain_began;
+
+    let exit_began = telemetry::monotonic_ms();
+    let live_before = ALLOCATOR.live_bytes.load(Relaxed) as i64;
+    let stopped_first = if options.stop_workers_first && old.in_flight() == 0 {
+        Some(host.stop_workers(old.number, exit_timeout_ms).await)
+    } else {
+        None
+    };
+    let (jobs_abandoned, workers) = match old.tear_down() {
+        Teardown::Dropped => {
+            let workers = match stopped_first {
+                Some(workers) => workers,
+                None => host.stop_workers(old.number, exit_timeout_ms).await,
+            };
+            old.retire_inbox();
+            // Every worker of it is gone now, even one stopped by force.
+            telemetry::release_generation_slots(old.number);
+            (0, workers)
+        }
+        Teardown::Abandoned { jobs_in_flight } => {
+            tracing::warn!(
+                target: "plonk_wasm::pool",
+                generation = old.number,
+                jobs_in_flight,
+                drain_timeout_ms,
+                "retire: jobs still run past the drain bound; the generation is abandoned to them and its workers leave when they finish"
+            );
+            state::guarded().abandoned.push(old.clone());
+            (jobs_in_flight, WorkerExit::default())
+        }
+    };
+    // Abandoned: frees the slots of workers that already left, if any; the
+    // sweep frees the others.
+    if jobs_abandoned > 0 {
+        telemetry::release_exited_slots(old.number);
+    }
+    let live_after = ALLOCATOR.live_bytes.load(Relaxed) as i64;
+    let exit_ms = telemetry::monotonic_ms() - exit_began;
+    if workers.forced > 0 {
+        tracing::warn!(target: "plonk_wasm::pool", generation = old.number, forced = workers.forced, exit_timeout_ms, "retire: workers did not report their exit in time and were stopped by force");
+    }
+    Retirement {
+        generation: old.number,
+        drain_ms,
+        exit_ms,
+        jobs_abandoned,
+        workers,
+        allocator_bytes_released: live_before - live_after,
+    }
+}
+
+/// Shuts the pool down: waits for an operation in progress, then drains,
+/// drops and stops the serving generation. A second exit is a no-op.
+pub async fn exit<H: Host>(host: &H, options: RetireOptions) -> Result<ExitReport, PoolError> {
+    sweep_abandoned(host).await;
+    let old = loop {
+        match apply(|_, _| Event::Exit) {
+            Ok(Lifecycle::Exiting { old }) => break old,
+            Ok(other) => unreachable!("exit led to {}", other.name()),
+            Err(Rejected::Wait) => host.pause(WAIT_POLL_MS).await,
+            Err(Rejected::NoOp) => return Ok(ExitReport { retirement: None }),
+            Err(Rejected::Error(error)) => return Err(error),
+        }
+    };
+    let retirement = retire(host, &old, options).await;
+    apply(|_, _| Event::Exited).expect("an exited pool is accepted");
+    tracing::info!(target: "plonk_wasm::pool", generation = old.number, drain_ms = retirement.drain_ms, exit_ms = retirement.exit_ms, "thread pool exited");
+    Ok(ExitReport {
+        retirement: Some(retirement),
+    })
+}
+
+/// Finishes retiring the abandoned generations whose workers have left:
+/// stops them (natively, joins their threads; on wasm the host lets go of
+/// its workers) and frees their telemetry slots. Runs at the start of every
+/// init, recycle and exit; `health()` frees the slots in between.
+async fn sweep_abandoned<H: Host>(host: &H) {
+    // Taken out under the lock, so concurrent sweeps never stop one twice.
+    let left: Vec<Arc<Generation>> = {
+        let mut guarded = state::guarded();
+        let (left, waiting) = guarded.abandoned.drain(..).partition(|g| workers_left(g));
+        guarded.abandoned = waiting;
+        left
+    };
+    for generation in left {
+        let workers = host
+            .stop_workers(generation.number, DEFAULT_EXIT_TIMEOUT_MS)
+            .await;
+        generation.retire_inbox();
+        // After the stop no worker of it runs: even one stopped by force.
+        telemetry::release_generation_slots(generation.number);
+        tracing::info!(target: "plonk_wasm::pool", generation = generation.number, exited = workers.exited, forced = workers.forced, "abandoned generation swept: its last job ended and its workers left");
+    }
+}
