@@ -202,7 +202,7 @@ for case_ in "${CASES[@]}"; do
     check "xtask changed in the build-std line only" only_lines_changed "$PRISTINE/${ps}xtask/src/main.rs" "$xtask" 1
   fi
   if [[ "$layout" == o1js-* ]]; then
-    for f in errors pool-health coordinator-config coordinator-policy pool-health-coordinator typed-emitter pool-host pool-api workers; do
+    for f in errors pool-abi pool-health coordinator-config coordinator-policy pool-health-coordinator typed-emitter options pool-api workers host/backend host/loss host/protocol host/rayon-worker host/supervisor; do
       check "$f.ts is ours" same_file "$ROOT/bindings-js/lib/proof-system/$f.ts" "$TREE/src/lib/proof-system/$f.ts"
     done
     check "every relative import of the installed files resolves" imports_resolve "$TREE"
@@ -491,19 +491,19 @@ test_case "a patched file modified after patching blocks apply and --revert, and
 fresh o1js-kimchi-wasm modified
 run "$TREE"
 check "apply exits 0" rc_is 0
-printf '// a local change\n' >>"$TREE/src/mina/src/lib/crypto/proof-systems/kimchi-wasm/src/rayon/pool.rs"
+printf '// a local change\n' >>"$TREE/src/mina/src/lib/crypto/proof-systems/kimchi-wasm/src/rayon/flows.rs"
 cp -a "$TREE" "$WORK/modified"
 run "$TREE"
 check "apply exits 6" rc_is 6
-check "apply names the file" err_has "kimchi-wasm/src/rayon/pool.rs: modified after patching"
+check "apply names the file" err_has "kimchi-wasm/src/rayon/flows.rs: modified after patching"
 check "apply changed nothing" same_tree "$WORK/modified" "$TREE"
 run "$TREE" --revert
 check "--revert exits 6" rc_is 6
-check "--revert names the file" err_has "modified after patching: src/mina/src/lib/crypto/proof-systems/kimchi-wasm/src/rayon/pool.rs"
+check "--revert names the file" err_has "modified after patching: src/mina/src/lib/crypto/proof-systems/kimchi-wasm/src/rayon/flows.rs"
 check "--revert changed nothing" same_tree "$WORK/modified" "$TREE"
 run "$TREE" --check
 check "--check exits 6" rc_is 6
-check "--check marks it modified" status_is src/mina/src/lib/crypto/proof-systems/kimchi-wasm/src/rayon/pool.rs modified
+check "--check marks it modified" status_is src/mina/src/lib/crypto/proof-systems/kimchi-wasm/src/rayon/flows.rs modified
 rm -rf "$WORK/modified"
 
 test_case "an unknown layout is refused and nothing changes"

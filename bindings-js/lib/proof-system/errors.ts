@@ -8,28 +8,16 @@
  */
 import type { PoolHealth } from './pool-health.js';
 
-/** Codes the wasm puts on the JS `Error`s it throws (README, "The JS API"). */
-export const WASM_POOL_ERROR_CODES = [
-  'POOL_NOT_INITIALIZED',
-  'POOL_ALREADY_INITIALIZED',
-  'POOL_STARTING',
-  'POOL_EXITING',
-  'POOL_REBUILDING',
-  'POOL_POISONED',
-  'POOL_INVALID_THREAD_COUNT',
-  'POOL_UNKNOWN_RECEIVER',
-  'POOL_START_FAILED',
-  'POOL_INVALID_OPTION',
-  'POOL_WORKER_LOST',
-  'POOL_JOB_PANICKED',
-] as const;
-export type WasmPoolErrorCode = (typeof WASM_POOL_ERROR_CODES)[number];
+// The wasm's codes (README, "The JS API"), generated from its Rust definitions.
+import { WASM_POOL_ERROR_CODES, type WasmPoolErrorCode } from './pool-abi.js';
+export { WASM_POOL_ERROR_CODES, type WasmPoolErrorCode };
 
 export type PoolErrorCode =
   | 'POOL_OUT_OF_MEMORY'
   | 'POOL_POISONED'
   | 'POOL_RECYCLE_TIMEOUT'
-  | 'POOL_INVALID_CONFIG'
+  | 'POOL_TIMEOUT'
+  | 'POOL_HOST_FAILED'
   | 'POOL_INSTANCE_TERMINATED'
   | WasmPoolErrorCode;
 
@@ -128,10 +116,14 @@ export class PoolWorkerLostError extends PoolError {
 }
 
 /**
- * `POOL_INSTANCE_TERMINATED`: a thread trapped (a wasm trap, not a panic), and
- * wasm-bindgen marked the whole instance terminated in shared memory: no call
- * into it can succeed again, from any thread. Only a new instance, i.e. a new
- * process or a new worker hosting the prover, recovers (README: worker death).
+ * `POOL_INSTANCE_TERMINATED`: a call trapped on the calling thread (a wasm
+ * trap such as `unreachable`, not a panic). A trap abandons the call's Rust
+ * frames without unwinding, with any lock they held, so no later call into
+ * the instance is safe: the backend refuses them all with this error rather
+ * than risk one that waits forever. Only a new instance, i.e. a new process or
+ * a new worker hosting the prover, recovers (README: worker death and traps).
+ * (Newer wasm-bindgen versions mark the instance terminated themselves and
+ * throw "Module terminated"; that maps here too.)
  */
 export class PoolInstanceTerminatedError extends PoolError {
   constructor(message: string, cause?: unknown) {
@@ -156,18 +148,65 @@ export class PoolRecycleTimeoutError extends PoolError {
   }
 }
 
-/** `POOL_INVALID_CONFIG`: one coordinator option is out of range. */
+/**
+ * `POOL_INVALID_CONFIG`: an option is unknown or out of range (the
+ * coordinator's, a host's, a recycle's). Nothing changed. The one message
+ * shape: `<subject> <field> is <value as written>: expected <range>`, e.g.
+ * `coordinator option cooldownMs is -5: expected …`.
+ */
 export class PoolConfigError extends PoolError {
   readonly field: string;
   readonly value: unknown;
   readonly expected: string;
 
-  constructor(field: string, value: unknown, expected: string) {
-    // The one uniform message for every option (tests check it by text).
-    super('POOL_INVALID_CONFIG', `coordinator option ${field} is ${describeValue(value)}: expected ${expected}`);
+  constructor(field: string, value: unknown, expected: string, subject = 'coordinator option') {
+    super('POOL_INVALID_CONFIG', `${subject} ${field} is ${describeValue(value)}: expected ${expected}`);
     this.field = field;
     this.value = value;
     this.expected = expected;
+  }
+}
+
+/**
+ * `POOL_INVALID_ARGUMENT` (or `POOL_INVALID_THREAD_COUNT` for a thread count):
+ * an export got a value it cannot take; nothing reached the instance. Same
+ * message shape as PoolConfigError: `<callee> argument <field> is …`.
+ */
+export class PoolArgumentError extends PoolError {
+  readonly callee: string;
+  readonly field: string;
+  readonly value: unknown;
+  readonly expected: string;
+
+  constructor(
+    callee: string,
+    field: string,
+    value: unknown,
+    expected: string,
+    code: 'POOL_INVALID_ARGUMENT' | 'POOL_INVALID_THREAD_COUNT' = 'POOL_INVALID_ARGUMENT',
+  ) {
+    super(code, `${callee} argument ${field} is ${describeValue(value)}: expected ${expected}`);
+    this.callee = callee;
+    this.field = field;
+    this.value = value;
+    this.expected = expected;
+  }
+}
+
+/** `POOL_TIMEOUT`: a bounded wait ran out (the host's start or stop, an exit, a call into the main worker). */
+export class PoolTimeoutError extends PoolError {
+  readonly timeoutMs: number;
+
+  constructor(what: string, timeoutMs: number, advice: string) {
+    super('POOL_TIMEOUT', `${what} did not finish within ${timeoutMs} ms; ${advice}`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** `POOL_HOST_FAILED`: a thread of the host itself (the supervisor, the web main worker) failed. */
+export class PoolHostError extends PoolError {
+  constructor(message: string, cause?: unknown) {
+    super('POOL_HOST_FAILED', message, { cause });
   }
 }
 
@@ -178,10 +217,17 @@ export class PoolOperationError extends PoolError {
   }
 }
 
-/** Renders a config value for a message: strings quoted, everything else as JS would print it. */
+/**
+ * A value as the caller wrote it, for messages, without running its code:
+ * strings quoted, BigInts with `n`, numbers as JS prints them, symbols with
+ * their description, arrays and other objects by kind (the wasm's js_args.rs
+ * describes values the same way).
+ */
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'symbol') return `Symbol(${value.description ?? ''})`;
+  if (typeof value === 'function') return 'a function';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object' && value !== null) return 'an object';
   return String(value);
@@ -211,12 +257,17 @@ export function wasmErrorCode(error: unknown): string | null {
  * `health` (optional) attaches the snapshot the caller read, for context.
  */
 export function fromWasmError(error: unknown, context: { health?: PoolHealth | null } = {}): unknown {
+  // o1js's OCaml bindings rethrow a JS exception wrapped as [0, tag, error].
+  if (Array.isArray(error) && error.length === 3 && error[0] === 0 && error[2] instanceof Error) {
+    const unwrapped = fromWasmError(error[2], context);
+    if (unwrapped !== error[2]) return unwrapped;
+  }
   if (error instanceof PoolError) return error;
   if (isInstanceTermination(error)) {
     return new PoolInstanceTerminatedError(
-      `the wasm instance is terminated (${(error as Error).message}): a thread trapped, and after a trap no call ` +
-        `into the instance can succeed, from any thread. Expected a live instance; restart the process, or the ` +
-        `worker that hosts the prover, to get a new one.`,
+      `the wasm instance is terminated (${(error as Error).name}: ${(error as Error).message}): a call trapped, ` +
+        `abandoning its Rust frames and any lock they held, so no later call into this instance is safe. ` +
+        `Expected a live instance; restart the process, or the worker that hosts the prover, to get a new one.`,
       error,
     );
   }
@@ -246,6 +297,17 @@ export function fromWasmError(error: unknown, context: { health?: PoolHealth | n
         `rebuilt before the next job.`,
       { health, cause: error },
     );
+  }
+  const fields = error as Error & { callee?: unknown; field?: unknown; value?: unknown; expected?: unknown };
+  if (
+    (code === 'POOL_INVALID_CONFIG' || code === 'POOL_INVALID_ARGUMENT' || code === 'POOL_INVALID_THREAD_COUNT') &&
+    typeof fields.callee === 'string' &&
+    typeof fields.field === 'string' &&
+    typeof fields.expected === 'string'
+  ) {
+    return code === 'POOL_INVALID_CONFIG'
+      ? new PoolConfigError(fields.field, fields.value, fields.expected, `${fields.callee} option`)
+      : new PoolArgumentError(fields.callee, fields.field, fields.value, fields.expected, code);
   }
   if (isWasmPoolErrorCode(code)) {
     return new PoolOperationError(code, `thread pool operation failed [${code}]: ${detail}`, error);

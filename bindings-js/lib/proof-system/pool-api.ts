@@ -15,8 +15,9 @@
  * then throw `POOL_NOT_INITIALIZED`, except `loadPoolBackend()`, which is
  * handed o1js's own `initializeBindings` by the entry and loads them.
  */
-import { PoolOperationError } from './errors.js';
+import { PoolOperationError, fromWasmError } from './errors.js';
 import type { PoolHealth, RecycleOptions, RecycleReport } from './pool-health.js';
+import { channelOf, requester } from './host/protocol.js';
 
 /** What a backend registers (Node: `poolHealth()` returns the snapshot; web: a Promise of it). */
 export interface PoolBackendApi {
@@ -29,6 +30,8 @@ export interface PoolBackendApi {
   readonly poolHealthCoordinator: unknown;
   readonly workerHost: unknown;
   readonly withThreadPool: unknown;
+  /** Node: a port to the supervisor, for reading the health from another thread (see `poolHealthReader`). */
+  openPoolHealthPort?(): Promise<unknown>;
 }
 
 const SLOT = Symbol.for('plonk-wasm-pool.backend');
@@ -86,6 +89,40 @@ export function poolHealthCoordinator(): unknown {
 /** The pool's worker threads as the host sees them, an outside kill for fault drills, and host events. */
 export function workerHost(): unknown {
   return poolBackend().workerHost;
+}
+
+/**
+ * Node: a MessagePort to the pool's supervisor, to hand to another thread
+ * (transfer it in `postMessage` or `workerData`) that reads the health while
+ * the thread that owns the pool is blocked in a proof, e.g. a metrics endpoint.
+ */
+export function openPoolHealthPort(): Promise<unknown> {
+  const backend = poolBackend();
+  if (backend.openPoolHealthPort === undefined) {
+    throw new PoolOperationError('POOL_NOT_INITIALIZED', `openPoolHealthPort is for Node; on the ${backend.platform} poolHealth() already reads through the supervisor`);
+  }
+  return backend.openPoolHealthPort();
+}
+
+/**
+ * In any thread, given a port from `openPoolHealthPort`: a function that
+ * reads the pool's health through the supervisor, which answers even while
+ * the pool's own thread proves. Each read resolves with a snapshot.
+ */
+export function poolHealthReader(port: {
+  postMessage(message: unknown): void;
+  on?(event: 'message', listener: (data: unknown) => void): unknown;
+  addEventListener?(event: 'message', listener: (event: { data: unknown }) => void): void;
+  start?(): void;
+}): () => Promise<PoolHealth> {
+  const requests = requester(channelOf(port));
+  return async () => {
+    try {
+      return (await requests.ask('health')) as PoolHealth;
+    } catch (error) {
+      throw fromWasmError(error);
+    }
+  };
 }
 
 /**

@@ -37,9 +37,13 @@ export * from './pool-health.js';
 export * from './coordinator-config.js';
 export * from './coordinator-policy.js';
 
-/** What the coordinator needs from a backend (the wasm exports, or a fake in tests). */
+/**
+ * What the coordinator needs from a backend (the host, or a fake in tests).
+ * The health may come back at once (Node's main thread) or as a Promise (read
+ * by the supervisor, which answers while the thread that owns the pool proves).
+ */
 export interface PoolBackend {
-  poolHealth(): PoolHealth;
+  poolHealth(): PoolHealth | Promise<PoolHealth>;
   recycleThreadPool(options?: RecycleOptions): Promise<RecycleReport>;
 }
 
@@ -131,6 +135,8 @@ export class PoolHealthCoordinator {
   /** The check in progress; concurrent callers share it. */
   #check: Promise<Decision> | null = null;
   #lastEdgeKey: string | null = null;
+  /** The last snapshot read, for the context of errors raised later (a recycle's timeout). */
+  #lastHealth: PoolHealth | null = null;
 
   constructor(backend: PoolBackend, options: CoordinatorOptions = {}, hooks: CoordinatorHooks = {}) {
     this.config = resolveConfig(options);
@@ -201,7 +207,7 @@ export class PoolHealthCoordinator {
 
   async #runCheck(trigger: CheckTrigger): Promise<Decision> {
     this.#transition('checking');
-    const health = this.#readHealth();
+    const health = await this.#readHealth();
     const { decision, state } = decide(health, this.config, this.#policy, this.#now());
     this.#policy = state;
     this.#emitDecisionEdge({ decision, trigger, health });
@@ -225,9 +231,10 @@ export class PoolHealthCoordinator {
     }
   }
 
-  #readHealth(): PoolHealth {
+  async #readHealth(): Promise<PoolHealth> {
     try {
-      return this.#backend.poolHealth();
+      this.#lastHealth = await this.#backend.poolHealth();
+      return this.#lastHealth;
     } catch (error) {
       const mapped = fromWasmError(error);
       this.#report({ level: 'error', event: 'error', error: mapped, during: 'health' });
@@ -288,11 +295,7 @@ export class PoolHealthCoordinator {
   }
 
   #healthOrNull(): PoolHealth | null {
-    try {
-      return this.#backend.poolHealth();
-    } catch {
-      return null;
-    }
+    return this.#lastHealth;
   }
 
   #drawJitterUnit(): number {

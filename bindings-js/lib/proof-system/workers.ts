@@ -34,7 +34,10 @@
  * or not their init succeeded; every entry is paired with one exit in a
  * `finally`, so the count cannot leak (the upstream bug).
  */
-import { PoolOperationError } from './errors.js';
+import { PoolArgumentError, PoolOperationError } from './errors.js';
+
+/** The largest pool accepted (plonk-wasm's MAX_THREADS). */
+const MAX_THREADS = 256;
 
 /**
  * Upstream's knob, kept: the number of pool workers; `undefined` means the
@@ -46,8 +49,15 @@ export const workers = {
   numWorkers: undefined as number | undefined,
 };
 
-/** Sets the number of pool workers used from the next pool start (see `workers`). */
+/**
+ * Sets the number of pool workers, from the next pool start or recycle (see
+ * `workers`). Throws PoolArgumentError (POOL_INVALID_THREAD_COUNT) for
+ * anything but a whole number from 1 to 256; nothing changes then.
+ */
 export function setNumberOfWorkers(numWorkers: number): void {
+  if (!(Number.isSafeInteger(numWorkers) && numWorkers >= 1 && numWorkers <= MAX_THREADS)) {
+    throw new PoolArgumentError('setNumberOfWorkers', 'numWorkers', numWorkers, `a whole number from 1 to ${MAX_THREADS}`, 'POOL_INVALID_THREAD_COUNT');
+  }
   workers.numWorkers = numWorkers;
 }
 
@@ -109,6 +119,8 @@ export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown
   // The operation behind the current transient state (initializing, recycling, exiting).
   let initializing: Promise<void> | null = null;
   let recycling: Promise<RecycleResult> | null = null;
+  /** The options of the recycle in progress: a request with the same options (or none) joins it. */
+  let recyclingOptions: RecycleOptions | undefined;
   let exiting: Promise<void> | null = null;
   let users = 0;
 
@@ -222,6 +234,12 @@ export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown
     return result;
   }
 
+  /**
+   * A recycle. While one is in progress, a request with no options or the
+   * same options joins it (and gets its report, marked `joined: true`); a
+   * request with other options (say, another thread count) waits for it to
+   * settle and then runs its own.
+   */
   async function recycle(options?: RecycleOptions): Promise<RecycleResult> {
     const recycleThreadPool = lifecycle.recycleThreadPool;
     if (recycleThreadPool === undefined) {
@@ -230,14 +248,18 @@ export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown
     for (;;) {
       switch (state) {
         case 'recycling':
-          return recycling as Promise<RecycleResult>; // join the recycle in progress
+          if (options === undefined || sameOptions(options, recyclingOptions)) {
+            return (recycling as Promise<RecycleResult>).then(markJoined);
+          }
+          await recycling?.catch(() => undefined);
+          continue;
         case 'initializing':
           await initializing?.catch(() => undefined);
           continue;
         case 'none':
           throw new PoolOperationError(
             'POOL_NOT_INITIALIZED',
-            'recycle() was called with no thread pool up; expected a running pool. Recycle from inside withThreadPool.',
+            'recycle() was called with no thread pool up; expected a running pool: it starts with the first operation (withThreadPool).',
           );
         case 'exiting':
           throw new PoolOperationError(
@@ -246,6 +268,7 @@ export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown
           );
         case 'running': {
           transition('recycling');
+          recyclingOptions = options;
           recycling = (async () => {
             try {
               return await recycleThreadPool.call(lifecycle, options);
@@ -253,6 +276,7 @@ export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown
               // Success or not, the pool is there and serving (a failed recycle keeps the old generation).
               transition('running');
               recycling = null;
+              recyclingOptions = undefined;
             }
           })();
           return recycling;
@@ -267,4 +291,18 @@ export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown
     state: () => state,
     users: () => users,
   });
+}
+
+/** Same options, as far as a recycle is concerned: equal as JSON (plain data only). */
+function sameOptions(a: unknown, b: unknown): boolean {
+  try {
+    return JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
+  } catch {
+    return false;
+  }
+}
+
+/** A joined request's result: the report, marked as joined. */
+function markJoined<Result>(result: Result): Result {
+  return typeof result === 'object' && result !== null ? ({ ...result, joined: true } as Result) : result;
 }

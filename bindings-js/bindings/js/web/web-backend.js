@@ -1,15 +1,18 @@
 // o1js's web backend (src/bindings/js/web/web-backend.js), with a thread pool
-// that can be recycled, watched and survived.
+// that can be recycled, watched and survived: the web adapter's page side.
 //
 // Same exports as upstream, `initializeBindings`, `wasm` and `withThreadPool`,
 // and the same topology: the page instantiates the module on a shared memory
 // (o1js calls cheap bindings on the page), one main worker owns the prover
 // and blocks inside proofs, and the bindings listed in o1js's worker-spec.js
-// are forwarded to it. Added: the health API (`poolHealth`,
-// `recycleThreadPool`, `poolHealthCoordinator`, `configurePoolHealth`),
-// `configureThreadPool`, `workerHost` (live workers, an outside kill for
-// fault drills, events), `callInWorker` (any export, run in the main worker,
-// without blocking the page) and `wasmMemoryMaximumBytes`.
+// are forwarded to it. What the backend does (options, lifetime, coordinator,
+// recycles, worker host, events) is written once for Node and the web in
+// lib/proof-system/host/backend.ts; this file starts the page's threads,
+// forwards o1js's bindings, and gives the facade its platform. Added exports:
+// the health API (`poolHealth`, `recycleThreadPool`, `exitThreadPool`,
+// `poolHealthCoordinator`, `configurePoolHealth`), `configureThreadPool`,
+// `workerHost`, `callInWorker` (any export, run in the main worker, without
+// blocking the page) and `wasmMemoryMaximumBytes`.
 //
 // Threads (worker-helpers.js explains the supervisor and the rayon workers):
 //
@@ -21,11 +24,8 @@
 // health from the supervisor, whose event loop always runs, even while the
 // main worker is blocked in a proof. `poolHealth()` is therefore a Promise
 // here (synchronous on Node). Only o1js's forwarded bindings keep upstream's
-// behaviour of spinning the page until the main worker answers.
-//
-// The coordinator runs on the page, next to WithThreadPool (which runs there
-// upstream too): before each job it reads a fresh snapshot; its idle timer
-// reads the snapshot a refresher keeps (at most one idle interval old).
+// behaviour of spinning the page until the main worker answers, within
+// `callTimeoutMs`.
 //
 // Memory: shared, maximum 4 GiB, 1 GiB on iOS (upstream's choice), or
 // `configureThreadPool({ memoryMaximumBytes })` before `initializeBindings()`.
@@ -45,21 +45,13 @@ import {
   workerHelperMain,
   supervisorMain,
   connectPoolHost,
-  messageRequester,
-  serveRequests,
 } from './worker-helpers.js';
 import o1jsWebSrc from 'string:../../../web_bindings/o1js_web.bc.js';
-import { WithThreadPool, workers } from '../../../lib/proof-system/workers.js';
-import { PoolHealthCoordinator } from '../../../lib/proof-system/pool-health-coordinator.js';
-import { fromWasmError } from '../../../lib/proof-system/errors.js';
+import { createBackend } from '../../../lib/proof-system/host/backend.js';
+import { channelOf, requester, serve } from '../../../lib/proof-system/host/protocol.js';
+import { PoolArgumentError, PoolConfigError, PoolHostError, PoolTimeoutError, fromWasmError } from '../../../lib/proof-system/errors.js';
+import { rules } from '../../../lib/proof-system/options.js';
 import { registerPoolBackend } from '../../../lib/proof-system/pool-api.js';
-import {
-  checkOptions,
-  describeCoordinatorEvent,
-  resolveRecycleOptions,
-  WORKER_OPTION_RULES,
-} from '../../../lib/proof-system/pool-host.js';
-import { TypedEmitter } from '../../../lib/proof-system/typed-emitter.js';
 
 // Upstream's exports.
 export { initializeBindings, wasm, withThreadPool };
@@ -73,44 +65,20 @@ const GiB = 2 ** 30;
 /** @type {ReturnType<typeof kimchiWasm>} The glue on the page; o1js's forwarded bindings run in the main worker. */
 let wasm;
 
-/** Host options; `configureThreadPool` validates and changes them. */
-const hostOptions = {
+/** The web's own host options (backend.ts has the common ones). */
+const WEB_OPTION_RULES = {
+  memoryMaximumBytes: rules.orNull({
+    expected: 'bytes: a multiple of 65536 from 16 MiB (16777216) to 4 GiB (4294967296)',
+    accepts: (v) => Number.isSafeInteger(v) && v % PAGE === 0 && v >= 16 * 2 ** 20 && v <= 4 * GiB,
+  }),
+  callTimeoutMs: rules.milliseconds(1),
+};
+const WEB_OPTION_DEFAULTS = {
   /** Maximum of the shared memory; `null`: 4 GiB, 1 GiB on iOS. Fixed once initializeBindings ran. */
   memoryMaximumBytes: null,
-  /** Bound for workers (main, supervisor, each rayon worker) to report ready. */
-  startTimeoutMs: 30_000,
-  /** 'destroy' (ours): workers leave Rayon's loop and free their thread state; 'terminate': upstream's order, workers stopped before the pool is dropped (leaks). */
-  teardown: 'destroy',
-  /** 'process' (o1js >= 2.15): the pool starts with the first operation and stays up; 'operation': it exits after each outermost one. */
-  lifetime: 'process',
+  /** Bound on one forwarded o1js binding (the page spins meanwhile): a proof takes minutes at most. */
+  callTimeoutMs: 30 * 60_000,
 };
-
-const HOST_OPTION_RULES = {
-  lifetime: ["'process' or 'operation'", (v) => v === 'process' || v === 'operation'],
-  memoryMaximumBytes: [
-    'null, or bytes: a multiple of 65536 from 16 MiB to 4 GiB',
-    (v) => v === null || (Number.isSafeInteger(v) && v % PAGE === 0 && v >= 16 * 2 ** 20 && v <= 4 * GiB),
-  ],
-  ...WORKER_OPTION_RULES,
-};
-
-/**
- * Changes how the backend sets up memory and workers. Throws a TypeError
- * naming the option, its value and what was expected; on error nothing
- * changes. `memoryMaximumBytes` only before `initializeBindings()`.
- */
-function configureThreadPool(options) {
-  checkOptions('configureThreadPool', options, HOST_OPTION_RULES);
-  if ('memoryMaximumBytes' in options && memory !== undefined && options.memoryMaximumBytes !== hostOptions.memoryMaximumBytes) {
-    throw new TypeError(
-      'configureThreadPool option memoryMaximumBytes was given after initializeBindings() created the memory: expected it before',
-    );
-  }
-  Object.assign(hostOptions, options);
-  const { startTimeoutMs, teardown } = hostOptions;
-  supervisor?.requests.ask('configure', { changes: { startTimeoutMs, teardown } }).catch(() => undefined);
-  return { ...hostOptions };
-}
 
 /** Upstream's memory maximum for a user agent: 1 GiB on iOS (Safari's limit), 4 GiB elsewhere. */
 function wasmMemoryMaximumBytes(userAgent, maxTouchPoints = 0) {
@@ -123,7 +91,7 @@ function wasmMemoryMaximumBytes(userAgent, maxTouchPoints = 0) {
 const INITIAL_MEMORY_PAGES = 20;
 
 function maximumMemoryBytes() {
-  return hostOptions.memoryMaximumBytes ?? wasmMemoryMaximumBytes(navigator.userAgent, navigator.maxTouchPoints);
+  return backend.hostOptions.memoryMaximumBytes ?? wasmMemoryMaximumBytes(navigator.userAgent, navigator.maxTouchPoints);
 }
 
 function createMemory() {
@@ -161,11 +129,11 @@ async function initialize() {
   try {
     await glue.default({ memory });
   } catch (error) {
-    throw new Error(
+    throw new PoolHostError(
       `instantiating plonk-wasm on the page failed (${error.message}); the shared memory starts at ` +
         `${INITIAL_MEMORY_PAGES} pages with a maximum of ${maximumMemoryBytes()} bytes: ` +
         `expected the module to accept it (its declared minimum must not exceed the start)`,
-      { cause: error },
+      error,
     );
   }
   const module = glue.default.__wbindgen_wasm_module;
@@ -189,7 +157,7 @@ async function initialize() {
 
 async function startThreads(module) {
   const channel = new MessageChannel();
-  const bound = hostOptions.startTimeoutMs;
+  const bound = backend.hostOptions.startTimeoutMs;
   const superWorker = inlineWorker(srcFromFunctionModule(supervisorMain), 'plonk-wasm supervisor');
   const mainWorkerHandle = inlineWorker(srcFromFunctionModule(mainWorker), 'plonk-wasm main');
   const started = [superWorker, mainWorkerHandle];
@@ -202,7 +170,7 @@ async function startThreads(module) {
         memory,
         rayonSource: srcFromFunctionModule(workerHelperMain),
         port: channel.port2,
-        settings: { startTimeoutMs: hostOptions.startTimeoutMs, teardown: hostOptions.teardown },
+        settings: { startTimeoutMs: backend.hostOptions.startTimeoutMs, teardown: backend.hostOptions.teardown },
       },
       [channel.port2],
     );
@@ -214,11 +182,11 @@ async function startThreads(module) {
     ]);
   } catch (error) {
     for (const worker of started) worker.terminate();
-    throw new Error(`starting the web backend's workers failed: ${error.message}`, { cause: error });
+    throw new PoolHostError(`starting the web backend's workers failed: ${error.message}`, error);
   }
   return {
     mainThread: watchThread(mainWorkerHandle, 'the main worker'),
-    supervisor: watchThread(superWorker, 'the supervisor', (event) => emitHostEvent(event)),
+    supervisor: watchThread(superWorker, 'the supervisor', (event) => backend.emitHostEvent(event)),
   };
 }
 
@@ -240,12 +208,12 @@ function failOnError(worker, name, booted) {
  * call fails with it (a page reload gives a new instance).
  */
 function watchThread(worker, name, onEvent) {
-  const requests = messageRequester(worker);
+  const requests = requester(channelOf(worker));
   const fail = (why) => {
-    const error = new Error(`${name} of the web backend ${why}; no call can be served any more: reload the page`);
+    const error = new PoolHostError(`${name} of the web backend ${why}; no call can be served any more: reload the page`);
     brokenBy ??= error;
     requests.failAll(error);
-    emitHostEvent({ type: 'backend-failed', thread: name, reason: error.message });
+    backend.emitHostEvent({ type: 'backend-failed', thread: name, reason: error.message });
   };
   worker.addEventListener('error', (event) => {
     event.preventDefault();
@@ -263,7 +231,7 @@ function watchThread(worker, name, onEvent) {
 function ask(thread, op, fields) {
   if (brokenBy !== null) return Promise.reject(brokenBy);
   if (thread === null) {
-    return Promise.reject(new Error(`the web backend is not started (op ${op}): expected initializeBindings() to have resolved`));
+    return Promise.reject(new PoolHostError(`the web backend is not started (op ${op}): expected initializeBindings() to have resolved`));
   }
   return thread.requests.ask(op, fields);
 }
@@ -280,7 +248,7 @@ function mainWorker() {
     self.addEventListener('message', ({ data: message }) => {
       if (message?.type === 'plonk-wasm:run') runForwardedBinding(glue, spec, message);
     });
-    serveRequests(self, {
+    serve(channelOf(self), {
       call({ name, args }) {
         if (typeof glue[name] !== 'function') throw new TypeError(`callInWorker: the wasm has no export ${name}`);
         return glue[name](...args);
@@ -289,7 +257,7 @@ function mainWorker() {
     postMessage({ type: 'plonk-wasm:main-booted' });
   });
 }
-mainWorker.deps = [{ kimchiWasm }, workerSpec, onceMessage, connectPoolHost, serveRequests, runForwardedBinding];
+mainWorker.deps = [{ kimchiWasm }, workerSpec, onceMessage, connectPoolHost, serve, channelOf, runForwardedBinding];
 runForwardedBinding.deps = [consumedArguments];
 
 // ------------------------------------------------ o1js's forwarded bindings
@@ -326,8 +294,21 @@ function forwardBindings(glue, mainWorkerHandle) {
       Atomics.store(header, 0, 0);
       Atomics.store(header, 3, 0);
       mainWorkerHandle.postMessage({ type: 'plonk-wasm:run', name, args: encoded, control });
-      // The page may not Atomics.wait.
-      while (Atomics.load(header, 0) === 0);
+      // The page may not Atomics.wait: it spins, within callTimeoutMs (a
+      // main worker that died cannot answer, and the page cannot hear it die
+      // while it spins).
+      const timeoutMs = backend.hostOptions.callTimeoutMs;
+      const deadline = performance.now() + timeoutMs;
+      for (let spins = 0; Atomics.load(header, 0) === 0; spins++) {
+        if ((spins & 0xffff) === 0 && performance.now() > deadline) {
+          brokenBy = new PoolTimeoutError(
+            `the main worker's answer to ${name}`,
+            timeoutMs,
+            'it may have died, and the page could not see it while it waited: reload the page (raise callTimeoutMs for longer proofs)',
+          );
+          throw brokenBy;
+        }
+      }
       const consumed = Atomics.load(header, 3);
       args.forEach((arg, i) => {
         if (consumed & (1 << i)) arg.__destroy_into_raw();
@@ -404,146 +385,69 @@ async function callInWorker(name, ...args) {
   try {
     return await ask(mainThread, 'call', { name, args });
   } catch (error) {
-    throw fromWasmError(error, { health: latestHealth });
+    if (error?.name === 'DataCloneError') {
+      throw new PoolArgumentError('callInWorker', name, args, 'arguments that can be sent to a worker (structured-cloneable: no functions or symbols)');
+    }
+    throw fromWasmError(error);
   }
 }
 
 // ------------------------------------------------------------- thread pool
 
-/** The last snapshot read; the coordinator's synchronous view of the pool. */
-let latestHealth = null;
-
-/**
- * The pool's health (README, "Health fields"), read by the supervisor, so it
- * answers while the main worker is busy in a proof. `memory.linearMaxBytes`
- * is the shared memory's maximum.
- */
-async function poolHealth() {
-  const health = await ask(supervisor, 'health');
-  const maximum = maximumMemoryBytes();
-  if (health.memory.linearMaxBytes === null || health.memory.linearMaxBytes > maximum) {
-    health.memory.linearMaxBytes = maximum;
-  }
-  latestHealth = health;
-  return health;
-}
-
 function defaultThreadCount() {
   return Math.max(1, (navigator.hardwareConcurrency ?? 1) - 1);
 }
 
-let healthRefresher = null;
-
-async function initThreadPool() {
-  await initializeBindings();
-  await callInWorker('initThreadPool', workers.numWorkers ?? defaultThreadCount());
-  await poolHealth();
-  poolHealthCoordinator.start();
-  startHealthRefresher();
-}
-
-/** The pool's own exit (WithThreadPool calls it); `exitThreadPool` below is the export. */
-async function exitPool() {
-  poolHealthCoordinator.stop();
-  stopHealthRefresher();
-  await callInWorker('exitThreadPool');
-}
-
-function startHealthRefresher() {
-  stopHealthRefresher();
-  healthRefresher = setInterval(() => void poolHealth().catch(() => undefined), poolHealthCoordinator.config.idleCheckIntervalMs);
-}
-
-function stopHealthRefresher() {
-  clearInterval(healthRefresher ?? undefined);
-  healthRefresher = null;
-}
-
-const runner = WithThreadPool(
-  {
-    initThreadPool,
-    exitThreadPool: exitPool,
-    recycleThreadPool: (options) =>
-      callInWorker(
-        'recycleThreadPool',
-        resolveRecycleOptions(options, { poisoned: latestHealth?.state === 'poisoned', teardown: hostOptions.teardown }),
-      ),
-    canTakeJobs: () => latestHealth === null || latestHealth.generation !== null,
-  },
-  { lifetime: () => hostOptions.lifetime },
-);
-
-/** Shuts the pool down once no operation runs; resolves when it is down (a no-op when it is not up). */
-function exitThreadPool() {
-  return runner.exit();
-}
-
-/** Replaces the pool with a new generation while jobs keep running; resolves with the recycle report. */
-function recycleThreadPool(options) {
-  return runner.recycle(options);
-}
-
-/**
- * The coordinator consulted before every operation. Its events ('decision',
- * 'recycle', 'refuse', 'error') carry the numbers behind each decision; its
- * log lines go through the wasm's tracing output, like the pool's own.
- */
-let poolHealthCoordinator = makeCoordinator({});
-
-function makeCoordinator(options) {
-  const backend = {
-    poolHealth: () => {
-      if (latestHealth === null) throw new Error('no pool health was read yet: expected a running pool');
-      return latestHealth;
-    },
-    recycleThreadPool: (o) => runner.recycle(o),
-  };
-  return new PoolHealthCoordinator(backend, options, { log: logThroughTracing });
-}
-
-/**
- * Validates `options` (PoolConfigError naming the field and the allowed
- * range; nothing changes on error) and replaces the coordinator. Listeners of
- * the old coordinator are not carried over. Returns the new coordinator.
- */
-function configurePoolHealth(options = {}) {
-  const next = makeCoordinator(options);
-  const wasRunning = poolHealthCoordinator.state !== 'stopped';
-  poolHealthCoordinator.stop();
-  poolHealthCoordinator = next;
-  if (wasRunning) {
-    next.start();
-    startHealthRefresher();
-  }
-  return next;
-}
-
-function logThroughTracing(event) {
-  // Through the supervisor: the page's own instance must not take locks.
-  ask(supervisor, 'log', { level: event.level, message: describeCoordinatorEvent(event) }).catch(() => undefined);
-}
-
-/**
- * Runs `run` with the pool up (upstream's contract), after asking the
- * coordinator with a fresh snapshot: it may recycle or rebuild the pool
- * first, or refuse with PoolMemoryError. Errors from the wasm come back as the
- * typed pool errors; other errors are untouched.
- */
-function withThreadPool(run) {
-  return runner(async () => {
-    await poolHealth();
-    await poolHealthCoordinator.beforeJob();
-    try {
-      return await run();
-    } catch (error) {
-      throw fromWasmError(error, { health: latestHealth });
+const backend = createBackend({
+  name: 'web',
+  defaultThreadCount,
+  optionRules: WEB_OPTION_RULES,
+  optionDefaults: WEB_OPTION_DEFAULTS,
+  checkChange(changes) {
+    if ('memoryMaximumBytes' in changes && memory !== undefined && changes.memoryMaximumBytes !== backend.hostOptions.memoryMaximumBytes) {
+      throw new PoolConfigError(
+        'memoryMaximumBytes',
+        changes.memoryMaximumBytes,
+        'to be given before initializeBindings() created the memory',
+        'configureThreadPool option',
+      );
     }
-  });
+    if (supervisor !== null && ('startTimeoutMs' in changes || 'teardown' in changes)) {
+      const { startTimeoutMs, teardown } = { ...backend.hostOptions, ...changes };
+      ask(supervisor, 'configure', { changes: { startTimeoutMs, teardown } }).catch(() => undefined);
+    }
+  },
+  pool: {
+    async init(threads) {
+      await initializeBindings();
+      await callInWorker('initThreadPool', threads);
+    },
+    exit: () => callInWorker('exitThreadPool'),
+    recycle: (options) => callInWorker('recycleThreadPool', options),
+    async health() {
+      await initializeBindings();
+      const health = await ask(supervisor, 'health');
+      // The module declares 4 GiB; the memory's real maximum is what admission control must use.
+      const maximum = maximumMemoryBytes();
+      if (health.memory.linearMaxBytes === null || health.memory.linearMaxBytes > maximum) health.memory.linearMaxBytes = maximum;
+      return health;
+    },
+    log(level, message) {
+      // Through the supervisor: the page's own instance must not take locks.
+      ask(supervisor, 'log', { level, message }).catch(() => undefined);
+    },
+  },
+  supervisor: () => (supervisor === null ? null : { ask: (op, fields) => ask(supervisor, op, fields) }),
+});
+
+const { withThreadPool, poolHealth, recycleThreadPool, exitThreadPool, configureThreadPool, workerHost } = backend;
+/** The coordinator in use: `.on(event, listener)`, `.state`, `.config`; configurePoolHealth replaces it. */
+let poolHealthCoordinator = backend.poolHealthCoordinator;
+
+function configurePoolHealth(options) {
+  poolHealthCoordinator = backend.configurePoolHealth(options);
+  return poolHealthCoordinator;
 }
-withThreadPool.state = () => runner.state();
-withThreadPool.users = () => runner.users();
-withThreadPool.recycle = recycleThreadPool;
-withThreadPool.exit = exitThreadPool;
 
 // What applications reach through `o1js/pool` (pool-api.ts), whichever copy
 // of o1js (its bundle, or these modules) loaded this backend.
@@ -555,36 +459,8 @@ registerPoolBackend({
   configurePoolHealth,
   configureThreadPool,
   get poolHealthCoordinator() {
-    return poolHealthCoordinator;
+    return backend.poolHealthCoordinator;
   },
-  get workerHost() {
-    return workerHost;
-  },
+  workerHost,
   withThreadPool,
 });
-
-// ---------------------------------------------------------------- host events
-
-// A listener that throws does not break the pool's bookkeeping (nor other listeners).
-const hostEvents = new TypedEmitter();
-
-function emitHostEvent(event) {
-  hostEvents.emit('host', event);
-}
-
-/** The rayon workers, as the supervisor sees them, and operator tools. */
-const workerHost = {
-  /** Live and recently ended workers: `{ generation, index, state }`. */
-  list: () => ask(supervisor, 'list'),
-  /**
-   * Terminates one worker from outside (for fault drills), after `afterMs` on
-   * the supervisor's clock, so it can land while the main worker is busy in a
-   * proof. Resolves when the kill is scheduled.
-   */
-  kill: (generation, index, { afterMs = 0 } = {}) => ask(supervisor, 'kill', { generation, index, afterMs }),
-  /**
-   * Host events: `worker-lost` ({ generation, index, reason }),
-   * `workers-started`, `workers-stopped`, `backend-failed` ({ thread, reason }).
-   */
-  on: (listener) => hostEvents.on('host', listener),
-};

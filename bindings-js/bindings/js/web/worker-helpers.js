@@ -1,11 +1,13 @@
 // o1js's web worker helpers (src/bindings/js/web/worker-helpers.js), for a
-// thread pool that can be recycled, watched and survived.
+// thread pool that can be recycled, watched and survived: the web adapter's
+// worker side. What the host does is written once, for Node and the web, in
+// lib/proof-system/host/ (the supervisor, a Rayon worker's life, the messages
+// between threads); this file spawns Web Workers and routes their events.
 //
 // Same exports as upstream: `srcFromFunctionModule`, `inlineWorker`,
 // `workerHelperMain` (a rayon worker's script), the `startWorkers` /
 // `terminateWorkers` the glue calls, and `waitForMessage`. Added: the
-// supervisor that owns the rayon workers, and the small request/reply
-// protocol the backend's threads speak.
+// supervisor's script and the way the main worker reaches it.
 //
 // Threads (see web-backend.js for the page's side):
 //
@@ -14,29 +16,18 @@
 //          └── supervisor ──┬─ rayon worker 0 of generation g
 //                           └─ rayon worker 1 …
 //
-// The main worker spends whole proofs blocked inside the wasm, so it cannot
-// watch workers or answer the page meanwhile; the supervisor's event loop
-// always runs. It owns every rayon worker and watches it for its whole life
-// (`error`, `messageerror`, a trap reported by the worker itself). Browsers
-// give no exit event: a worker's end is its `exited` message, or its
-// termination by the supervisor. When one dies, the supervisor stores the
-// generation in the pool's loss signal with `Atomics.store` (no call into the
-// instance, so it works even after a trap), then reports the loss to the pool
-// (`reportWorkerLost`), which poisons the generation: a job blocked on the
-// dead worker wakes up with POOL_WORKER_LOST. The supervisor has an instance
-// of its own on the shared memory, so it also serves the page's health reads.
-//
-// A rayon worker's life: instantiate the module on the shared memory → post
-// `ready` → `wbg_rayon_start_worker(receiver)` (Rayon's loop; returns when its
-// generation is dropped) → `__wbindgen_thread_destroy()` (frees its stack and
-// TLS) → post `exited` → close.
+// Browsers give no event when a worker's thread ends: a worker's end is its
+// `exited` message, an `error` (its wasm threw out), or its termination by the
+// supervisor (host/supervisor.ts says what that means for a lost worker).
 //
 // Workers are built from function sources, as upstream's are, so they work in
 // o1js's one-file bundle: `srcFromFunctionModule(f)` ships `f` and everything
-// in its `deps`, transitively. Such a function may use only globals, its
+// in its `deps`, transitively. Such a function uses only globals, its
 // arguments and the functions in its `deps`, never a module-level variable.
 import kimchiWasm from '../../../web_bindings/kimchi_wasm.js';
-import { reportWorkerLoss, signalWorkerLoss } from '../../../lib/proof-system/pool-host.js';
+import { channelOf, requester, serve } from '../../../lib/proof-system/host/protocol.js';
+import { routeRayonMessage, runRayonWorker } from '../../../lib/proof-system/host/rayon-worker.js';
+import { runSupervisor } from '../../../lib/proof-system/host/supervisor.js';
 
 export {
   srcFromFunctionModule,
@@ -48,10 +39,6 @@ export {
   onceMessage,
   supervisorMain,
   connectPoolHost,
-  messageRequester,
-  serveRequests,
-  serializeError,
-  reviveError,
 };
 
 /**
@@ -135,89 +122,12 @@ function onceMessage(type, handler) {
   });
 }
 
-// ------------------------------------------------------------ request/reply
-
-/** An error as plain data, to cross postMessage with its name, code and stack. */
-function serializeError(error) {
-  if (error instanceof Error) {
-    return { name: error.name, message: error.message, code: error.code, stack: error.stack };
-  }
-  return { name: 'Error', message: String(error) };
-}
-
-/** The Error that `serializeError` described. */
-function reviveError(data) {
-  const error = new Error(data?.message ?? String(data));
-  error.name = data?.name ?? 'Error';
-  if (data?.code !== undefined) error.code = data.code;
-  if (data?.stack !== undefined) error.stack = data.stack;
-  return error;
-}
-
-/**
- * Asks `endpoint` (a Worker, a MessagePort, a worker's `self`) to run
- * operations served by `serveRequests` on the other side.
- * `ask(op, fields, transfer)` resolves with the operation's value or rejects
- * with its error; `failAll(error)` rejects everything still waiting.
- */
-function messageRequester(endpoint) {
-  const pending = new Map();
-  let nextId = 1;
-  endpoint.addEventListener('message', ({ data }) => {
-    if (data?.type !== 'plonk-wasm:reply') return;
-    const waiter = pending.get(data.id);
-    if (waiter === undefined) return;
-    pending.delete(data.id);
-    if (data.ok) waiter.resolve(data.value);
-    else waiter.reject(reviveError(data.error));
-  });
-  endpoint.start?.();
-  return {
-    ask(op, fields = {}, transfer = []) {
-      const id = nextId++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        endpoint.postMessage({ ...fields, type: 'plonk-wasm:request', op, id }, transfer);
-      });
-    },
-    failAll(error) {
-      for (const [id, waiter] of pending) {
-        pending.delete(id);
-        waiter.reject(error);
-      }
-    },
-    get pending() {
-      return pending.size;
-    },
-  };
-}
-messageRequester.deps = [reviveError];
-
-/** Answers `messageRequester` requests on `endpoint` with `operations[op](request)`. */
-function serveRequests(endpoint, operations) {
-  endpoint.addEventListener('message', async ({ data }) => {
-    if (data?.type !== 'plonk-wasm:request') return;
-    try {
-      const operation = operations[data.op];
-      if (operation === undefined) {
-        throw new Error(`unknown request '${data.op}': expected one of ${Object.keys(operations).join(', ')}`);
-      }
-      const value = await operation(data);
-      endpoint.postMessage({ type: 'plonk-wasm:reply', id: data.id, ok: true, value });
-    } catch (error) {
-      endpoint.postMessage({ type: 'plonk-wasm:reply', id: data.id, ok: false, error: serializeError(error) });
-    }
-  });
-  endpoint.start?.();
-}
-serveRequests.deps = [serializeError];
-
 // ------------------------------------------------- the glue's host functions
 
 /**
  * Called by the glue (in the main worker) to start a generation: the
- * supervisor spawns its workers and resolves once each is inside Rayon's
- * loop; then the generation is built.
+ * supervisor spawns its workers and resolves once each is about to enter
+ * Rayon's loop; then the generation is built.
  */
 async function startWorkers(module, memory, builder) {
   await askPoolHost('start', {
@@ -234,7 +144,7 @@ startWorkers.deps = [askPoolHost];
 
 /**
  * Called by the glue (in the main worker) once a generation was dropped:
- * resolves `{ exited, forced }` after its workers left (or, past
+ * resolves `{ exited, forced, reclaimed }` after its workers left (or, past
  * `timeoutMs`, were terminated).
  */
 function terminateWorkers(generation, timeoutMs) {
@@ -257,185 +167,78 @@ function askPoolHost(op, fields) {
 
 /** In the main worker: routes startWorkers / terminateWorkers to the supervisor at the other end of `port`. */
 function connectPoolHost(port) {
-  self.plonkWasmPoolHost = messageRequester(port);
+  self.plonkWasmPoolHost = requester(channelOf(port));
 }
-connectPoolHost.deps = [messageRequester];
+connectPoolHost.deps = [requester, channelOf];
 
 // --------------------------------------------------------------- rayon worker
 
-/** A rayon worker's script: waits for its start message, then lives the life described at the top. */
+/** A rayon worker's script: waits for its start message, then lives the life of host/rayon-worker.ts. */
 function workerHelperMain() {
   onceMessage('plonk-wasm:rayon-start', (data) => {
     const glue = kimchiWasm();
-    let exports;
-    try {
-      exports = glue.initSync({ module: data.module, memory: data.memory });
-      postMessage({ type: 'plonk-wasm:rayon-ready' });
-      glue.wbg_rayon_start_worker(data.receiver);
-    } catch (error) {
-      // A trap or a failed start (a panic inside a job is caught there): tell
-      // the supervisor why, then fail with it.
-      postMessage({ type: 'plonk-wasm:rayon-failed', message: String(error?.message ?? error) });
-      throw error;
-    }
-    exports.__wbindgen_thread_destroy();
-    postMessage({ type: 'plonk-wasm:rayon-exited' });
+    const raw = glue.initSync({ module: data.module, memory: data.memory });
+    runRayonWorker(glue, raw, data.receiver, (message) => postMessage(message));
     close();
   });
 }
-workerHelperMain.deps = [{ kimchiWasm }, onceMessage];
+workerHelperMain.deps = [{ kimchiWasm }, onceMessage, runRayonWorker];
 
 // ----------------------------------------------------------------- supervisor
 
 /** The supervisor's script: waits for its boot message from the page. */
 function supervisorMain() {
   onceMessage('plonk-wasm:supervisor-boot', (boot) => {
-    runSupervisor(boot);
+    runWebSupervisor(boot);
     postMessage({ type: 'plonk-wasm:supervisor-booted' });
   });
 }
-supervisorMain.deps = [onceMessage, runSupervisor];
+supervisorMain.deps = [onceMessage, runWebSupervisor];
 
 /**
  * `boot`: `module`, `memory`, `rayonSource` (workerHelperMain's script),
  * `port` (to the main worker), `settings` ({ startTimeoutMs, teardown }).
- * Serves the same operations to the page (on `self`) and to the main worker
- * (on `port`); posts host events to the page.
+ * Serves the supervisor's operations to the page (on `self`) and to the main
+ * worker (on `port`); posts host events to the page.
  */
-function runSupervisor({ module, memory, rayonSource, port, settings: initialSettings }) {
+function runWebSupervisor({ module, memory, rayonSource, port, settings: initialSettings }) {
   const glue = kimchiWasm();
-  glue.initSync({ module, memory });
+  const raw = glue.initSync({ module, memory });
   // One URL for every worker of every generation, kept for the supervisor's life.
   const rayonUrl = URL.createObjectURL(new Blob([rayonSource], { type: 'text/javascript' }));
-  const settings = { startTimeoutMs: 30_000, teardown: 'destroy', ...initialSettings };
-  const records = new Map(); // generation → worker records
-  const event = (value) => postMessage({ type: 'plonk-wasm:event', event: value });
-
-  /** A worker died: poison its generation (pool-host.ts), stop what is left of it, tell the page. */
-  function lost(record, reason) {
-    if (record.state !== 'starting' && record.state !== 'running') return;
-    record.state = 'lost';
-    const detail = reportWorkerLoss(glue, memory, record, reason);
-    // Its thread state cannot be freed any more (it trapped, or it is gone).
-    record.worker.terminate();
-    record.ended.resolve();
-    event({ type: 'worker-lost', generation: record.generation, index: record.index, reason: detail });
-  }
-
-  /** Starts one rayon worker; its record settles `ready` and `ended` as its life goes. */
-  function spawn(request, index) {
-    const { generation } = request;
-    const ready = settleable();
-    ready.promise.catch(() => undefined); // observed by `start`; a late rejection is not unhandled
-    const worker = new Worker(rayonUrl, { name: `plonk-wasm rayon ${generation}.${index}` });
-    const record = { generation, index, state: 'starting', lossSignalAddress: request.lossSignalAddress, worker, ready, ended: settleable() };
-    worker.addEventListener('message', ({ data }) => {
-      if (data?.type === 'plonk-wasm:rayon-ready') {
-        record.state = 'running';
-        ready.resolve();
-      } else if (data?.type === 'plonk-wasm:rayon-exited') {
-        record.state = 'exited';
-        record.ended.resolve();
-      } else if (data?.type === 'plonk-wasm:rayon-failed') {
-        ready.reject(new Error(data.message));
-        lost(record, `failed: ${data.message}`);
-      }
-    });
-    worker.addEventListener('messageerror', () => lost(record, 'a message from it could not be deserialized'));
-    worker.addEventListener('error', (error) => {
-      // Handled here: the loss is reported through the pool and host events.
-      error.preventDefault();
-      const message = error.message || 'uncaught error';
-      ready.reject(new Error(message));
-      lost(record, `error: ${message}`);
-    });
-    worker.postMessage({ type: 'plonk-wasm:rayon-start', module: request.module, memory: request.memory, receiver: request.receiver });
-    return record;
-  }
-
-  async function start(request) {
-    const { generation, threads } = request;
-    const group = [];
-    records.set(generation, group);
-    let timer;
-    const late = new Promise((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`workers of generation ${generation} did not report ready within ${settings.startTimeoutMs} ms`)),
-        settings.startTimeoutMs,
-      );
-    });
-    try {
-      for (let index = 0; index < threads; index++) group.push(spawn(request, index));
-      await Promise.race([Promise.all(group.map((r) => r.ready.promise)), late]);
-    } catch (error) {
-      // Nothing of a failed start may linger: stop what did start.
-      for (const record of group) {
-        if (record.state !== 'lost') record.state = 'stopped';
-        record.worker.terminate();
-      }
-      records.delete(generation);
-      throw new Error(`starting the rayon workers of generation ${generation} failed: ${error.message}`);
-    } finally {
-      clearTimeout(timer);
-    }
-    event({ type: 'workers-started', generation, threads });
-  }
-
-  /** Retires a generation's workers; resolves `{ exited, forced }`. */
-  async function stop({ generation, timeoutMs }) {
-    const group = records.get(generation) ?? [];
-    records.delete(generation);
-    const exitedOnTheirOwn = await Promise.all(group.map((record) => retire(record, timeoutMs)));
-    const exited = exitedOnTheirOwn.filter(Boolean).length;
-    const forced = group.length - exited;
-    event({ type: 'workers-stopped', generation, exited, forced });
-    return { exited, forced };
-  }
-
-  /**
-   * Waits up to `timeoutMs` for the worker to leave Rayon's loop and free its
-   * thread state (not in 'terminate' teardown), then terminates it (an
-   * exited worker closed itself already: this makes sure its thread is
-   * gone). True when it exited on its own.
-   */
-  async function retire(record, timeoutMs) {
-    if (settings.teardown === 'destroy') {
-      let timer;
-      await Promise.race([record.ended.promise, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-      clearTimeout(timer);
-    }
-    const exited = record.state === 'exited';
-    if (!exited && record.state !== 'lost') record.state = 'stopped'; // a stop is not a loss
-    record.worker.terminate();
-    return exited;
-  }
-
-  function kill({ generation, index, afterMs = 0 }) {
-    const record = (records.get(generation) ?? []).find((r) => r.index === index);
-    if (record === undefined) {
-      const live = [...records.values()].flat().map((r) => `generation ${r.generation} worker ${r.index}`);
-      throw new Error(`no live worker ${index} in generation ${generation}: expected one of ${live.join(', ') || 'none'}`);
-    }
-    setTimeout(() => lost(record, 'terminated from outside (workerHost.kill)'), afterMs);
-  }
-
-  const operations = {
-    start,
-    stop,
-    kill,
-    list: () => [...records.values()].flat().map(({ generation, index, state }) => ({ generation, index, state })),
-    health: () => glue.poolHealth(),
-    log: ({ level, message }) => glue.logPoolEvent(level, message),
+  const settings = { ...initialSettings };
+  const operations = runSupervisor({
+    instance: { ...glue, poolHealth: glue.poolHealth, logPoolEvent: glue.logPoolEvent, reportWorkerLost: glue.reportWorkerLost, __wasm: raw },
+    memory,
+    // Browsers report no thread's end: a lost worker's stack is not freed (README).
+    reportsEnd: false,
+    spawn(request, index, events) {
+      const worker = new Worker(rayonUrl, { name: `plonk-wasm rayon ${request.generation}.${index}` });
+      worker.addEventListener('message', ({ data }) => routeRayonMessage(data, events));
+      worker.addEventListener('messageerror', () => events.broken('a message from it could not be deserialized'));
+      worker.addEventListener('error', (error) => {
+        // Handled here: the loss is reported through the pool and host events.
+        error.preventDefault();
+        events.failed(`error: ${error.message || 'uncaught error'}`);
+      });
+      worker.postMessage({ type: 'plonk-wasm:rayon-start', module: request.module, memory: request.memory, receiver: request.receiver });
+      return {
+        terminate() {
+          worker.terminate();
+          return Promise.resolve();
+        },
+      };
+    },
+    emit: (event) => postMessage({ type: 'plonk-wasm:event', event }),
+  });
+  const served = {
+    ...operations,
+    // The main worker's requests carry no settings: the page's are added here.
+    start: (request) => operations.start({ ...request, startTimeoutMs: settings.startTimeoutMs }),
+    stop: (request) => operations.stop({ ...request, teardown: settings.teardown }),
     configure: ({ changes }) => Object.assign(settings, changes),
   };
-  serveRequests(self, operations);
-  serveRequests(port, operations);
+  serve(channelOf(self), served);
+  serve(channelOf(port), served);
 }
-runSupervisor.deps = [{ kimchiWasm }, serveRequests, settleable, reportWorkerLoss, signalWorkerLoss];
-
-/** A promise with its `resolve` and `reject` (each settles it once). */
-function settleable() {
-  const settle = {};
-  settle.promise = new Promise((resolve, reject) => Object.assign(settle, { resolve, reject }));
-  return settle;
-}
+runWebSupervisor.deps = [{ kimchiWasm }, runSupervisor, routeRayonMessage, serve, channelOf];

@@ -1,0 +1,311 @@
+/**
+ * The backend facade both o1js backends export: host options, the pool's
+ * lifetime (WithThreadPool), the health coordinator, `withThreadPool`,
+ * recycles and exit, the worker host and its events. Written once; the
+ * platform adapters (node-backend.js, web-backend.js) give it a
+ * `BackendPlatform`: where the pool's instance is called (Node: this thread;
+ * web: the main worker) and where the health is read without waiting on a
+ * proof (Node's main thread reads it directly between jobs; the supervisor
+ * answers it from any thread, any time).
+ */
+import { PoolHealthCoordinator, type CoordinatorLogEvent } from '../pool-health-coordinator.js';
+import type { CoordinatorOptions } from '../coordinator-config.js';
+import { PoolInstanceTerminatedError, PoolTimeoutError, fromWasmError } from '../errors.js';
+import { checkOptions, isPlainObject, rules, type FieldRules } from '../options.js';
+import type { PoolHealth, RecycleOptions, RecycleReport } from '../pool-health.js';
+import { TypedEmitter } from '../typed-emitter.js';
+import { WithThreadPool, workers, type ThreadPoolLifetime } from '../workers.js';
+import type { Requester } from './protocol.js';
+import type { HostEvent, WorkerSummary } from './supervisor.js';
+
+/** The host options every platform has; each adds its own (`BackendPlatform.optionRules`). */
+export interface CommonHostOptions {
+  /** 'process' (o1js >= 2.15): one pool for the process; 'operation': it exits after each outermost operation. */
+  readonly lifetime: ThreadPoolLifetime;
+  /** Bound for a generation's workers to report ready. */
+  readonly startTimeoutMs: number;
+  /**
+   * 'destroy' (ours): workers leave Rayon's loop and free their thread state,
+   * and are terminated only past the exit bound; 'terminate': upstream's
+   * order, workers stopped first (leaks every worker's stack; for comparisons).
+   */
+  readonly teardown: 'destroy' | 'terminate';
+  /** Bound on `exitThreadPool()` once the last operation left (drain, exit, stop). */
+  readonly exitTimeoutMs: number;
+}
+
+export const COMMON_HOST_OPTION_RULES: FieldRules<CommonHostOptions> = {
+  lifetime: rules.oneOf('process', 'operation'),
+  startTimeoutMs: rules.milliseconds(1),
+  teardown: rules.oneOf('destroy', 'terminate'),
+  exitTimeoutMs: rules.milliseconds(1),
+};
+
+export const COMMON_HOST_DEFAULTS: CommonHostOptions = Object.freeze({
+  lifetime: 'process',
+  startTimeoutMs: 30_000,
+  teardown: 'destroy',
+  exitTimeoutMs: 120_000,
+});
+
+/** What the facade needs from a platform. */
+export interface BackendPlatform<PlatformOptions extends object> {
+  readonly name: 'node' | 'web';
+  /** Upstream's default thread count: available parallelism - 1, at least 1. */
+  defaultThreadCount(): number;
+  readonly optionRules: FieldRules<PlatformOptions>;
+  readonly optionDefaults: PlatformOptions;
+  /** Checks a change of options against the platform's state (e.g. too late for the memory maximum); throws to refuse it. */
+  checkChange?(changes: Partial<PlatformOptions & CommonHostOptions>): void;
+  /** The pool's calls, wherever its instance is. */
+  readonly pool: {
+    init(threads: number, options: HostOptions<PlatformOptions>): Promise<void>;
+    exit(): Promise<void>;
+    recycle(options: unknown): Promise<RecycleReport>;
+    /** A snapshot, read where it does not wait on a proof. */
+    health(): PoolHealth | Promise<PoolHealth>;
+    log(level: string, message: string): void;
+  };
+  /** The supervisor, once it runs (null before the first pool start). */
+  supervisor(): Requester | null;
+}
+
+export type HostOptions<PlatformOptions> = Readonly<PlatformOptions & CommonHostOptions>;
+
+export interface Backend<PlatformOptions extends object> {
+  withThreadPool: (<T>(run: () => T | Promise<T>) => Promise<T>) & {
+    state(): string;
+    users(): number;
+    recycle(options?: unknown): Promise<RecycleReport>;
+    exit(): Promise<void>;
+  };
+  poolHealth(): PoolHealth | Promise<PoolHealth>;
+  recycleThreadPool(options?: unknown): Promise<RecycleReport>;
+  exitThreadPool(): Promise<void>;
+  configureThreadPool(options: unknown): HostOptions<PlatformOptions>;
+  configurePoolHealth(options?: CoordinatorOptions): PoolHealthCoordinator;
+  readonly poolHealthCoordinator: PoolHealthCoordinator;
+  readonly hostOptions: HostOptions<PlatformOptions>;
+  readonly workerHost: WorkerHost;
+  /** For the adapter: a host event from the supervisor or the platform. */
+  emitHostEvent(event: HostEvent | { readonly type: string; readonly [key: string]: unknown }): void;
+}
+
+export interface WorkerHost {
+  /** The pool's worker threads as the supervisor sees them. */
+  list(): Promise<WorkerSummary[]>;
+  /** Terminates one worker from outside after `afterMs` on the supervisor's clock (fault drills); resolves when scheduled. */
+  kill(generation: number, index: number, options?: { afterMs?: number }): Promise<void>;
+  /** Host events: worker-lost, workers-started, workers-stopped (web: also backend-failed). Returns the unsubscribe function. */
+  on(listener: (event: HostEvent) => void): () => void;
+}
+
+/** What the wasm's recycleThreadPool gets for a caller's options, given the pool's state and the host's teardown. */
+export function resolveRecycleOptions(options: unknown, pool: { readonly poisoned: boolean; readonly teardown: 'destroy' | 'terminate' }): unknown {
+  // Not an object: the wasm refuses it with the message (the one place recycle options are checked).
+  if (options !== undefined && !isPlainObject(options)) return options;
+  const resolved: { -readonly [K in keyof RecycleOptions]: RecycleOptions[K] } = { ...(options as RecycleOptions | undefined) };
+  // A poisoned generation cannot exit cleanly (a worker is gone, the others are fenced): do not wait the full exit bound.
+  if (resolved.exitTimeoutMs === undefined && pool.poisoned) resolved.exitTimeoutMs = 1_000;
+  // Upstream's order: stop the workers while they sleep in Rayon's loop.
+  if (pool.teardown === 'terminate') resolved.stopWorkersFirst = true;
+  // setNumberOfWorkers after the pool started applies at the next recycle.
+  if (resolved.threads === undefined && workers.numWorkers !== undefined) resolved.threads = workers.numWorkers;
+  return resolved;
+}
+
+/** One line for a coordinator event, with the numbers behind it (for the pool's log). */
+export function describeCoordinatorEvent(event: CoordinatorLogEvent): string {
+  let summary: string;
+  switch (event.event) {
+    case 'recycle':
+      summary =
+        `${event.decision.kind} (${event.decision.reason}) generation ${event.report.fromGeneration} → ` +
+        `${event.report.toGeneration} in ${event.durationMs.toFixed(1)} ms`;
+      break;
+    case 'refuse':
+      summary = `needed ${event.decision.neededBytes} bytes of headroom, ${event.decision.availableBytes} available`;
+      break;
+    case 'error': {
+      const error = event.error as { message?: unknown } | null | undefined;
+      summary = `${event.during}: ${String(error?.message ?? error)}`;
+      break;
+    }
+    case 'decision':
+      summary = JSON.stringify(event.decision);
+      break;
+  }
+  return `pool-health-coordinator ${event.event}: ${summary}`;
+}
+
+export function createBackend<PlatformOptions extends object>(platform: BackendPlatform<PlatformOptions>): Backend<PlatformOptions> {
+  const optionRules = { ...COMMON_HOST_OPTION_RULES, ...platform.optionRules } as FieldRules<PlatformOptions & CommonHostOptions>;
+  let hostOptions: HostOptions<PlatformOptions> = Object.freeze({ ...COMMON_HOST_DEFAULTS, ...platform.optionDefaults });
+  const hostEvents = new TypedEmitter<{ host: HostEvent }>();
+  let latestHealth: PoolHealth | null = null;
+  /**
+   * Set by the first trap seen on a calling thread. The trap abandoned that
+   * call's Rust frames without unwinding, with whatever locks they held, so a
+   * later call could wait on one forever: every later call fails at once
+   * instead, with the same error, until the process (or the worker hosting
+   * the prover) is replaced. A trap on a pool worker is not this: it loses
+   * that worker only (POOL_WORKER_LOST) and the pool is rebuilt.
+   */
+  let terminated: PoolInstanceTerminatedError | null = null;
+
+  function refuseIfTerminated(): void {
+    if (terminated !== null) {
+      throw new PoolInstanceTerminatedError(
+        `${terminated.message} (this call was refused: the instance trapped earlier)`,
+        terminated,
+      );
+    }
+  }
+
+  /** Maps a wasm error, remembering a trap on the calling thread. */
+  function mapped(error: unknown): unknown {
+    const typed = fromWasmError(error, { health: latestHealth });
+    if (typed instanceof PoolInstanceTerminatedError && terminated === null) terminated = typed;
+    return typed;
+  }
+
+  async function health(): Promise<PoolHealth> {
+    refuseIfTerminated();
+    latestHealth = await platform.pool.health();
+    return latestHealth;
+  }
+
+  const runner = WithThreadPool<unknown, RecycleReport>(
+    {
+      async initThreadPool() {
+        refuseIfTerminated();
+        await platform.pool.init(workers.numWorkers ?? platform.defaultThreadCount(), hostOptions).catch((error) => {
+          throw mapped(error);
+        });
+        coordinator.start();
+      },
+      async exitThreadPool() {
+        coordinator.stop();
+        refuseIfTerminated();
+        await platform.pool.exit().catch((error) => {
+          throw mapped(error);
+        });
+      },
+      async recycleThreadPool(options) {
+        const poisoned = (await health()).state === 'poisoned';
+        return platform.pool.recycle(resolveRecycleOptions(options, { poisoned, teardown: hostOptions.teardown })).catch((error) => {
+          throw mapped(error);
+        });
+      },
+      // During a recycle, a job is served unless the pool is being rebuilt (no generation serves).
+      canTakeJobs: () => latestHealth === null || latestHealth.generation !== null,
+    },
+    { lifetime: () => hostOptions.lifetime },
+  );
+
+  let coordinator = makeCoordinator({});
+
+  function makeCoordinator(options: CoordinatorOptions): PoolHealthCoordinator {
+    return new PoolHealthCoordinator({ poolHealth: health, recycleThreadPool: (o) => runner.recycle(o) }, options, {
+      log: (event) => {
+        try {
+          platform.pool.log(event.level, describeCoordinatorEvent(event));
+        } catch {
+          // An instance that cannot log (terminated) must not break the caller.
+        }
+      },
+    });
+  }
+
+  const withThreadPool = Object.assign(
+    <T>(run: () => T | Promise<T>): Promise<T> =>
+      runner(async () => {
+        refuseIfTerminated();
+        await coordinator.beforeJob();
+        try {
+          return await run();
+        } catch (error) {
+          throw mapped(error);
+        }
+      }),
+    {
+      state: () => runner.state(),
+      users: () => runner.users(),
+      recycle: (options?: unknown) => runner.recycle(options),
+      exit: () => exitThreadPool(),
+    },
+  );
+
+  /** Shuts the pool down once no operation runs, within `exitTimeoutMs`; a no-op when it is not up. */
+  async function exitThreadPool(): Promise<void> {
+    const timeoutMs = hostOptions.exitTimeoutMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new PoolTimeoutError(
+              'exitThreadPool()',
+              timeoutMs,
+              'operations still running keep the pool up (it exits when the last one leaves); raise exitTimeoutMs (configureThreadPool) to wait longer',
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([runner.exit(), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function supervisorOrNone(): Requester | null {
+    return platform.supervisor();
+  }
+
+  const workerHost: WorkerHost = {
+    async list() {
+      const supervisor = supervisorOrNone();
+      return supervisor === null ? [] : ((await supervisor.ask('list')) as WorkerSummary[]);
+    },
+    async kill(generation, index, { afterMs = 0 } = {}) {
+      const supervisor = supervisorOrNone();
+      if (supervisor === null) throw new Error(`no live worker ${index} in generation ${generation}: expected one of none (no pool was started)`);
+      await supervisor.ask('kill', { generation, index, afterMs });
+    },
+    on: (listener) => hostEvents.on('host', listener),
+  };
+
+  return {
+    withThreadPool,
+    poolHealth: () => {
+      refuseIfTerminated();
+      return platform.pool.health();
+    },
+    recycleThreadPool: (options) => runner.recycle(options),
+    exitThreadPool,
+    configureThreadPool(options) {
+      const changes = checkOptions('configureThreadPool option', options, optionRules);
+      platform.checkChange?.(changes);
+      hostOptions = Object.freeze({ ...hostOptions, ...changes });
+      return hostOptions;
+    },
+    configurePoolHealth(options = {}) {
+      const next = makeCoordinator(options);
+      const wasRunning = coordinator.state !== 'stopped';
+      coordinator.stop();
+      coordinator = next;
+      if (wasRunning) next.start();
+      return next;
+    },
+    get poolHealthCoordinator() {
+      return coordinator;
+    },
+    get hostOptions() {
+      return hostOptions;
+    },
+    workerHost,
+    emitHostEvent: (event) => hostEvents.emit('host', event as HostEvent),
+  };
+}

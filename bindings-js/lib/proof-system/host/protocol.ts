@@ -1,0 +1,149 @@
+/**
+ * The message protocol between the host's threads: a request names an
+ * operation and carries its fields; the reply carries the value, or the error
+ * the operation threw, serialized with its name, code and context fields so
+ * that the other side rebuilds the same typed error (errors.ts
+ * `revivePoolError`). The same on Node (worker_threads) and on the web (Web
+ * Workers, MessagePorts): a `Channel` hides how messages are sent and heard.
+ *
+ * Shippable: the web backend builds its workers from function sources
+ * (`srcFromFunctionModule`), so every function here uses only its arguments,
+ * globals and the functions listed in its `deps`.
+ */
+
+/** A message endpoint: a Worker, a worker's parent port, a MessagePort. */
+export interface Channel {
+  send(message: unknown, transfer?: unknown[]): void;
+  listen(listener: (message: unknown) => void): void;
+}
+
+export interface Request {
+  readonly type: 'plonk-wasm:request';
+  readonly op: string;
+  readonly id: number;
+  readonly [field: string]: unknown;
+}
+
+export interface Reply {
+  readonly type: 'plonk-wasm:reply';
+  readonly id: number;
+  readonly ok: boolean;
+  readonly value?: unknown;
+  readonly error?: SerializedError;
+}
+
+/** An error as plain data: what crosses postMessage of an Error, with its code and context. */
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string | undefined;
+  readonly code?: string | undefined;
+  /** The error's own context fields (field, expected, kind, generation, …), cloneable ones only. */
+  readonly fields?: Record<string, unknown> | undefined;
+}
+
+export interface Requester {
+  /** Runs `op` on the other side; resolves its value or rejects with its error, revived. */
+  ask(op: string, fields?: Record<string, unknown>, transfer?: unknown[]): Promise<unknown>;
+  /** Rejects everything still waiting (the other side is gone). */
+  failAll(error: unknown): void;
+  readonly pending: number;
+}
+
+/** An endpoint of either platform as a `Channel`: Node's (`on('message')`, the data) or the web's (`addEventListener`, an event). */
+export function channelOf(endpoint: {
+  postMessage(message: unknown, transfer?: unknown[]): void;
+  on?(event: 'message', listener: (data: unknown) => void): unknown;
+  addEventListener?(event: 'message', listener: (event: { data: unknown }) => void): void;
+  start?(): void;
+}): Channel {
+  return {
+    send: (message, transfer) => endpoint.postMessage(message, transfer),
+    listen(listener) {
+      if (typeof endpoint.on === 'function') endpoint.on('message', listener);
+      else {
+        endpoint.addEventListener!('message', (event) => listener(event.data));
+        endpoint.start?.();
+      }
+    },
+  };
+}
+
+/** The error as data. Context fields that cannot be cloned (a symbol, a function) are described instead. */
+export function serializeError(error: unknown): SerializedError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(error)) {
+    if (key === 'cause') continue;
+    const cloneable = value === null || ['string', 'number', 'boolean', 'bigint', 'undefined'].includes(typeof value);
+    fields[key] = cloneable ? value : typeof value === 'symbol' ? `Symbol(${value.description ?? ''})` : Object.prototype.toString.call(value);
+  }
+  const code = typeof (error as { code?: unknown }).code === 'string' ? String((error as { code?: unknown }).code) : undefined;
+  return { name: error.name, message: error.message, stack: error.stack, code, fields };
+}
+
+/** An Error rebuilt from `serializeError`'s data: name, message, stack, code and context fields. */
+export function reviveError(data: SerializedError | undefined): Error {
+  const error = new Error(data?.message ?? String(data));
+  error.name = data?.name ?? 'Error';
+  if (data?.stack !== undefined) error.stack = data.stack;
+  Object.assign(error, data?.fields ?? {});
+  if (data?.code !== undefined) (error as Error & { code?: string }).code = data.code;
+  return error;
+}
+
+/**
+ * Asks `channel` to run operations served by `serve` on the other side.
+ * Replies are matched by id; others are ignored (a channel may carry events too).
+ */
+export function requester(channel: Channel): Requester {
+  const waiting = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
+  let nextId = 1;
+  channel.listen((message) => {
+    const reply = message as Reply | null;
+    if (reply?.type !== 'plonk-wasm:reply') return;
+    const waiter = waiting.get(reply.id);
+    if (waiter === undefined) return;
+    waiting.delete(reply.id);
+    if (reply.ok) waiter.resolve(reply.value);
+    else waiter.reject(reviveError(reply.error));
+  });
+  return {
+    ask(op, fields = {}, transfer = []) {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        channel.send({ ...fields, type: 'plonk-wasm:request', op, id }, transfer);
+      });
+    },
+    failAll(error) {
+      for (const [id, waiter] of waiting) {
+        waiting.delete(id);
+        waiter.reject(error);
+      }
+    },
+    get pending() {
+      return waiting.size;
+    },
+  };
+}
+requester.deps = [reviveError];
+
+/** Answers `requester` requests on `channel` with `operations[op](request)`; an unknown op is an error naming the known ones. */
+export function serve(channel: Channel, operations: Record<string, (request: Request) => unknown>): void {
+  channel.listen(async (message) => {
+    const request = message as Request | null;
+    if (request?.type !== 'plonk-wasm:request') return;
+    try {
+      const operation = operations[request.op];
+      if (operation === undefined) {
+        throw new Error(`unknown request '${request.op}': expected one of ${Object.keys(operations).join(', ')}`);
+      }
+      const value = await operation(request);
+      channel.send({ type: 'plonk-wasm:reply', id: request.id, ok: true, value });
+    } catch (error) {
+      channel.send({ type: 'plonk-wasm:reply', id: request.id, ok: false, error: serializeError(error) });
+    }
+  });
+}
+serve.deps = [serializeError];
