@@ -30,7 +30,7 @@ test('proofs before, during and after a recycle equal the snapshots and verify',
       assert.deepEqual(seen, ['recycling'], 'the second proof ran while the pool recycled');
       assert.equal(report.fromGeneration, generation);
       assert.equal(report.toGeneration, generation + 1);
-      assert.deepEqual(report.workers, { exited: 2, forced: 0 }, 'old workers left on their own');
+      assert.deepEqual(report.workers, { exited: 2, forced: 0, reclaimed: 0 }, 'old workers left on their own');
 
       const afterMs = proveAndCheck(wasm, c, 'after');
       assert.equal(poolHealth().generation, generation + 1);

@@ -54,6 +54,8 @@ const operations = {
   recycles,
   prove: ({ k, seed }) => withThreadPool(async () => Buffer.from(wasm.fixtureProve(k, seed)).toString('hex')),
   trap: () => withThreadPool(async () => wasm.testTrapOnWorker()),
+  'trap-caller': () => withThreadPool(async () => wasm.testTrapOnCaller()),
+  health: () => poolHealth(),
 };
 parentPort.on('message', async (request) => {
   const started = performance.now();

@@ -63,7 +63,7 @@ test('maxLinearMemoryFraction outside (0, 1] is refused', OPTS, () => {
 });
 
 test('maxAllocatorLiveBytes must be positive or null', OPTS, () => {
-  assertRejects({ maxAllocatorLiveBytes: -5 }, 'coordinator option maxAllocatorLiveBytes is -5: expected a positive number of bytes, or null (off)');
+  assertRejects({ maxAllocatorLiveBytes: -5 }, 'coordinator option maxAllocatorLiveBytes is -5: expected a whole number of bytes from 1 to 2^53 - 1, or null (off)');
 });
 
 test('maxGenerationAgeMs must be positive or null', OPTS, () => {
@@ -71,7 +71,7 @@ test('maxGenerationAgeMs must be positive or null', OPTS, () => {
 });
 
 test('maxJobsPerGeneration must be a positive integer or null', OPTS, () => {
-  assertRejects({ maxJobsPerGeneration: 2.5 }, 'coordinator option maxJobsPerGeneration is 2.5: expected a positive integer, or null (off)');
+  assertRejects({ maxJobsPerGeneration: 2.5 }, 'coordinator option maxJobsPerGeneration is 2.5: expected a whole number from 1 to 9007199254740991, or null (off)');
 });
 
 test('jitterFraction outside [0, 0.5] is refused', OPTS, () => {
@@ -83,25 +83,39 @@ test('hysteresisFraction outside [0, 0.5] is refused', OPTS, () => {
 });
 
 test('cooldownMs must be a number >= 0', OPTS, () => {
-  assertRejects({ cooldownMs: NaN }, 'coordinator option cooldownMs is NaN: expected a number of milliseconds >= 0');
+  assertRejects({ cooldownMs: NaN }, 'coordinator option cooldownMs is NaN: expected a number of milliseconds from 0 to 2147483647 (2^31 - 1)');
 });
 
 test('admissionHeadroomBytes must be a number >= 0', OPTS, () => {
-  assertRejects({ admissionHeadroomBytes: null }, 'coordinator option admissionHeadroomBytes is null: expected a number of bytes >= 0');
+  assertRejects({ admissionHeadroomBytes: null }, 'coordinator option admissionHeadroomBytes is null: expected a whole number of bytes from 0 to 2^53 - 1');
 });
 
 test('idleCheckIntervalMs must be positive', OPTS, () => {
-  assertRejects({ idleCheckIntervalMs: 0 }, 'coordinator option idleCheckIntervalMs is 0: expected a positive number of milliseconds');
+  assertRejects({ idleCheckIntervalMs: 0 }, 'coordinator option idleCheckIntervalMs is 0: expected a number of milliseconds from 1 to 2147483647 (2^31 - 1)');
 });
 
 test('recycleTimeoutMs must be positive and finite', OPTS, () => {
-  assertRejects({ recycleTimeoutMs: Infinity }, 'coordinator option recycleTimeoutMs is Infinity: expected a positive number of milliseconds');
+  assertRejects({ recycleTimeoutMs: Infinity }, 'coordinator option recycleTimeoutMs is Infinity: expected a number of milliseconds from 1 to 2147483647 (2^31 - 1)');
+});
+
+test('timers past 2^31 - 1 ms are refused (setTimeout would fire at once)', OPTS, () => {
+  for (const field of ['cooldownMs', 'idleCheckIntervalMs', 'recycleTimeoutMs'] as const) {
+    assertRejects({ [field]: 3e9 }, `coordinator option ${field} is 3000000000: expected a number of milliseconds from ${field === 'cooldownMs' ? 0 : 1} to 2147483647 (2^31 - 1)`);
+  }
+  assert.equal(resolveConfig({ recycleTimeoutMs: 2 ** 31 - 1 }).recycleTimeoutMs, 2 ** 31 - 1);
+});
+
+test('values are named as the caller wrote them: BigInt, Symbol, arrays, objects', OPTS, () => {
+  assertRejects({ cooldownMs: 5n } as never, 'coordinator option cooldownMs is 5n: expected a number of milliseconds from 0 to 2147483647 (2^31 - 1)');
+  assertRejects({ cooldownMs: Symbol('soon') } as never, 'coordinator option cooldownMs is Symbol(soon): expected a number of milliseconds from 0 to 2147483647 (2^31 - 1)');
+  assertRejects({ cooldownMs: [5] } as never, 'coordinator option cooldownMs is an array: expected a number of milliseconds from 0 to 2147483647 (2^31 - 1)');
+  assertRejects([] as never, 'coordinator option options is an array: expected undefined or an object with any of maxLinearMemoryFraction, maxAllocatorLiveBytes, maxGenerationAgeMs, maxJobsPerGeneration, jitterFraction, hysteresisFraction, cooldownMs, admissionHeadroomBytes, idleCheckIntervalMs, recycleTimeoutMs');
 });
 
 test('an unknown option is refused so a typo is not ignored', OPTS, () => {
-  assert.throws(() => resolveConfig({ cooldown: 5 } as never), /coordinator option cooldown is 5: expected one of the known options \(maxLinearMemoryFraction, /);
+  assert.throws(() => resolveConfig({ cooldown: 5 } as never), /coordinator option cooldown is 5: expected one of the known options: maxLinearMemoryFraction, /);
 });
 
 test('options that are not an object are refused', OPTS, () => {
-  assertRejects(null, 'coordinator option options is null: expected an object of coordinator options, or undefined');
+  assertRejects(null, 'coordinator option options is null: expected undefined or an object with any of maxLinearMemoryFraction, maxAllocatorLiveBytes, maxGenerationAgeMs, maxJobsPerGeneration, jitterFraction, hysteresisFraction, cooldownMs, admissionHeadroomBytes, idleCheckIntervalMs, recycleTimeoutMs');
 });

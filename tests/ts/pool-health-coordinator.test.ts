@@ -24,7 +24,7 @@ function report(fromGeneration: number): RecycleReport {
     exitMs: 1,
     totalMs: 3,
     jobsAbandoned: 0,
-    workers: { exited: 4, forced: 0 },
+    workers: { exited: 4, forced: 0, reclaimed: 0 },
     allocatorBytesReleased: 8 * MiB,
     linearMemoryBytes: 1 * GiB,
     joined: false,

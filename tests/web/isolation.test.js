@@ -41,10 +41,12 @@ test('the page is cross-origin isolated and the pool starts with 2 workers', { t
     assert.equal(result.state, 'running');
     assert.equal(result.health.state, 'running');
     assert.equal(result.health.threads, 2);
-    assert.deepEqual(result.health.workers.map((w) => [w.generation, w.state]), [
-      [result.health.generation, 'running'],
-      [result.health.generation, 'running'],
-    ]);
+    // A worker enters Rayon's loop a moment after the pool is built: either state is right.
+    assert.equal(result.health.workers.length, 2);
+    for (const worker of result.health.workers) {
+      assert.equal(worker.generation, result.health.generation);
+      assert.ok(['starting', 'running'].includes(worker.state), `worker state ${worker.state}`);
+    }
     assert.deepEqual(result.workers, [
       { generation: result.health.generation, index: 0, state: 'running' },
       { generation: result.health.generation, index: 1, state: 'running' },

@@ -57,7 +57,7 @@ test('proofs before, during and after a recycle equal the native snapshots and v
       assert.ok(result.phasesSeen.includes('starting'), `the proof ran while the new generation started (saw ${result.phasesSeen})`);
       assert.ok(result.inFlightSeen >= 1, 'health showed the proof in flight');
       assert.equal(result.report.toGeneration, result.report.fromGeneration + 1);
-      assert.deepEqual(result.report.workers, { exited: 2, forced: 0 }, 'both old workers exited on their own');
+      assert.deepEqual(result.report.workers, { exited: 2, forced: 0, reclaimed: 0 }, 'both old workers exited on their own');
       console.log(
         `browser k=${c.k}: prove ${result.before.ms.toFixed(0)} ms (first, incl. keygen), ` +
           `${result.during.ms.toFixed(0)} ms during a recycle, ${result.after.ms.toFixed(0)} ms after; ` +
