@@ -33,6 +33,7 @@ mod oom;
 pub mod report;
 mod state;
 mod telemetry;
+mod thread_stacks;
 mod worker;
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -83,3 +83,37 @@ test('a worker killed during a proof: the proof completes or fails with POOL_WOR
     );
   }));
 });
+
+// Issue 12, defect 6: a killed worker never destroys its own thread state, so
+// its stack (2 MiB) and TLS block leaked with every kill and rebuild. The
+// supervisor now frees them from outside (`__wbindgen_thread_destroy(tls,
+// stack, size)`) once every worker of that generation is gone (Node reports
+// each thread's end; browsers do not, so there they stay: README).
+test('killed workers leak nothing: each rebuild reclaims the dead worker\'s stack and TLS', { timeout: 90_000 }, async () => {
+  const CYCLES = 5;
+  const killAndRebuild = async () => {
+    const generation = poolHealth().generation;
+    const before = losses.length;
+    await workerHost.kill(generation, 1);
+    await waitFor('the loss to be seen', () => losses.length > before);
+    await withThreadPool(async () => proveAndCheck(wasm, PROOF_CASES[0], 'after a kill'));
+    return rebuilds.at(-1).report;
+  };
+  await within(80_000, 'kill and rebuild cycles', withThreadPool(async () => {
+    await killAndRebuild(); // warm-up: lazily initialised state, set-aside stacks
+    const start = poolHealth().memory;
+    const reports = [];
+    for (let i = 0; i < CYCLES; i++) reports.push(await killAndRebuild());
+    const end = poolHealth().memory;
+    for (const report of reports) {
+      assert.equal(report.cause, 'poisoned');
+      assert.equal(report.workers.reclaimed, 1, `the dead worker's thread state was freed (${JSON.stringify(report.workers)})`);
+    }
+    const liveGrowth = end.allocatorLiveBytes - start.allocatorLiveBytes;
+    const linearGrowth = end.linearBytes - start.linearBytes;
+    // A leaked stack is 2 MiB per cycle: 10 MiB over the cycles.
+    assert.ok(liveGrowth < 1 * 2 ** 20, `allocator live bytes grew by ${liveGrowth} over ${CYCLES} kills`);
+    assert.ok(linearGrowth <= 2 * 2 ** 20, `linear memory grew by ${linearGrowth} over ${CYCLES} kills`);
+    console.log(`${CYCLES} kills and rebuilds: allocator live ${liveGrowth >= 0 ? '+' : ''}${liveGrowth} bytes, linear +${linearGrowth} bytes; reclaimed ${reports.map((r) => r.workers.reclaimed).join(', ')}`);
+  }));
+});

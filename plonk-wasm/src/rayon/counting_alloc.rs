@@ -1,5 +1,5 @@
 //! The global allocator: the system allocator (dlmalloc on wasm) plus counts,
-//! and a parking place for freed thread stacks (`stacks`).
+//! and the worker stacks that must never fail (`thread_stacks`).
 //!
 //! Every allocation adds to the instance-wide live/peak counters and to the
 //! calling worker's slot (see `telemetry`). A soft limit, off by default, makes
@@ -8,12 +8,13 @@
 //!
 //! Uninstrumented builds (`PLONK_WASM_UNINSTRUMENTED` set at compile time, by
 //! `scripts/build-wasm.sh node-baseline` only) forward every call straight to
-//! `System`: no counters, no soft limit, no parked stacks, as if no global
+//! `System`: no counters, no soft limit, no set-aside stacks, as if no global
 //! allocator were set (upstream sets none). They exist to measure what the
 //! instrumentation costs; nothing else uses them, and their health reports
 //! show zero allocator bytes.
 
 use super::telemetry::{self, ALLOCATOR};
+use super::thread_stacks;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -40,6 +41,24 @@ impl CountingAllocator {
             && !std::thread::panicking()
     }
 
+    /// A starting thread's stack or TLS block (see `thread_stacks`): a
+    /// set-aside block if one fits, else the system's; never the soft limit,
+    /// and no thread-locals (there are none yet).
+    #[cold]
+    unsafe fn for_starting_thread(&self, layout: Layout) -> *mut u8 {
+        let block = thread_stacks::take(&layout);
+        if !block.is_null() {
+            return block;
+        }
+        let block = System.alloc(layout);
+        if block.is_null() {
+            telemetry::record_failed_alloc(layout.size() as u64);
+        } else {
+            telemetry::record_alloc_unattributed(layout.size() as u64);
+        }
+        block
+    }
+
     #[inline]
     fn counted(&self, ptr: *mut u8, bytes: u64) -> *mut u8 {
         if ptr.is_null() {
@@ -62,15 +81,12 @@ unsafe impl GlobalAlloc for CountingAllocator {
         if !INSTRUMENTED {
             return System.alloc(layout);
         }
+        if thread_stacks::thread_is_starting() {
+            return self.for_starting_thread(layout);
+        }
         let bytes = layout.size() as u64;
         if self.over_soft_limit(bytes) {
             return self.counted(std::ptr::null_mut(), bytes);
-        }
-        if let Some(slots) = stacks::slots(&layout) {
-            let parked = stacks::take(slots);
-            if !parked.is_null() {
-                return self.counted(parked, bytes);
-            }
         }
         self.counted(System.alloc(layout), bytes)
     }
@@ -79,6 +95,13 @@ unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         if !INSTRUMENTED {
             return System.alloc_zeroed(layout);
+        }
+        if thread_stacks::thread_is_starting() {
+            let block = self.for_starting_thread(layout);
+            if !block.is_null() {
+                std::ptr::write_bytes(block, 0, layout.size());
+            }
+            return block;
         }
         let bytes = layout.size() as u64;
         if self.over_soft_limit(bytes) {
@@ -92,10 +115,11 @@ unsafe impl GlobalAlloc for CountingAllocator {
         if !INSTRUMENTED {
             return System.dealloc(ptr, layout);
         }
-        if !stacks::slots(&layout).map_or(false, |slots| stacks::park(slots, ptr)) {
+        // A set-aside block stays counted as live.
+        if !thread_stacks::park(ptr, &layout) {
             System.dealloc(ptr, layout);
+            telemetry::record_dealloc(layout.size() as u64);
         }
-        telemetry::record_dealloc(layout.size() as u64);
     }
 
     #[inline]
@@ -123,59 +147,4 @@ unsafe impl GlobalAlloc for CountingAllocator {
 /// Sets the soft limit on live bytes (0 removes it). Returns the previous one.
 pub fn set_soft_limit_bytes(limit: u64) -> u64 {
     ALLOCATOR.limit_bytes.swap(limit, Relaxed)
-}
-
-/// Thread stacks. wasm-bindgen allocates each worker's stack (2 MiB by
-/// default, 1 MiB in o1js's post-processed glue; align 16) with this
-/// allocator when the worker instantiates, and frees it in
-/// `__wbindgen_thread_destroy`. Given back to dlmalloc, a freed stack is split
-/// by the small allocations of the threads that live on, and the next
-/// generation's stacks no longer fit in the hole: linear memory grew by a
-/// stack every few recycles. Freed blocks of exactly a stack's layout are
-/// parked here instead and handed to the next stack of that size.
-mod stacks {
-    use std::alloc::Layout;
-    use std::sync::atomic::AtomicUsize;
-    use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
-
-    /// wasm-bindgen's DEFAULT_THREAD_STACK_SIZE, and o1js's O1JS_WASM_THREAD_STACK_SIZE.
-    const STACK_SIZES: [usize; 2] = [2 << 20, 1 << 20];
-    const STACK_ALIGN: usize = 16;
-    /// Parked stacks per size at most (one generation of up to 16 workers); more go back to dlmalloc.
-    const SLOTS: usize = 16;
-    #[allow(clippy::declare_interior_mutable_const)]
-    const EMPTY: AtomicUsize = AtomicUsize::new(0);
-    #[allow(clippy::declare_interior_mutable_const)]
-    const EMPTY_CLASS: [AtomicUsize; SLOTS] = [EMPTY; SLOTS];
-    static PARKED: [[AtomicUsize; SLOTS]; 2] = [EMPTY_CLASS; 2];
-
-    /// The parking slots for `layout`, if it is a thread stack's.
-    pub fn slots(layout: &Layout) -> Option<&'static [AtomicUsize; SLOTS]> {
-        if !cfg!(target_arch = "wasm32") || layout.align() != STACK_ALIGN {
-            return None;
-        }
-        STACK_SIZES
-            .iter()
-            .position(|&size| size == layout.size())
-            .map(|class| &PARKED[class])
-    }
-
-    /// A parked stack, or null.
-    pub fn take(slots: &[AtomicUsize; SLOTS]) -> *mut u8 {
-        for slot in slots {
-            let block = slot.swap(0, Acquire);
-            if block != 0 {
-                return block as *mut u8;
-            }
-        }
-        std::ptr::null_mut()
-    }
-
-    /// Parks `block`; false when every slot is taken.
-    pub fn park(slots: &[AtomicUsize; SLOTS], block: *mut u8) -> bool {
-        slots.iter().any(|slot| {
-            slot.compare_exchange(0, block as usize, AcqRel, Relaxed)
-                .is_ok()
-        })
-    }
 }

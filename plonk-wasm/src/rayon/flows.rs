@@ -38,6 +38,7 @@ use super::lifecycle::{Event, Lifecycle, NewGeneration, RecycleCause, Rejected};
 use super::report::{ExitReport, RecycleReport, Retirement, StartReport, WorkerExit};
 use super::state::{self, apply, workers_left};
 use super::telemetry::{self, ALLOCATOR};
+use super::thread_stacks;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
@@ -130,6 +131,18 @@ async fn start_generation<H: Host>(
     pending: &Arc<PendingGeneration>,
 ) -> Result<Arc<Generation>, String> {
     let number = pending.number;
+    // Before any worker exists: a worker whose stack allocation failed would
+    // wedge every later start (see `thread_stacks`).
+    if let Err(missing) = thread_stacks::reserve(pending.threads) {
+        telemetry::release_generation_slots(number);
+        return Err(format!(
+            "not enough free memory for the stacks of {} workers ({} bytes each, {} bytes could not be allocated); \
+             free memory, or ask for fewer threads, and try again",
+            pending.threads,
+            thread_stacks::stack_bytes(),
+            missing
+        ));
+    }
     pending.open();
     let started = host.start_workers(pending).await.and_then(|()| {
         pending.into_generation().ok_or_else(|| {
@@ -200,6 +213,8 @@ pub async fn recycle<H: Host>(
             let start_ms = telemetry::monotonic_ms() - began_at;
             tracing::info!(target: "plonk_wasm::pool", generation = next, start_ms, "recycle: the new generation serves; retiring the old one");
             let retirement = retire(host, &old, options).await;
+            // The retired workers' stacks are set aside for the next start: as many as it needs.
+            thread_stacks::trim(threads);
             apply(|_, _| Event::Retired).expect("a retired generation is accepted");
             state::count_recycle();
             let report = RecycleReport {

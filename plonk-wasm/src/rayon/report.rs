@@ -46,8 +46,9 @@ abi! {
         /// Jobs still running on it when the drain bound passed (it is then left to them).
         pub jobs_abandoned: usize,
         pub workers: WorkerExit,
-        /// Allocator live bytes before the exit phase minus after it: mostly the
-        /// worker stacks and TLS blocks freed by `__wbindgen_thread_destroy`.
+        /// Allocator live bytes before the exit phase minus after it: the workers'
+        /// TLS blocks and what else they freed (their stacks stay set aside for
+        /// the next workers, and count as live).
         pub allocator_bytes_released: i64,
     }
 }

@@ -129,14 +129,20 @@ pub static JOBS: JobCounters = JobCounters {
 /// Called by the counting allocator on every successful allocation.
 #[inline]
 pub(crate) fn record_alloc(bytes: u64) {
+    record_alloc_unattributed(bytes);
+    if let Some(slot) = current_slot() {
+        slot.allocated_bytes.fetch_add(bytes, Relaxed);
+    }
+}
+
+/// An allocation counted for the instance only: for a thread without TLS
+/// (a starting one), or for blocks set aside for the next workers.
+pub(crate) fn record_alloc_unattributed(bytes: u64) {
     let live = ALLOCATOR.live_bytes.fetch_add(bytes, Relaxed) + bytes;
     if live > ALLOCATOR.peak_live_bytes.load(Relaxed) {
         ALLOCATOR.peak_live_bytes.fetch_max(live, Relaxed);
     }
     ALLOCATOR.allocations.fetch_add(1, Relaxed);
-    if let Some(slot) = current_slot() {
-        slot.allocated_bytes.fetch_add(bytes, Relaxed);
-    }
 }
 
 /// Called on every deallocation. It must not touch thread-locals: a wasm
