@@ -30,7 +30,7 @@ node --test "$ROOT/build/ts/tests/ts/"
 info "Node tests (the node backend, staged in o1js's layout, in real worker_threads)"
 "$ROOT/scripts/stage-o1js.sh" node
 "$ROOT/scripts/stage-o1js.sh" node-small
-node --test --test-concurrency=1 "$ROOT/tests/node/"
+node --test --test-concurrency=1 "$ROOT/tests/node/" "$ROOT/tests/inputs/"
 
 info "browser tests (the web backend in headless Chromium, served from a loopback server)"
 "$ROOT/scripts/build-wasm.sh" web

@@ -83,7 +83,7 @@ test('hysteresisFraction outside [0, 0.5] is refused', OPTS, () => {
 });
 
 test('cooldownMs must be a number >= 0', OPTS, () => {
-  assertRejects({ cooldownMs: NaN }, 'coordinator option cooldownMs is NaN: expected a number of milliseconds from 0 to 2147483647 (2^31 - 1)');
+  assertRejects({ cooldownMs: NaN }, 'coordinator option cooldownMs is NaN: expected a whole number of milliseconds from 0 to 2147483647 (2^31 - 1)');
 });
 
 test('admissionHeadroomBytes must be a number >= 0', OPTS, () => {
@@ -91,24 +91,24 @@ test('admissionHeadroomBytes must be a number >= 0', OPTS, () => {
 });
 
 test('idleCheckIntervalMs must be positive', OPTS, () => {
-  assertRejects({ idleCheckIntervalMs: 0 }, 'coordinator option idleCheckIntervalMs is 0: expected a number of milliseconds from 1 to 2147483647 (2^31 - 1)');
+  assertRejects({ idleCheckIntervalMs: 0 }, 'coordinator option idleCheckIntervalMs is 0: expected a whole number of milliseconds from 1 to 2147483647 (2^31 - 1)');
 });
 
 test('recycleTimeoutMs must be positive and finite', OPTS, () => {
-  assertRejects({ recycleTimeoutMs: Infinity }, 'coordinator option recycleTimeoutMs is Infinity: expected a number of milliseconds from 1 to 2147483647 (2^31 - 1)');
+  assertRejects({ recycleTimeoutMs: Infinity }, 'coordinator option recycleTimeoutMs is Infinity: expected a whole number of milliseconds from 1 to 2147483647 (2^31 - 1)');
 });
 
 test('timers past 2^31 - 1 ms are refused (setTimeout would fire at once)', OPTS, () => {
   for (const field of ['cooldownMs', 'idleCheckIntervalMs', 'recycleTimeoutMs'] as const) {
-    assertRejects({ [field]: 3e9 }, `coordinator option ${field} is 3000000000: expected a number of milliseconds from ${field === 'cooldownMs' ? 0 : 1} to 2147483647 (2^31 - 1)`);
+    assertRejects({ [field]: 3e9 }, `coordinator option ${field} is 3000000000: expected a whole number of milliseconds from ${field === 'cooldownMs' ? 0 : 1} to 2147483647 (2^31 - 1)`);
   }
   assert.equal(resolveConfig({ recycleTimeoutMs: 2 ** 31 - 1 }).recycleTimeoutMs, 2 ** 31 - 1);
 });
 
 test('values are named as the caller wrote them: BigInt, Symbol, arrays, objects', OPTS, () => {
-  assertRejects({ cooldownMs: 5n } as never, 'coordinator option cooldownMs is 5n: expected a number of milliseconds from 0 to 2147483647 (2^31 - 1)');
-  assertRejects({ cooldownMs: Symbol('soon') } as never, 'coordinator option cooldownMs is Symbol(soon): expected a number of milliseconds from 0 to 2147483647 (2^31 - 1)');
-  assertRejects({ cooldownMs: [5] } as never, 'coordinator option cooldownMs is an array: expected a number of milliseconds from 0 to 2147483647 (2^31 - 1)');
+  assertRejects({ cooldownMs: 5n } as never, 'coordinator option cooldownMs is 5n: expected a whole number of milliseconds from 0 to 2147483647 (2^31 - 1)');
+  assertRejects({ cooldownMs: Symbol('soon') } as never, 'coordinator option cooldownMs is Symbol(soon): expected a whole number of milliseconds from 0 to 2147483647 (2^31 - 1)');
+  assertRejects({ cooldownMs: [5] } as never, 'coordinator option cooldownMs is an array: expected a whole number of milliseconds from 0 to 2147483647 (2^31 - 1)');
   assertRejects([] as never, 'coordinator option options is an array: expected undefined or an object with any of maxLinearMemoryFraction, maxAllocatorLiveBytes, maxGenerationAgeMs, maxJobsPerGeneration, jitterFraction, hysteresisFraction, cooldownMs, admissionHeadroomBytes, idleCheckIntervalMs, recycleTimeoutMs');
 });
 

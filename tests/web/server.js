@@ -19,6 +19,7 @@ export const HARNESS_ROUTES = [
   ['/o1js/', join(ROOT, 'build/o1js/web/')],
   ['/page/', join(ROOT, 'tests/web/page/')],
   ['/stand-ins/', join(ROOT, 'tests/web/stand-ins/')],
+  ['/inputs/', join(ROOT, 'tests/inputs/')],
 ];
 
 const MIME_TYPES = {

@@ -305,9 +305,15 @@ export function fromWasmError(error: unknown, context: { health?: PoolHealth | n
     typeof fields.field === 'string' &&
     typeof fields.expected === 'string'
   ) {
-    return code === 'POOL_INVALID_CONFIG'
-      ? new PoolConfigError(fields.field, fields.value, fields.expected, `${fields.callee} option`)
-      : new PoolArgumentError(fields.callee, fields.field, fields.value, fields.expected, code);
+    const typed =
+      code === 'POOL_INVALID_CONFIG'
+        ? new PoolConfigError(fields.field, fields.value, fields.expected, `${fields.callee} option`)
+        : new PoolArgumentError(fields.callee, fields.field, fields.value, fields.expected, code);
+    // The wasm's own message: it knows whether the value was an argument or an option, and wrote
+    // the value as the caller did (a copy that crossed a thread may have lost its kind).
+    typed.message = error.message;
+    Object.defineProperty(typed, 'cause', { value: error, writable: true, configurable: true });
+    return typed;
   }
   if (isWasmPoolErrorCode(code)) {
     return new PoolOperationError(code, `thread pool operation failed [${code}]: ${detail}`, error);

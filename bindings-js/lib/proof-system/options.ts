@@ -31,10 +31,10 @@ export const rules = {
     expected: `a number in ${lowOpen ? '(' : '['}${low}, ${high}]`,
     accepts: (v) => isFiniteNumber(v) && (lowOpen ? v > low : v >= low) && v <= high,
   }),
-  /** A delay or bound for a timer: 1 ms (or 0) to 2^31 - 1 ms. */
+  /** A delay or bound for a timer: 1 ms (or 0) to 2^31 - 1 ms, whole (as the wasm's timers). */
   milliseconds: (min: 0 | 1): FieldRule => ({
-    expected: `a number of milliseconds from ${min} to ${MAX_TIMER_MS} (2^31 - 1)`,
-    accepts: (v) => isFiniteNumber(v) && v >= min && v <= MAX_TIMER_MS,
+    expected: `a whole number of milliseconds from ${min} to ${MAX_TIMER_MS} (2^31 - 1)`,
+    accepts: (v) => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= MAX_TIMER_MS,
   }),
   bytes: (min: 0 | 1): FieldRule => ({
     expected: `a whole number of bytes from ${min} to 2^53 - 1`,

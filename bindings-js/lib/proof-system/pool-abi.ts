@@ -137,8 +137,9 @@ export interface Retirement {
   readonly jobsAbandoned: number;
   readonly workers: WorkerExit;
   /**
-   * Allocator live bytes before the exit phase minus after it: mostly the
-   * worker stacks and TLS blocks freed by `__wbindgen_thread_destroy`.
+   * Allocator live bytes before the exit phase minus after it: the workers'
+   * TLS blocks and what else they freed (their stacks stay set aside for
+   * the next workers, and count as live).
    */
   readonly allocatorBytesReleased: number;
 }

@@ -149,8 +149,9 @@ impl<'a> Input<'a> {
     }
 }
 
-/// An options object: `undefined` and `null` mean none; otherwise a plain
-/// object whose keys are all among `known`. Read its fields with [`Options::get`].
+/// An options object: `undefined` means none; otherwise a plain object whose
+/// keys are all among `known` (`null` is refused, as the JS side refuses it).
+/// Read its fields with [`Options::get`].
 pub struct Options<'a> {
     callee: &'a str,
     object: Option<Object>,
@@ -158,7 +159,7 @@ pub struct Options<'a> {
 
 impl<'a> Options<'a> {
     pub fn read(callee: &'a str, value: &JsValue, known: &[&str]) -> Result<Options<'a>, JsValue> {
-        if value.is_undefined() || value.is_null() {
+        if value.is_undefined() {
             return Ok(Options {
                 callee,
                 object: None,
@@ -250,12 +251,9 @@ pub fn describe(value: &JsValue) -> String {
         return format!("{}n", text);
     }
     if value.is_symbol() {
-        // `Symbol.prototype.description`, read without calling the symbol's code.
-        let description = Reflect::get(value, &JsValue::from_str("description"))
-            .ok()
-            .and_then(|d| d.as_string())
-            .unwrap_or_default();
-        return format!("Symbol({})", description);
+        // `Symbol.prototype.toString`, a builtin: `Symbol(description)`.
+        let symbol: &js_sys::Symbol = value.unchecked_ref();
+        return String::from(symbol.to_string());
     }
     if value.is_function() {
         return "a function".to_string();

@@ -47,4 +47,4 @@ const ready = (async () => {
 })();
 ready.catch((error) => pageErrors.push(`initializeBindings failed: ${error?.stack ?? error}`));
 
-window.harness = { backend, errors, pageErrors, ready, toHex, fromHex, sleep, pollWhile };
+window.harness = { backend, errors, setNumberOfWorkers, pageErrors, ready, toHex, fromHex, sleep, pollWhile };

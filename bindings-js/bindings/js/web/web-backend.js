@@ -386,9 +386,26 @@ async function callInWorker(name, ...args) {
     return await ask(mainThread, 'call', { name, args });
   } catch (error) {
     if (error?.name === 'DataCloneError') {
-      throw new PoolArgumentError('callInWorker', name, args, 'arguments that can be sent to a worker (structured-cloneable: no functions or symbols)');
+      // Name the argument that cannot be sent, as the export would have named a bad one.
+      const index = args.findIndex((arg) => !canClone(arg));
+      throw new PoolArgumentError(
+        name,
+        `${index >= 0 ? index : 0} (of callInWorker)`,
+        index >= 0 ? args[index] : args,
+        'a value that can be sent to the main worker (structured-cloneable: no functions or symbols, also not inside objects)',
+      );
     }
     throw fromWasmError(error);
+  }
+}
+
+/** @param {unknown} value */
+function canClone(value) {
+  try {
+    structuredClone(value);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -10,8 +10,8 @@
  */
 import { PoolHealthCoordinator, type CoordinatorLogEvent } from '../pool-health-coordinator.js';
 import type { CoordinatorOptions } from '../coordinator-config.js';
-import { PoolInstanceTerminatedError, PoolTimeoutError, fromWasmError } from '../errors.js';
-import { checkOptions, isPlainObject, rules, type FieldRules } from '../options.js';
+import { PoolArgumentError, PoolHostError, PoolInstanceTerminatedError, PoolTimeoutError, fromWasmError } from '../errors.js';
+import { checkOptions, isPlainObject, rules, type FieldRule, type FieldRules } from '../options.js';
 import type { PoolHealth, RecycleOptions, RecycleReport } from '../pool-health.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { WithThreadPool, workers, type ThreadPoolLifetime } from '../workers.js';
@@ -98,6 +98,17 @@ export interface WorkerHost {
   kill(generation: number, index: number, options?: { afterMs?: number }): Promise<void>;
   /** Host events: worker-lost, workers-started, workers-stopped (web: also backend-failed). Returns the unsubscribe function. */
   on(listener: (event: HostEvent) => void): () => void;
+}
+
+/** `workerHost.kill`'s arguments. */
+const KILL_RULES = {
+  generation: rules.wholeNumber(1, Number.MAX_SAFE_INTEGER),
+  index: rules.wholeNumber(0, 255),
+} as const;
+
+/** Throws PoolArgumentError (POOL_INVALID_ARGUMENT) unless `rule` accepts `value`. */
+function checkArgument(callee: string, field: string, value: unknown, rule: FieldRule): void {
+  if (!rule.accepts(value)) throw new PoolArgumentError(callee, field, value, rule.expected);
 }
 
 /** What the wasm's recycleThreadPool gets for a caller's options, given the pool's state and the host's teardown. */
@@ -218,8 +229,9 @@ export function createBackend<PlatformOptions extends object>(platform: BackendP
   }
 
   const withThreadPool = Object.assign(
-    <T>(run: () => T | Promise<T>): Promise<T> =>
-      runner(async () => {
+    <T>(run: () => T | Promise<T>): Promise<T> => {
+      if (typeof run !== 'function') return Promise.reject(new PoolArgumentError('withThreadPool', 'run', run, 'a function'));
+      return runner(async () => {
         refuseIfTerminated();
         await coordinator.beforeJob();
         try {
@@ -227,7 +239,8 @@ export function createBackend<PlatformOptions extends object>(platform: BackendP
         } catch (error) {
           throw mapped(error);
         }
-      }),
+      });
+    },
     {
       state: () => runner.state(),
       users: () => runner.users(),
@@ -269,9 +282,12 @@ export function createBackend<PlatformOptions extends object>(platform: BackendP
       const supervisor = supervisorOrNone();
       return supervisor === null ? [] : ((await supervisor.ask('list')) as WorkerSummary[]);
     },
-    async kill(generation, index, { afterMs = 0 } = {}) {
+    async kill(generation, index, options) {
+      checkArgument('workerHost.kill', 'generation', generation, KILL_RULES.generation);
+      checkArgument('workerHost.kill', 'index', index, KILL_RULES.index);
+      const { afterMs = 0 } = checkOptions('workerHost.kill option', options, { afterMs: rules.milliseconds(0) });
       const supervisor = supervisorOrNone();
-      if (supervisor === null) throw new Error(`no live worker ${index} in generation ${generation}: expected one of none (no pool was started)`);
+      if (supervisor === null) throw new PoolHostError(`no live worker ${index} in generation ${generation}: no pool was started`);
       await supervisor.ask('kill', { generation, index, afterMs });
     },
     on: (listener) => hostEvents.on('host', listener),

@@ -75,11 +75,22 @@ export function serializeError(error: unknown): SerializedError {
   const fields: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(error)) {
     if (key === 'cause') continue;
-    const cloneable = value === null || ['string', 'number', 'boolean', 'bigint', 'undefined'].includes(typeof value);
-    fields[key] = cloneable ? value : typeof value === 'symbol' ? `Symbol(${value.description ?? ''})` : Object.prototype.toString.call(value);
+    fields[key] = cloneableCopy(value);
   }
   const code = typeof (error as { code?: unknown }).code === 'string' ? String((error as { code?: unknown }).code) : undefined;
   return { name: error.name, message: error.message, stack: error.stack, code, fields };
+}
+serializeError.deps = [cloneableCopy];
+
+/** `value` if it can cross to another thread (structured clone), else how it would print. */
+export function cloneableCopy(value: unknown): unknown {
+  if (value === null || ['string', 'number', 'boolean', 'bigint', 'undefined'].includes(typeof value)) return value;
+  if (typeof value === 'symbol') return `Symbol(${value.description ?? ''})`;
+  try {
+    return structuredClone(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }
 
 /** An Error rebuilt from `serializeError`'s data: name, message, stack, code and context fields. */
