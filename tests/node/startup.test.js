@@ -40,8 +40,8 @@ test('invalid coordinator and host options: clear errors, nothing started, nothi
     );
   }
   for (const [options, message] of [
-    [{ startTimeoutMs: -1 }, /^configureThreadPool option startTimeoutMs is -1: expected a number of milliseconds from 1 to 2147483647/],
-    [{ startTimeoutMs: 3e9 }, /^configureThreadPool option startTimeoutMs is 3000000000: expected a number of milliseconds from 1 to 2147483647/],
+    [{ startTimeoutMs: -1 }, /^configureThreadPool option startTimeoutMs is -1: expected a whole number of milliseconds from 1 to 2147483647/],
+    [{ startTimeoutMs: 3e9 }, /^configureThreadPool option startTimeoutMs is 3000000000: expected a whole number of milliseconds from 1 to 2147483647/],
     [{ teardown: 'explode' }, /^configureThreadPool option teardown is "explode": expected one of "destroy", "terminate"/],
     [{ workerScript: '' }, /^configureThreadPool option workerScript is "": expected a non-empty string/],
     [{ threads: 4 }, /^configureThreadPool option threads is 4: expected one of the known options: /],
