@@ -257,3 +257,31 @@ test('jitter draws come from the injected RNG and are redrawn after a recycle', 
   assert.equal(decision.threshold, 90);
   assert.equal(c.policyState.jitterUnit, 0.25);
 });
+
+test("idle checks read the backend's idleHealth (Node: the supervisor); a job's check reads poolHealth", OPTS, async () => {
+  const reads = { job: 0, idle: 0 };
+  const backend = {
+    poolHealth: () => {
+      reads.job += 1;
+      return healthWith();
+    },
+    idleHealth: async () => {
+      reads.idle += 1;
+      return healthWith();
+    },
+    recycleThreadPool: async (): Promise<RecycleReport> => report(1),
+  };
+  const c = new PoolHealthCoordinator(backend, { idleCheckIntervalMs: 5 }, { log: () => undefined });
+  c.start();
+  try {
+    await waitFor(() => reads.idle >= 2, 'two idle checks');
+    assert.equal(reads.job, 0, 'no idle check read poolHealth');
+    c.stop();
+    await flushMicrotasks(); // a job's check would join an idle check still running
+    await waitFor(() => c.state === 'stopped', 'the last idle check to end');
+    await c.beforeJob();
+    assert.equal(reads.job, 1, "the job's check read poolHealth");
+  } finally {
+    c.stop();
+  }
+});

@@ -17,7 +17,7 @@
  */
 import { PoolOperationError, fromWasmError } from './errors.js';
 import type { PoolHealth, RecycleOptions, RecycleReport } from './pool-health.js';
-import { channelOf, requester } from './host/protocol.js';
+import { channelOf, requester, type Endpoint } from './host/protocol.js';
 
 /** What a backend registers (Node: `poolHealth()` returns the snapshot; web: a Promise of it). */
 export interface PoolBackendApi {
@@ -109,12 +109,7 @@ export function openPoolHealthPort(): Promise<unknown> {
  * reads the pool's health through the supervisor, which answers even while
  * the pool's own thread proves. Each read resolves with a snapshot.
  */
-export function poolHealthReader(port: {
-  postMessage(message: unknown): void;
-  on?(event: 'message', listener: (data: unknown) => void): unknown;
-  addEventListener?(event: 'message', listener: (event: { data: unknown }) => void): void;
-  start?(): void;
-}): () => Promise<PoolHealth> {
+export function poolHealthReader(port: Endpoint): () => Promise<PoolHealth> {
   const requests = requester(channelOf(port));
   return async () => {
     try {

@@ -44,6 +44,12 @@ export * from './coordinator-policy.js';
  */
 export interface PoolBackend {
   poolHealth(): PoolHealth | Promise<PoolHealth>;
+  /**
+   * The health for an idle check, where the backend can read it without the
+   * thread that owns the pool (Node: the supervisor answers); absent:
+   * `poolHealth`. A job's check always uses `poolHealth`.
+   */
+  idleHealth?(): Promise<PoolHealth>;
   recycleThreadPool(options?: RecycleOptions): Promise<RecycleReport>;
 }
 
@@ -207,7 +213,7 @@ export class PoolHealthCoordinator {
 
   async #runCheck(trigger: CheckTrigger): Promise<Decision> {
     this.#transition('checking');
-    const health = await this.#readHealth();
+    const health = await this.#readHealth(trigger);
     const { decision, state } = decide(health, this.config, this.#policy, this.#now());
     this.#policy = state;
     this.#emitDecisionEdge({ decision, trigger, health });
@@ -231,9 +237,10 @@ export class PoolHealthCoordinator {
     }
   }
 
-  async #readHealth(): Promise<PoolHealth> {
+  async #readHealth(trigger: CheckTrigger): Promise<PoolHealth> {
     try {
-      this.#lastHealth = await this.#backend.poolHealth();
+      const idleHealth = this.#backend.idleHealth;
+      this.#lastHealth = await (trigger === 'idle' && idleHealth !== undefined ? idleHealth.call(this.#backend) : this.#backend.poolHealth());
       return this.#lastHealth;
     } catch (error) {
       const mapped = fromWasmError(error);

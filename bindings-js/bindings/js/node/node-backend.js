@@ -142,9 +142,13 @@ const backend = createBackend({
   pool: {
     init: (threads, options) => wasm.initThreadPool(threads, options.workerScript),
     exit: () => wasm.exitThreadPool(),
-    recycle: (options) => wasm.recycleThreadPool(options),
-    // The main thread reads it between jobs; other threads ask the supervisor (openPoolHealthPort).
+    // Whatever the caller gave reaches the wasm, which validates it (the one place recycle options are checked).
+    recycle: (options) => wasm.recycleThreadPool(/** @type {import('../../../lib/proof-system/pool-health.js').RecycleOptions | undefined} */ (options)),
+    // `poolHealth()` on this thread reads it directly between jobs; other threads ask the supervisor (openPoolHealthPort).
     health: () => wasm.poolHealth(),
+    // The coordinator's idle checks ask the supervisor too: no call into this thread's instance.
+    idleHealth: async () =>
+      supervisor === null ? wasm.poolHealth() : /** @type {import('../../../lib/proof-system/pool-health.js').PoolHealth} */ (await supervisor.requests.ask('health')),
     log: (level, message) => wasm.logPoolEvent(level, message),
   },
   supervisor: () => supervisor?.requests ?? null,

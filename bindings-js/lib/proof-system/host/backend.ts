@@ -59,12 +59,18 @@ export interface BackendPlatform<PlatformOptions extends object> {
   checkChange?(changes: Partial<PlatformOptions & CommonHostOptions>): void;
   /** The pool's calls, wherever its instance is. */
   readonly pool: {
-    init(threads: number, options: HostOptions<PlatformOptions>): Promise<void>;
-    exit(): Promise<void>;
+    init(threads: number, options: HostOptions<PlatformOptions>): Promise<unknown>;
+    exit(): Promise<unknown>;
+    /** `options` as the caller gave them (resolved): the wasm validates them, the one place recycle options are checked. */
     recycle(options: unknown): Promise<RecycleReport>;
     /** A snapshot, read where it does not wait on a proof. */
     health(): PoolHealth | Promise<PoolHealth>;
-    log(level: string, message: string): void;
+    /**
+     * A snapshot for the coordinator's idle checks, read without the thread
+     * that owns the instance (Node: from the supervisor). Absent: `health`.
+     */
+    idleHealth?(): Promise<PoolHealth>;
+    log(level: 'error' | 'warn' | 'info', message: string): void;
   };
   /** The supervisor, once it runs (null before the first pool start). */
   supervisor(): Requester | null;
@@ -186,6 +192,13 @@ export function createBackend<PlatformOptions extends object>(platform: BackendP
     return latestHealth;
   }
 
+  /** The idle timer's read: through the platform's other thread where it has one. */
+  async function idleHealth(): Promise<PoolHealth> {
+    refuseIfTerminated();
+    latestHealth = await (platform.pool.idleHealth ?? platform.pool.health)();
+    return latestHealth;
+  }
+
   const runner = WithThreadPool<unknown, RecycleReport>(
     {
       async initThreadPool() {
@@ -217,7 +230,7 @@ export function createBackend<PlatformOptions extends object>(platform: BackendP
   let coordinator = makeCoordinator({});
 
   function makeCoordinator(options: CoordinatorOptions): PoolHealthCoordinator {
-    return new PoolHealthCoordinator({ poolHealth: health, recycleThreadPool: (o) => runner.recycle(o) }, options, {
+    return new PoolHealthCoordinator({ poolHealth: health, idleHealth, recycleThreadPool: (o) => runner.recycle(o) }, options, {
       log: (event) => {
         try {
           platform.pool.log(event.level, describeCoordinatorEvent(event));

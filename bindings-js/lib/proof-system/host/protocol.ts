@@ -50,19 +50,27 @@ export interface Requester {
   readonly pending: number;
 }
 
-/** An endpoint of either platform as a `Channel`: Node's (`on('message')`, the data) or the web's (`addEventListener`, an event). */
-export function channelOf(endpoint: {
-  postMessage(message: unknown, transfer?: unknown[]): void;
+/**
+ * A message endpoint of either platform: Node's Worker, parentPort or
+ * MessagePort (`on('message')`, the data) or the web's Worker, worker scope or
+ * MessagePort (`addEventListener`, an event). `postMessage` is declared loosely
+ * (each platform types its transfer list its own way).
+ */
+export interface Endpoint {
+  postMessage(message: any, transfer?: any): void;
   on?(event: 'message', listener: (data: unknown) => void): unknown;
-  addEventListener?(event: 'message', listener: (event: { data: unknown }) => void): void;
+  addEventListener?(event: 'message', listener: (event: any) => void): void;
   start?(): void;
-}): Channel {
+}
+
+/** An endpoint of either platform as a `Channel`. */
+export function channelOf(endpoint: Endpoint): Channel {
   return {
     send: (message, transfer) => endpoint.postMessage(message, transfer),
     listen(listener) {
       if (typeof endpoint.on === 'function') endpoint.on('message', listener);
       else {
-        endpoint.addEventListener!('message', (event) => listener(event.data));
+        endpoint.addEventListener!('message', (event: { data: unknown }) => listener(event.data));
         endpoint.start?.();
       }
     },
