@@ -275,9 +275,13 @@ mod exports {
     /// Proves the fixture of size `k` with `seed`; returns the proof bytes.
     #[wasm_bindgen(js_name = fixtureProve)]
     pub fn fixture_prove(k: JsValue, seed: JsValue) -> Result<Vec<u8>, JsValue> {
-        let k = k_from_js("fixtureProve", &k)?;
+        crate::rayon::caught(|| prove_checked(&k, &seed))
+    }
+
+    fn prove_checked(k: &JsValue, seed: &JsValue) -> Result<Vec<u8>, JsValue> {
+        let k = k_from_js("fixtureProve", k)?;
         let seed = Input::argument("fixtureProve", "seed").whole(
-            &seed,
+            seed,
             0.0,
             MAX_SAFE_INTEGER,
             "a whole number from 0 to 2^53 - 1",
@@ -288,8 +292,10 @@ mod exports {
     /// Verifies a fixture proof of size `k`.
     #[wasm_bindgen(js_name = fixtureVerify)]
     pub fn fixture_verify(k: JsValue, proof: JsValue) -> Result<bool, JsValue> {
-        let k = k_from_js("fixtureVerify", &k)?;
-        let proof = Input::argument("fixtureVerify", "proof").bytes_array(&proof)?;
-        verify(k, &proof).map_err(to_js)
+        crate::rayon::caught(|| {
+            let k = k_from_js("fixtureVerify", &k)?;
+            let proof = Input::argument("fixtureVerify", "proof").bytes_array(&proof)?;
+            verify(k, &proof).map_err(to_js)
+        })
     }
 }

@@ -16,6 +16,7 @@
 //! The same code runs natively on std threads ([`native`]) for `cargo test`.
 
 mod abi;
+mod caught;
 mod completion;
 #[cfg(target_arch = "wasm32")]
 mod console_log;
@@ -41,6 +42,8 @@ pub mod native;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
+#[cfg(target_arch = "wasm32")]
+pub use caught::caught;
 pub use counting_alloc::set_soft_limit_bytes;
 pub use error::PoolError;
 pub use flows::RetireOptions;
@@ -76,21 +79,31 @@ where
 {
     // Natively, and nested on a pool thread (inside an enclosing job), a
     // failure is a panic, which the caller's `catch_unwind` takes as it is.
-    let throws_to_js = cfg!(target_arch = "wasm32") && ::rayon::current_thread_index().is_none();
+    // Inside one of our exports (`caught`), a panic: the export turns it into the JS error.
+    let throws_to_js = cfg!(target_arch = "wasm32")
+        && ::rayon::current_thread_index().is_none()
+        && !caught::inside();
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| try_run_in_pool(op)));
-    // An out of memory used the reserve; the failed job's memory is free again.
-    oom::refill_reserve();
+    // An out of memory used the reserve; it is set aside again only once the
+    // failure is written, which may need the room the reserve left.
     match outcome {
-        Ok(Ok(result)) => result,
-        Ok(Err(error)) => fail(throws_to_js, error.tagged()),
-        Err(payload) if !throws_to_js => panic::resume_unwind(payload),
+        Ok(Ok(result)) => {
+            oom::refill_reserve();
+            result
+        }
+        Ok(Err(error)) => {
+            let message = error.tagged();
+            oom::refill_reserve();
+            fail(throws_to_js, message)
+        }
+        Err(payload) if !throws_to_js => {
+            oom::refill_reserve();
+            panic::resume_unwind(payload)
+        }
         Err(payload) => {
-            let message = match oom::panic_message(&*payload) {
-                Some(message) if message.starts_with("plonk-wasm [") => message.to_string(),
-                Some(message) => format!("plonk-wasm [{}] a job on the thread pool panicked: {}", error::JOB_PANICKED, message),
-                None => format!("plonk-wasm [{}] a job on the thread pool panicked (with a payload that is not text)", error::JOB_PANICKED),
-            };
+            let message = caught::failure_message(&*payload);
             drop(payload);
+            oom::refill_reserve();
             fail(true, message)
         }
     }

@@ -105,28 +105,36 @@ mod exports {
         bytes_per_worker: JsValue,
         leak: JsValue,
     ) -> Result<f64, JsValue> {
-        let bytes = bytes("testAllocateOnWorkers", "bytesPerWorker", &bytes_per_worker)?;
-        let leak = Input::argument("testAllocateOnWorkers", "leak").boolean(&leak)?;
-        Ok(super::allocate_on_workers(bytes, leak) as f64)
+        crate::rayon::caught(move || {
+            let bytes = bytes("testAllocateOnWorkers", "bytesPerWorker", &bytes_per_worker)?;
+            let leak = Input::argument("testAllocateOnWorkers", "leak").boolean(&leak)?;
+            Ok(super::allocate_on_workers(bytes, leak) as f64)
+        })
     }
 
     #[wasm_bindgen(js_name = testAllocateInJob)]
     pub fn test_allocate_in_job(size: JsValue) -> Result<f64, JsValue> {
-        let size = bytes("testAllocateInJob", "bytes", &size)?;
-        Ok(super::allocate_in_job(size) as f64)
+        crate::rayon::caught(move || {
+            let size = bytes("testAllocateInJob", "bytes", &size)?;
+            Ok(super::allocate_in_job(size) as f64)
+        })
     }
 
     #[wasm_bindgen(js_name = testPanicOnWorker)]
     pub fn test_panic_on_worker(message: JsValue) -> Result<(), JsValue> {
-        let message = Input::argument("testPanicOnWorker", "message").string(&message)?;
-        super::panic_on_worker(&message);
-        Ok(())
+        crate::rayon::caught(move || {
+            let message = Input::argument("testPanicOnWorker", "message").string(&message)?;
+            super::panic_on_worker(&message);
+            Ok(())
+        })
     }
 
     #[wasm_bindgen(js_name = testHoldMemory)]
     pub fn test_hold_memory(size: JsValue) -> Result<f64, JsValue> {
-        let size = bytes("testHoldMemory", "bytes", &size)?;
-        Ok(super::hold(size) as f64)
+        crate::rayon::caught(move || {
+            let size = bytes("testHoldMemory", "bytes", &size)?;
+            Ok(super::hold(size) as f64)
+        })
     }
 
     #[wasm_bindgen(js_name = testReleaseHeldMemory)]
@@ -136,8 +144,10 @@ mod exports {
 
     #[wasm_bindgen(js_name = testGrowGenerationScoped)]
     pub fn test_grow_generation_scoped(size: JsValue) -> Result<f64, JsValue> {
-        let size = bytes("testGrowGenerationScoped", "bytes", &size)?;
-        Ok(super::grow_generation_scoped(size) as f64)
+        crate::rayon::caught(move || {
+            let size = bytes("testGrowGenerationScoped", "bytes", &size)?;
+            Ok(super::grow_generation_scoped(size) as f64)
+        })
     }
 
     /// Executes `unreachable` on a pool worker: a trap, not a panic.

@@ -332,6 +332,34 @@ fn exiting_during_a_recycle_waits_for_the_recycle_then_exits() {
 }
 
 #[test]
+fn a_concurrent_recycle_asking_for_other_threads_runs_its_own_after_the_one_in_progress() {
+    let _serial = serial();
+    fresh_pool(2);
+    let from = health().generation.expect("a running pool serves");
+    let slow = slow_starts();
+    let first = thread::spawn(|| recycle_thread_pool(None, patient()));
+    wait_until("the first recycle is in progress", TIMEOUT, || {
+        health().state == "recycling"
+    });
+    let resized = thread::spawn(|| recycle_thread_pool(Some(3), patient()));
+    let first =
+        join_within("the first recycle finishes", first).expect("the first recycle succeeds");
+    let resized = join_within("the resizing recycle finishes", resized)
+        .expect("the resizing recycle succeeds");
+    drop(slow);
+    assert!(!first.joined);
+    assert_eq!(first.threads, 2);
+    assert!(
+        !resized.joined,
+        "a request for other threads is not answered with another's report"
+    );
+    assert_eq!(resized.threads, 3, "it got the threads it asked for");
+    assert_eq!(resized.from_generation, first.to_generation);
+    assert_eq!(health().threads, 3);
+    assert_eq!(health().generation, Some(from + 2));
+}
+
+#[test]
 fn two_concurrent_recycles_coalesce_into_one() {
     let _serial = serial();
     fresh_pool(2);

@@ -83,3 +83,32 @@ test('out of memory in the middle of a proof fails it with the typed error withi
     );
   }));
 });
+
+// Issue 12, defect 11: a soft limit exactly at the live bytes left no memory
+// even for reporting the failure; the error became "Maximum call stack size
+// exceeded" and the instance was lost. Reporting now draws on a reserve set
+// aside for it, and a failure outside a job (the health read before it) is
+// caught at the export like one inside.
+test('a soft limit exactly at the live bytes: typed out-of-memory errors, never a crash; proofs work once it is lifted', { timeout: 60_000 }, async () => {
+  const { poolHealth, withThreadPool, wasm, errors } = backend;
+  const c = PROOF_CASES[0];
+  await withThreadPool(async () => proveAndCheck(wasm, c, 'before the limit'));
+  for (const slack of [0, 64, 4096]) {
+    wasm.setAllocatorSoftLimit(poolHealth().memory.allocatorLiveBytes + slack);
+    await assert.rejects(
+      within(20_000, 'the proof under the limit', withThreadPool(async () => wasm.fixtureProve(c.k, c.seed))),
+      (error) => {
+        assert.ok(error instanceof errors.PoolMemoryError, `slack ${slack}: ${error?.name}: ${error?.message}`);
+        return true;
+      },
+    );
+    // Reading the health under the limit either works or fails typed.
+    try {
+      poolHealth();
+    } catch (error) {
+      assert.match(String(error?.message), /OUT_OF_MEMORY|out of memory/, `slack ${slack}: poolHealth() under the limit: ${error?.name}: ${error?.message}`);
+    }
+    wasm.setAllocatorSoftLimit(0);
+    await within(30_000, 'the proof after the limit', withThreadPool(async () => proveAndCheck(wasm, c, `after a limit with ${slack} bytes of slack`)));
+  }
+});

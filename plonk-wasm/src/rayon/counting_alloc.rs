@@ -13,6 +13,7 @@
 //! instrumentation costs; nothing else uses them, and their health reports
 //! show zero allocator bytes.
 
+use super::oom;
 use super::telemetry::{self, ALLOCATOR};
 use super::thread_stacks;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -59,6 +60,24 @@ impl CountingAllocator {
         block
     }
 
+    /// `attempt`, and once more after freeing the out-of-memory reserve if it
+    /// failed. Not every caller of the allocator can take a failure: wasm-bindgen's
+    /// `__wbindgen_malloc` (a string or bytes passed in from JS) traps on one.
+    /// With the reserve freed, the small requests that report a failure or
+    /// carry an argument in still succeed; the reserve is set aside again
+    /// after the next job (`oom::refill_reserve`).
+    #[inline]
+    fn with_reserve(&self, attempt: impl Fn() -> *mut u8, bytes: u64) -> *mut u8 {
+        let block = attempt();
+        if !block.is_null() {
+            return self.counted(block, bytes);
+        }
+        if oom::release_reserve() {
+            return self.counted(attempt(), bytes);
+        }
+        self.counted(std::ptr::null_mut(), bytes)
+    }
+
     #[inline]
     fn counted(&self, ptr: *mut u8, bytes: u64) -> *mut u8 {
         if ptr.is_null() {
@@ -84,11 +103,16 @@ unsafe impl GlobalAlloc for CountingAllocator {
         if thread_stacks::thread_is_starting() {
             return self.for_starting_thread(layout);
         }
-        let bytes = layout.size() as u64;
-        if self.over_soft_limit(bytes) {
-            return self.counted(std::ptr::null_mut(), bytes);
-        }
-        self.counted(System.alloc(layout), bytes)
+        self.with_reserve(
+            || {
+                let bytes = layout.size() as u64;
+                if self.over_soft_limit(bytes) {
+                    return std::ptr::null_mut();
+                }
+                System.alloc(layout)
+            },
+            layout.size() as u64,
+        )
     }
 
     #[inline]
@@ -103,11 +127,16 @@ unsafe impl GlobalAlloc for CountingAllocator {
             }
             return block;
         }
-        let bytes = layout.size() as u64;
-        if self.over_soft_limit(bytes) {
-            return self.counted(std::ptr::null_mut(), bytes);
-        }
-        self.counted(System.alloc_zeroed(layout), bytes)
+        self.with_reserve(
+            || {
+                let bytes = layout.size() as u64;
+                if self.over_soft_limit(bytes) {
+                    return std::ptr::null_mut();
+                }
+                System.alloc_zeroed(layout)
+            },
+            layout.size() as u64,
+        )
     }
 
     #[inline]
@@ -129,11 +158,16 @@ unsafe impl GlobalAlloc for CountingAllocator {
         }
         let old = layout.size() as u64;
         let new = new_size as u64;
-        if new > old && self.over_soft_limit(new - old) {
-            telemetry::record_failed_alloc(new);
-            return std::ptr::null_mut();
+        let attempt = || {
+            if new > old && self.over_soft_limit(new - old) {
+                return std::ptr::null_mut();
+            }
+            System.realloc(ptr, layout, new_size)
+        };
+        let mut moved = attempt();
+        if moved.is_null() && oom::release_reserve() {
+            moved = attempt();
         }
-        let moved = System.realloc(ptr, layout, new_size);
         if moved.is_null() {
             telemetry::record_failed_alloc(new);
         } else {

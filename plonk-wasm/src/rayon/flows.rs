@@ -61,7 +61,7 @@ pub trait Host {
 }
 
 /// Bounds for one recycle or exit; `None` fields take the defaults.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RetireOptions {
     pub drain_timeout_ms: Option<u64>,
     pub exit_timeout_ms: Option<u64>,
@@ -79,6 +79,38 @@ pub const DEFAULT_EXIT_TIMEOUT_MS: u64 = 5_000;
 /// How often a waiting operation looks at the lifecycle again.
 const WAIT_POLL_MS: u64 = 2;
 
+/// Puts the lifecycle back in a state later operations can leave if a flow
+/// stops half-way: its future dropped before it finished, which is what
+/// happens when a panic (an out of memory) interrupts it (see `caught`).
+/// Disarmed with [`Undo::done`] once the flow's own events are applied.
+struct Undo<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> Undo<F> {
+    fn new(undo: F) -> Self {
+        Undo(Some(undo))
+    }
+
+    fn done(mut self) {
+        self.0 = None;
+    }
+}
+
+impl<F: FnOnce()> Drop for Undo<F> {
+    fn drop(&mut self) {
+        if let Some(undo) = self.0.take() {
+            undo();
+        }
+    }
+}
+
+fn interrupted(generation: u64) -> PoolError {
+    PoolError::StartFailed {
+        generation,
+        message: "the operation was interrupted (a panic, such as an out of memory, while it ran)"
+            .to_string(),
+    }
+}
+
 /// Starts the first generation.
 pub async fn init<H: Host>(host: &H, threads: usize) -> Result<StartReport, PoolError> {
     sweep_abandoned(host).await;
@@ -94,8 +126,16 @@ pub async fn init<H: Host>(host: &H, threads: usize) -> Result<StartReport, Pool
         }
     };
     let generation = pending.number;
+    let undo = Undo::new(move || {
+        let _ = apply(|_, _| Event::StartFailed {
+            generation,
+            message: interrupted(generation).to_string(),
+        });
+    });
     let started_at = telemetry::monotonic_ms();
-    match start_generation(host, &pending).await {
+    let started = start_generation(host, &pending).await;
+    undo.done();
+    match started {
         Ok(built) => {
             let state =
                 apply(|_, _| Event::Started(built)).expect("a started generation is accepted");
@@ -168,6 +208,7 @@ pub async fn recycle<H: Host>(
 ) -> Result<RecycleReport, PoolError> {
     sweep_abandoned(host).await;
     let began_at = telemetry::monotonic_ms();
+    let request = (threads, options);
     let (old, pending, cause, attempt) = loop {
         let made = apply(|number, state| {
             // The old generation's size, unless another is asked for.
@@ -181,9 +222,23 @@ pub async fn recycle<H: Host>(
                 old,
                 new: NewGeneration::Starting { pending },
                 cause,
-            }) => break (old, pending, cause, state::guarded().recycle_attempts),
+            }) => {
+                let mut guarded = state::guarded();
+                guarded.recycle_request = Some(request);
+                break (old, pending, cause, guarded.recycle_attempts);
+            }
             Ok(other) => unreachable!("recycle led to {}", other.name()),
-            Err(Rejected::Wait) => return join_recycle_in_progress(host).await,
+            // A request without options, or with the same ones, is served by
+            // the recycle in progress; any other waits for it, then runs.
+            Err(Rejected::Wait) => {
+                let in_progress = state::guarded().recycle_request;
+                if request == (None, RetireOptions::default()) || in_progress == Some(request) {
+                    return join_recycle_in_progress(host).await;
+                }
+                while state::guarded().recycle_request.is_some() {
+                    host.pause(WAIT_POLL_MS).await;
+                }
+            }
             Err(Rejected::NoOp) => unreachable!("recycle is never a no-op"),
             Err(Rejected::Error(error)) => return Err(error),
         }
@@ -195,7 +250,23 @@ pub async fn recycle<H: Host>(
     };
     tracing::info!(target: "plonk_wasm::pool", from = old.number, to = next, threads, cause = cause_name, "recycle: starting the next generation");
 
-    let outcome = match start_generation(host, &pending).await {
+    let finish = move |outcome: &Result<RecycleReport, PoolError>| {
+        let mut guarded = state::guarded();
+        guarded.last_recycle = Some((attempt, outcome.clone()));
+        guarded.recycle_request = None;
+        drop(guarded);
+        state::notify();
+    };
+    let undo_start = Undo::new(move || {
+        let _ = apply(|_, _| Event::StartFailed {
+            generation: next,
+            message: interrupted(next).to_string(),
+        });
+        finish(&Err(interrupted(next)));
+    });
+    let started = start_generation(host, &pending).await;
+    undo_start.done();
+    let outcome = match started {
         Err(message) => {
             apply(|_, _| Event::StartFailed {
                 generation: next,
@@ -212,7 +283,13 @@ pub async fn recycle<H: Host>(
             apply(|_, _| Event::Started(built)).expect("a started generation is accepted");
             let start_ms = telemetry::monotonic_ms() - began_at;
             tracing::info!(target: "plonk_wasm::pool", generation = next, start_ms, "recycle: the new generation serves; retiring the old one");
+            // Interrupted while retiring: the new generation serves; the old one is left as it is.
+            let undo_retire = Undo::new(move || {
+                let _ = apply(|_, _| Event::Retired);
+                finish(&Err(interrupted(next)));
+            });
             let retirement = retire(host, &old, options).await;
+            undo_retire.done();
             // The retired workers' stacks are set aside for the next start: as many as it needs.
             thread_stacks::trim(threads);
             apply(|_, _| Event::Retired).expect("a retired generation is accepted");
@@ -246,8 +323,7 @@ pub async fn recycle<H: Host>(
             Ok(report)
         }
     };
-    state::guarded().last_recycle = Some((attempt, outcome.clone()));
-    state::notify();
+    finish(&outcome);
     outcome
 }
 
@@ -343,7 +419,11 @@ pub async fn exit<H: Host>(host: &H, options: RetireOptions) -> Result<ExitRepor
             Err(Rejected::Error(error)) => return Err(error),
         }
     };
+    let undo = Undo::new(|| {
+        let _ = apply(|_, _| Event::Exited);
+    });
     let retirement = retire(host, &old, options).await;
+    undo.done();
     apply(|_, _| Event::Exited).expect("an exited pool is accepted");
     tracing::info!(target: "plonk_wasm::pool", generation = old.number, drain_ms = retirement.drain_ms, exit_ms = retirement.exit_ms, "thread pool exited");
     Ok(ExitReport {

@@ -51,13 +51,15 @@ pub fn refill_reserve() {
     }
 }
 
-fn release_reserve() {
+/// Frees the reserve; true if there was one to free.
+pub(crate) fn release_reserve() -> bool {
     let block = RESERVE.swap(0, AcqRel);
     if block != 0 {
         // SAFETY: the block was allocated with this layout by `refill_reserve`,
         // and the swap made this thread its only owner.
         unsafe { std::alloc::dealloc(block as *mut u8, reserve_layout()) };
     }
+    block != 0
 }
 
 fn on_alloc_error(layout: Layout) {

@@ -12,6 +12,7 @@
 //!   no loss falls between "starting" and "started".
 
 use super::error::PoolError;
+use super::flows::RetireOptions;
 use super::generation::{lock, Generation, Lease, PendingGeneration};
 use super::lifecycle::{Event, Holder, Lifecycle, PendingRef, Rejected};
 use super::loss_signal;
@@ -29,6 +30,9 @@ pub(crate) struct Guarded {
     /// Outcome of the latest recycle attempt, by attempt number, for joiners.
     pub(crate) recycle_attempts: u64,
     pub(crate) last_recycle: Option<(u64, Result<RecycleReport, PoolError>)>,
+    /// What the recycle in progress was asked for (threads, bounds), for
+    /// deciding whether a concurrent request joins it.
+    pub(crate) recycle_request: Option<(Option<usize>, RetireOptions)>,
     /// Generations abandoned past the drain bound whose workers have not been
     /// stopped yet (see `flows::sweep_abandoned`).
     pub(crate) abandoned: Vec<Arc<Generation>>,
@@ -46,6 +50,7 @@ static POOL: Pool = Pool {
         last_generation: 0,
         recycle_attempts: 0,
         last_recycle: None,
+        recycle_request: None,
         abandoned: Vec::new(),
     }),
     changed: Condvar::new(),

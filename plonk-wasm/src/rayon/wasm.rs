@@ -12,6 +12,7 @@
 //! `PoolBuilder.generation()`, `PoolBuilder.lossSignalAddress()`, and two optional arguments the host may use:
 //! `terminateWorkers(generation, timeoutMs)` resolving `{ exited, forced }`.
 
+use super::caught::{caught, Caught};
 use super::console_log::LEVEL_NAMES;
 use super::error::{PoolError, MAX_THREADS};
 use super::flows::{self, Host, RetireOptions};
@@ -199,12 +200,12 @@ fn start_pool(num_threads: &JsValue) -> Promise {
     };
     super::oom::install_alloc_error_hook();
     super::console_log::install();
-    future_to_promise(async move {
+    future_to_promise(Caught(async move {
         let report = flows::init(&WasmHost, threads)
             .await
             .map_err(|e| pool_error(&e))?;
         Ok(to_js(&report))
-    })
+    }))
 }
 
 /// Starts the pool (upstream ABI, feature `nodejs`: the worker script source
@@ -231,12 +232,12 @@ pub fn init_thread_pool(num_threads: JsValue) -> Promise {
 /// Resolves `{ retirement }` (`retirement: null` if there was no pool).
 #[wasm_bindgen(js_name = exitThreadPool)]
 pub fn exit_thread_pool() -> Promise {
-    future_to_promise(async move {
+    future_to_promise(Caught(async move {
         let report = flows::exit(&WasmHost, RetireOptions::default())
             .await
             .map_err(|e| pool_error(&e))?;
         Ok(to_js(&report))
-    })
+    }))
 }
 
 /// The options `recycleThreadPool` accepts, in the order messages list them.
@@ -277,35 +278,39 @@ fn recycle_options(options: &JsValue) -> Result<(Option<usize>, RetireOptions), 
 /// bad options reject it before anything changes.
 #[wasm_bindgen(js_name = recycleThreadPool)]
 pub fn recycle_thread_pool(options: JsValue) -> Promise {
-    let (threads, retire) = match recycle_options(&options) {
+    let (threads, retire) = match caught(|| recycle_options(&options)) {
         Ok(checked) => checked,
         Err(error) => return Promise::reject(&error),
     };
-    future_to_promise(async move {
+    future_to_promise(Caught(async move {
         let report = flows::recycle(&WasmHost, threads, retire)
             .await
             .map_err(|e| pool_error(&e))?;
         Ok(to_js(&report))
-    })
+    }))
 }
 
 /// A plain snapshot of the pool; see the README for every field.
 #[wasm_bindgen(js_name = poolHealth)]
-pub fn pool_health() -> JsValue {
-    to_js(&health::health())
+pub fn pool_health() -> Result<JsValue, JsValue> {
+    caught(|| Ok(to_js(&health::health())))
 }
 
 /// Called by the host when a worker of `generation` died (error or exit
 /// event, failed message): the generation is poisoned; a recycle rebuilds it.
 #[wasm_bindgen(js_name = reportWorkerLost)]
 pub fn report_worker_lost(generation: JsValue, reason: JsValue) -> Result<(), JsValue> {
+    caught(|| report_worker_lost_checked(&generation, &reason))
+}
+
+fn report_worker_lost_checked(generation: &JsValue, reason: &JsValue) -> Result<(), JsValue> {
     let number = Input::argument("reportWorkerLost", "generation").whole(
-        &generation,
+        generation,
         1.0,
         MAX_SAFE_INTEGER,
         "a generation number: a whole number from 1 to 2^53 - 1",
     )?;
-    let reason = Input::argument("reportWorkerLost", "reason").string(&reason)?;
+    let reason = Input::argument("reportWorkerLost", "reason").string(reason)?;
     state::worker_lost(number as u64, reason);
     Ok(())
 }
@@ -315,8 +320,12 @@ pub fn report_worker_lost(generation: JsValue, reason: JsValue) -> Result<(), Js
 /// `__wbindgen_thread_destroy()` and report its exit to the host.
 #[wasm_bindgen]
 pub fn wbg_rayon_start_worker(receiver: JsValue) -> Result<(), JsValue> {
+    caught(|| start_worker(&receiver))
+}
+
+fn start_worker(receiver: &JsValue) -> Result<(), JsValue> {
     let handle = Input::argument("wbg_rayon_start_worker", "receiver").whole(
-        &receiver,
+        receiver,
         0.0,
         u32::MAX as f64,
         "the number builder.receiver() returned: a whole number from 0 to 2^32 - 1",
@@ -336,8 +345,13 @@ pub fn wbg_rayon_start_worker(receiver: JsValue) -> Result<(), JsValue> {
 /// so the distance rounded up to 64 KiB is the block's size.
 #[wasm_bindgen(js_name = threadStackBytes)]
 pub fn thread_stack_bytes(stack_alloc: JsValue) -> Result<f64, JsValue> {
+    caught(|| stack_bytes_checked(&stack_alloc))
+}
+
+#[inline(never)]
+fn stack_bytes_checked(stack_alloc: &JsValue) -> Result<f64, JsValue> {
     let start = Input::argument("threadStackBytes", "stackAlloc").whole(
-        &stack_alloc,
+        stack_alloc,
         1.0,
         u32::MAX as f64,
         "this thread's __stack_alloc: a whole number from 1 to 2^32 - 1",
@@ -346,7 +360,7 @@ pub fn thread_stack_bytes(stack_alloc: JsValue) -> Result<f64, JsValue> {
     let here = std::hint::black_box(&marker) as *const u8 as usize;
     if here <= start {
         return Err(Input::argument("threadStackBytes", "stackAlloc").invalid(
-            &stack_alloc,
+            stack_alloc,
             "the start of this thread's stack (below its stack pointer)",
             None,
         ));
@@ -360,8 +374,12 @@ pub fn thread_stack_bytes(stack_alloc: JsValue) -> Result<f64, JsValue> {
 /// output, with the same level filter, as the pool's own events.
 #[wasm_bindgen(js_name = logPoolEvent)]
 pub fn log_pool_event(level: JsValue, message: JsValue) -> Result<(), JsValue> {
-    let level = Input::argument("logPoolEvent", "level").one_of(&level, &LEVEL_NAMES)?;
-    let message = Input::argument("logPoolEvent", "message").string(&message)?;
+    caught(|| log_checked(&level, &message))
+}
+
+fn log_checked(level: &JsValue, message: &JsValue) -> Result<(), JsValue> {
+    let level = Input::argument("logPoolEvent", "level").one_of(level, &LEVEL_NAMES)?;
+    let message = Input::argument("logPoolEvent", "message").string(message)?;
     match level.as_str() {
         "error" => tracing::error!(target: "plonk_wasm::coordinator", "{}", message),
         "warn" => tracing::warn!(target: "plonk_wasm::coordinator", "{}", message),
@@ -377,10 +395,12 @@ pub fn log_pool_event(level: JsValue, message: JsValue) -> Result<(), JsValue> {
 /// `"trace"`. Takes effect at once, on every thread of the instance.
 #[wasm_bindgen(js_name = setPoolLogLevel)]
 pub fn set_pool_log_level(level: JsValue) -> Result<(), JsValue> {
-    let level = Input::argument("setPoolLogLevel", "level").one_of(&level, &LEVEL_NAMES)?;
-    let parsed = level
-        .parse::<tracing::Level>()
-        .expect("every name in LEVEL_NAMES parses as a tracing level");
-    super::console_log::set_level(parsed);
-    Ok(())
+    caught(|| {
+        let level = Input::argument("setPoolLogLevel", "level").one_of(&level, &LEVEL_NAMES)?;
+        let parsed = level
+            .parse::<tracing::Level>()
+            .expect("every name in LEVEL_NAMES parses as a tracing level");
+        super::console_log::set_level(parsed);
+        Ok(())
+    })
 }

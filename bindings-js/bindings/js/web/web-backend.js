@@ -108,6 +108,13 @@ let mainThread = null;
 let supervisor = null;
 /** Set once the main worker or the supervisor failed: every later call fails with it. */
 let brokenBy = null;
+/**
+ * Set once a forwarded binding gave up waiting: the main worker may still
+ * answer that call later, into the control block the next call would read, so
+ * no forwarded binding runs again (a page reload gives a new instance). The
+ * backend's asynchronous calls are not affected: their answers are matched by id.
+ */
+let forwardingBrokenBy = null;
 
 /**
  * Instantiates the module on the page, runs o1js's compiled bindings, then
@@ -290,6 +297,7 @@ function forwardBindings(glue, mainWorkerHandle) {
     glue[name] = (...args) => {
       if (entry.disabled) throw new Error(`Wasm method '${name}' is disabled on the web.`);
       if (brokenBy !== null) throw brokenBy;
+      if (forwardingBrokenBy !== null) throw forwardingBrokenBy;
       const encoded = args.map((arg, i) => (typeof entry.args?.[i]?.__wrap === 'function' ? arg.__wbg_ptr : arg));
       Atomics.store(header, 0, 0);
       Atomics.store(header, 3, 0);
@@ -301,12 +309,12 @@ function forwardBindings(glue, mainWorkerHandle) {
       const deadline = performance.now() + timeoutMs;
       for (let spins = 0; Atomics.load(header, 0) === 0; spins++) {
         if ((spins & 0xffff) === 0 && performance.now() > deadline) {
-          brokenBy = new PoolTimeoutError(
+          forwardingBrokenBy = new PoolTimeoutError(
             `the main worker's answer to ${name}`,
             timeoutMs,
-            'it may have died, and the page could not see it while it waited: reload the page (raise callTimeoutMs for longer proofs)',
+            'it may have died, and the page could not see it while it waited; forwarded bindings stay off until the page is reloaded (raise callTimeoutMs for longer proofs)',
           );
-          throw brokenBy;
+          throw forwardingBrokenBy;
         }
       }
       const consumed = Atomics.load(header, 3);
