@@ -20,6 +20,7 @@ export const HARNESS_ROUTES = [
   ['/page/', join(ROOT, 'tests/web/page/')],
   ['/stand-ins/', join(ROOT, 'tests/web/stand-ins/')],
   ['/inputs/', join(ROOT, 'tests/inputs/')],
+  ['/conformance/', join(ROOT, 'tests/conformance/')],
 ];
 
 const MIME_TYPES = {
