@@ -263,6 +263,8 @@ export function fromWasmError(error: unknown, context: { health?: PoolHealth | n
     if (unwrapped !== error[2]) return unwrapped;
   }
   if (error instanceof PoolError) return error;
+  const revived = revivedPoolError(error, context.health ?? null);
+  if (revived !== null) return revived;
   if (isInstanceTermination(error)) {
     return new PoolInstanceTerminatedError(
       `the wasm instance is terminated (${(error as Error).name}: ${(error as Error).message}): a call trapped, ` +
@@ -319,6 +321,84 @@ export function fromWasmError(error: unknown, context: { health?: PoolHealth | n
     return new PoolOperationError(code, `thread pool operation failed [${code}]: ${detail}`, error);
   }
   return error;
+}
+
+/** The class names of this module's errors, as `name` carries them across a thread (protocol.ts). */
+const POOL_ERROR_NAMES = new Set([
+  'PoolError',
+  'PoolMemoryError',
+  'PoolPoisonedError',
+  'PoolWorkerLostError',
+  'PoolInstanceTerminatedError',
+  'PoolRecycleTimeoutError',
+  'PoolConfigError',
+  'PoolArgumentError',
+  'PoolTimeoutError',
+  'PoolHostError',
+  'PoolOperationError',
+]);
+
+/**
+ * One of our errors thrown on another thread (the supervisor, the web's main
+ * worker) and rebuilt there as a plain Error with its name, code, message,
+ * stack and context fields (protocol.ts `reviveError`): the same class again,
+ * with the same message and fields, the plain copy as `cause`. Null for
+ * anything else.
+ */
+function revivedPoolError(error: unknown, health: PoolHealth | null): PoolError | null {
+  if (!(error instanceof Error) || !POOL_ERROR_NAMES.has(error.name)) return null;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return null;
+  const fields = error as Error & Record<string, unknown>;
+  const text = (key: string): string | null => (typeof fields[key] === 'string' ? (fields[key] as string) : null);
+  const count = (key: string): number => (typeof fields[key] === 'number' ? (fields[key] as number) : Number.NaN);
+  let typed: PoolError;
+  switch (code) {
+    case 'POOL_OUT_OF_MEMORY':
+      typed = new PoolMemoryError(error.message, {
+        kind: text('kind') === 'admission-refused' ? 'admission-refused' : 'job-out-of-memory',
+        health: (fields.health as PoolHealth | null | undefined) ?? health,
+        neededBytes: typeof fields.neededBytes === 'number' ? fields.neededBytes : null,
+        availableBytes: typeof fields.availableBytes === 'number' ? fields.availableBytes : null,
+      });
+      break;
+    case 'POOL_POISONED':
+      typed = new PoolPoisonedError(error.message, {
+        generation: typeof fields.generation === 'number' ? fields.generation : null,
+        reason: text('reason'),
+        health,
+      });
+      break;
+    case 'POOL_WORKER_LOST':
+      typed = new PoolWorkerLostError(error.message, { health });
+      break;
+    case 'POOL_INSTANCE_TERMINATED':
+      typed = new PoolInstanceTerminatedError(error.message);
+      break;
+    case 'POOL_RECYCLE_TIMEOUT':
+      typed = new PoolRecycleTimeoutError(count('timeoutMs'), health);
+      break;
+    case 'POOL_TIMEOUT':
+      typed = new PoolTimeoutError('', count('timeoutMs'), '');
+      break;
+    case 'POOL_HOST_FAILED':
+      typed = new PoolHostError(error.message);
+      break;
+    case 'POOL_INVALID_CONFIG':
+      typed = new PoolConfigError(text('field') ?? '?', fields.value, text('expected') ?? '?');
+      break;
+    case 'POOL_INVALID_ARGUMENT':
+    case 'POOL_INVALID_THREAD_COUNT':
+      typed = new PoolArgumentError(text('callee') ?? '?', text('field') ?? '?', fields.value, text('expected') ?? '?', code);
+      break;
+    default:
+      if (!isWasmPoolErrorCode(code)) return null;
+      typed = new PoolOperationError(code, error.message);
+  }
+  typed.message = error.message;
+  if (error.stack !== undefined) typed.stack = error.stack;
+  Object.defineProperty(typed, 'cause', { value: error, writable: true, configurable: true });
+  return typed;
 }
 
 /**

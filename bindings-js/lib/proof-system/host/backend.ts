@@ -293,7 +293,11 @@ export function createBackend<PlatformOptions extends object>(platform: BackendP
   const workerHost: WorkerHost = {
     async list() {
       const supervisor = supervisorOrNone();
-      return supervisor === null ? [] : ((await supervisor.ask('list')) as WorkerSummary[]);
+      if (supervisor === null) return [];
+      // The supervisor's errors cross a thread as plain copies: mapped, they are our classes again.
+      return (await supervisor.ask('list').catch((error) => {
+        throw mapped(error);
+      })) as WorkerSummary[];
     },
     async kill(generation, index, options) {
       checkArgument('workerHost.kill', 'generation', generation, KILL_RULES.generation);
@@ -301,7 +305,9 @@ export function createBackend<PlatformOptions extends object>(platform: BackendP
       const { afterMs = 0 } = checkOptions('workerHost.kill option', options, { afterMs: rules.milliseconds(0) });
       const supervisor = supervisorOrNone();
       if (supervisor === null) throw new PoolHostError(`no live worker ${index} in generation ${generation}: no pool was started`);
-      await supervisor.ask('kill', { generation, index, afterMs });
+      await supervisor.ask('kill', { generation, index, afterMs }).catch((error) => {
+        throw mapped(error);
+      });
     },
     on: (listener) => hostEvents.on('host', listener),
   };

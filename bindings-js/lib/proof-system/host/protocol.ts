@@ -2,9 +2,11 @@
  * The message protocol between the host's threads: a request names an
  * operation and carries its fields; the reply carries the value, or the error
  * the operation threw, serialized with its name, code and context fields so
- * that the other side rebuilds the same typed error (errors.ts
- * `revivePoolError`). The same on Node (worker_threads) and on the web (Web
- * Workers, MessagePorts): a `Channel` hides how messages are sent and heard.
+ * that the other side rebuilds the same typed error (`reviveError` here gives
+ * a plain Error with all of them; errors.ts `fromWasmError`, which the backend
+ * applies to every error it surfaces, gives it its class again). The same on
+ * Node (worker_threads) and on the web (Web Workers, MessagePorts): a
+ * `Channel` hides how messages are sent and heard.
  *
  * Shippable: the web backend builds its workers from function sources
  * (`srcFromFunctionModule`), so every function here uses only its arguments,

@@ -312,7 +312,16 @@ export function runSupervisor(platform: SupervisorPlatform): SupervisorOperation
     const record = (generations.get(generation) ?? []).find((r) => r.index === index);
     if (record === undefined) {
       const live = [...generations.values()].flat().map((r) => `generation ${r.generation} worker ${r.index}`);
-      throw new Error(`no live worker ${index} in generation ${generation}: expected one of ${live.join(', ') || 'none (no generation is running)'}`);
+      const expected = `a live worker of generation ${generation} (the supervisor holds ${live.join(', ') || 'none: no generation is running'})`;
+      // PoolArgumentError's shape and code; the caller's side rebuilds the class (errors.ts). This file ships without imports.
+      throw Object.assign(new Error(`workerHost.kill argument index is ${index}: expected ${expected}`), {
+        name: 'PoolArgumentError',
+        code: 'POOL_INVALID_ARGUMENT',
+        callee: 'workerHost.kill',
+        field: 'index',
+        value: index,
+        expected,
+      });
     }
     setTimeout(() => {
       // Node reports the thread's end, which loses it; elsewhere the kill is the loss.

@@ -1,0 +1,241 @@
+// Issue 12, defect 8, the host's side: a wasm error that o1js's OCaml
+// bindings rethrow wrapped as [0, tag, error] reaches the caller of
+// withThreadPool as our typed error with its code; an error thrown on the
+// supervisor's side of the protocol keeps its code, context fields and class
+// when it crosses to the thread that asked.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  PoolArgumentError,
+  PoolError,
+  PoolHostError,
+  PoolInstanceTerminatedError,
+  PoolMemoryError,
+  PoolOperationError,
+  PoolTimeoutError,
+  PoolWorkerLostError,
+  fromWasmError,
+} from '../../bindings-js/lib/proof-system/errors.js';
+import { createBackend, type BackendPlatform } from '../../bindings-js/lib/proof-system/host/backend.js';
+import { requester, serve, type Channel } from '../../bindings-js/lib/proof-system/host/protocol.js';
+import { healthWith } from './health-fixture.js';
+
+const OPTS = { timeout: 5_000 };
+
+/** What wasm-bindgen throws for a Rust panic that crossed to JS. */
+class PanicError extends Error {
+  override name = 'PanicError';
+}
+
+/** How o1js's OCaml bindings (js_of_ocaml) rethrow a JS exception: [0, tag, error]. */
+const ocamlWrapped = (error: unknown) => [0, 248, error];
+
+/** The wasm's validation error, as js_args.rs builds it. */
+function wasmArgumentError(): Error {
+  return Object.assign(new Error('fixtureProve argument k is 1.5: expected a whole number from 4 to 16'), {
+    code: 'POOL_INVALID_ARGUMENT',
+    callee: 'fixtureProve',
+    field: 'k',
+    value: 1.5,
+    expected: 'a whole number from 4 to 16',
+  });
+}
+
+test('fromWasmError unwraps an OCaml-wrapped wasm error into the typed error, keeping the original as cause', OPTS, () => {
+  const oom = new PanicError('plonk-wasm [OUT_OF_MEMORY] out of memory: a request for 1048576 bytes failed');
+  const mapped = fromWasmError(ocamlWrapped(oom));
+  assert.ok(mapped instanceof PoolMemoryError);
+  assert.equal(mapped.code, 'POOL_OUT_OF_MEMORY');
+  assert.equal(mapped.kind, 'job-out-of-memory');
+  assert.equal(mapped.cause, oom);
+
+  const lost = fromWasmError(ocamlWrapped(Object.assign(new Error('worker 1 exited'), { code: 'POOL_WORKER_LOST' })));
+  assert.ok(lost instanceof PoolWorkerLostError);
+  assert.equal(lost.code, 'POOL_WORKER_LOST');
+
+  const argument = wasmArgumentError();
+  const invalid = fromWasmError(ocamlWrapped(argument));
+  assert.ok(invalid instanceof PoolArgumentError);
+  assert.equal(invalid.code, 'POOL_INVALID_ARGUMENT');
+  assert.equal(invalid.callee, 'fixtureProve');
+  assert.equal(invalid.field, 'k');
+  assert.equal(invalid.message, argument.message);
+});
+
+test('an OCaml-wrapped error that is not the pool\'s comes back as it was thrown', OPTS, () => {
+  const wrapped = ocamlWrapped(new TypeError('x is not a function'));
+  assert.equal(fromWasmError(wrapped), wrapped);
+  // Other arrays are not mistaken for a wrapper.
+  const data = [1, 2, new PanicError('plonk-wasm [OUT_OF_MEMORY] out of memory')];
+  assert.equal(fromWasmError(data), data);
+});
+
+/** A backend over a platform that fakes the pool: `health` is what poolHealth() answers. */
+function fakeBackend() {
+  const health = healthWith({ threads: 2 });
+  let supervisor: ReturnType<typeof requester> | null = null;
+  const platform: BackendPlatform<object> = {
+    name: 'node',
+    defaultThreadCount: () => 2,
+    optionRules: {},
+    optionDefaults: {},
+    pool: {
+      init: async () => undefined,
+      exit: async () => undefined,
+      recycle: async () => {
+        throw new Error('no recycle in this test');
+      },
+      health: () => health,
+      log: () => undefined,
+    },
+    supervisor: () => supervisor,
+  };
+  const backend = createBackend(platform);
+  backend.configureThreadPool({ lifetime: 'operation' });
+  backend.configurePoolHealth({ admissionHeadroomBytes: 0, maxLinearMemoryFraction: 1 });
+  return { backend, setSupervisor: (s: ReturnType<typeof requester>) => (supervisor = s) };
+}
+
+test('a job whose wasm error comes back OCaml-wrapped fails withThreadPool with the typed error and its code', OPTS, async () => {
+  const { backend } = fakeBackend();
+  const oom = new PanicError('plonk-wasm [OUT_OF_MEMORY] out of memory: a request for 209715200 bytes failed');
+  await assert.rejects(
+    backend.withThreadPool(() => {
+      throw ocamlWrapped(oom);
+    }),
+    (error: unknown) => {
+      assert.ok(error instanceof PoolMemoryError, String(error));
+      assert.equal(error.code, 'POOL_OUT_OF_MEMORY');
+      assert.equal(error.cause, oom);
+      return true;
+    },
+  );
+  await assert.rejects(
+    backend.withThreadPool(async () => {
+      throw ocamlWrapped(new PanicError('plonk-wasm [POOL_JOB_PANICKED] a job panicked: boom'));
+    }),
+    (error: unknown) => {
+      assert.ok(error instanceof PoolOperationError, String(error));
+      assert.equal(error.code, 'POOL_JOB_PANICKED');
+      return true;
+    },
+  );
+  await assert.rejects(
+    backend.withThreadPool(() => {
+      throw ocamlWrapped(wasmArgumentError());
+    }),
+    (error: unknown) => error instanceof PoolArgumentError && error.code === 'POOL_INVALID_ARGUMENT',
+  );
+  // The pool still works.
+  assert.equal(await backend.withThreadPool(() => 42), 42);
+});
+
+test('an OCaml-wrapped trap on the calling thread makes the backend refuse later calls, typed', OPTS, async () => {
+  const { backend } = fakeBackend();
+  const trap = Object.assign(new Error('unreachable'), { name: 'RuntimeError' });
+  await assert.rejects(
+    backend.withThreadPool(() => {
+      throw ocamlWrapped(trap);
+    }),
+    (error: unknown) => error instanceof PoolInstanceTerminatedError && error.code === 'POOL_INSTANCE_TERMINATED',
+  );
+  await assert.rejects(backend.withThreadPool(() => 1), PoolInstanceTerminatedError);
+});
+
+/** Two ends of an in-memory message channel; messages are structured-cloned as postMessage would. */
+function channelPair(): [Channel, Channel] {
+  const listeners: [((message: unknown) => void)[], ((message: unknown) => void)[]] = [[], []];
+  const end = (mine: 0 | 1): Channel => ({
+    send: (message) => {
+      const copy = structuredClone(message);
+      queueMicrotask(() => listeners[1 - mine]!.forEach((listener) => listener(copy)));
+    },
+    listen: (listener) => void listeners[mine].push(listener),
+  });
+  return [end(0), end(1)];
+}
+
+test('errors thrown on the supervisor keep their class, code and context fields across the thread boundary', OPTS, async () => {
+  const [here, there] = channelPair();
+  serve(there, {
+    timeout: () => {
+      throw new PoolTimeoutError('the workers of generation 3 starting', 250, 'raise startTimeoutMs');
+    },
+    host: () => {
+      throw new PoolHostError('the supervisor lost its port');
+    },
+    argument: () => {
+      throw new PoolArgumentError('workerHost.kill', 'index', 7, 'a whole number from 0 to 255');
+    },
+    wasm: () => {
+      throw Object.assign(new Error('plonk-wasm [OUT_OF_MEMORY] out of memory: a request for 64 bytes failed'), { code: 'OUT_OF_MEMORY' });
+    },
+  });
+  const asker = requester(here);
+  // The requester rebuilds a plain Error with the name, code, message and fields;
+  // fromWasmError (which the backend applies to every error it surfaces) rebuilds the class.
+  const crossed = async (op: string) => {
+    const error = await asker.ask(op).then(
+      () => assert.fail(`${op} should fail`),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof Error);
+    return { plain: error, typed: fromWasmError(error) };
+  };
+
+  const timeout = await crossed('timeout');
+  assert.equal((timeout.plain as Error & { code?: string }).code, 'POOL_TIMEOUT', 'the code crosses as it is');
+  assert.equal(timeout.plain.name, 'PoolTimeoutError');
+  assert.ok(timeout.typed instanceof PoolTimeoutError, 'the class is rebuilt');
+  assert.ok(timeout.typed instanceof PoolError);
+  assert.equal(timeout.typed.code, 'POOL_TIMEOUT');
+  assert.equal(timeout.typed.timeoutMs, 250);
+  assert.equal(timeout.typed.name, 'PoolTimeoutError');
+  assert.equal(timeout.typed.message, 'the workers of generation 3 starting did not finish within 250 ms; raise startTimeoutMs');
+  assert.equal(timeout.typed.cause, timeout.plain);
+
+  const host = await crossed('host');
+  assert.ok(host.typed instanceof PoolHostError);
+  assert.equal(host.typed.code, 'POOL_HOST_FAILED');
+  assert.equal(host.typed.message, 'the supervisor lost its port');
+
+  const argument = await crossed('argument');
+  assert.ok(argument.typed instanceof PoolArgumentError);
+  assert.equal(argument.typed.code, 'POOL_INVALID_ARGUMENT');
+  assert.equal(argument.typed.callee, 'workerHost.kill');
+  assert.equal(argument.typed.value, 7);
+  assert.equal(argument.typed.message, 'workerHost.kill argument index is 7: expected a whole number from 0 to 255');
+
+  const wasm = await crossed('wasm');
+  assert.ok(wasm.typed instanceof PoolMemoryError);
+  assert.equal(wasm.typed.code, 'POOL_OUT_OF_MEMORY');
+});
+
+test('workerHost.kill of a worker that is not there fails typed, across the thread boundary', OPTS, async () => {
+  const { backend, setSupervisor } = fakeBackend();
+  const [here, there] = channelPair();
+  // What supervisor.ts throws (it ships to the web without imports, so it codes a plain Error).
+  serve(there, {
+    kill: ({ generation, index }) => {
+      const expected = `a live worker of generation ${generation} (the supervisor holds none: no generation is running)`;
+      throw Object.assign(new Error(`workerHost.kill argument index is ${index}: expected ${expected}`), {
+        name: 'PoolArgumentError',
+        code: 'POOL_INVALID_ARGUMENT',
+        callee: 'workerHost.kill',
+        field: 'index',
+        value: index,
+        expected,
+      });
+    },
+  });
+  setSupervisor(requester(here));
+  await assert.rejects(backend.workerHost.kill(1, 0), (error: unknown) => {
+    assert.ok(error instanceof PoolArgumentError, `class kept: ${(error as Error).name}: ${(error as Error).message}`);
+    assert.equal(error.code, 'POOL_INVALID_ARGUMENT');
+    assert.equal(error.callee, 'workerHost.kill');
+    assert.equal(error.field, 'index');
+    assert.equal(error.value, 0);
+    assert.equal(error.message, 'workerHost.kill argument index is 0: expected a live worker of generation 1 (the supervisor holds none: no generation is running)');
+    return true;
+  });
+});
