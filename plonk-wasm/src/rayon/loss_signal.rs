@@ -54,6 +54,7 @@ pub fn is_marked(generation: u64) -> bool {
 
 /// Records that one more worker of a lost `generation` stopped for good
 /// (what the host's `Atomics.add` does; natively, tests stand in for it).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn add_stopped(generation: u64) {
     mark(generation);
     slot(generation).stopped.fetch_add(1, Ordering::AcqRel);

@@ -19,6 +19,7 @@ use super::loss_signal;
 use super::report::RecycleReport;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+#[cfg(not(target_arch = "wasm32"))]
 use std::time::Duration;
 
 pub(crate) type PoolLifecycle = Lifecycle<Arc<Generation>, Arc<PendingGeneration>>;
@@ -125,6 +126,7 @@ pub fn admit() -> Result<Lease, PoolError> {
 }
 
 /// Blocks (natively) until the lifecycle changes or `timeout` passes.
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn wait_for_change(timeout: Duration) {
     let guarded = guarded();
     let _ = POOL.changed.wait_timeout(guarded, timeout);

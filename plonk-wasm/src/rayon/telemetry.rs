@@ -278,7 +278,6 @@ pub fn note_job_started() {
 /// One worker as seen by a health report.
 #[derive(Clone, Debug)]
 pub struct WorkerSnapshot {
-    pub slot: usize,
     pub index: Option<u32>,
     pub generation: u64,
     pub state: WorkerState,
@@ -290,8 +289,7 @@ pub struct WorkerSnapshot {
 pub fn worker_snapshots() -> Vec<WorkerSnapshot> {
     SLOTS
         .iter()
-        .enumerate()
-        .filter_map(|(slot_index, slot)| {
+        .filter_map(|slot| {
             // `Acquire` pairs with the claim's `Release`: see `claim_worker_slot`.
             // (An exited slot freed and reclaimed while we read it can still
             // mix two occupants; a report is a snapshot, never synchronised on.)
@@ -302,7 +300,6 @@ pub fn worker_snapshots() -> Vec<WorkerSnapshot> {
             }
             let index = slot.index.load(Relaxed);
             Some(WorkerSnapshot {
-                slot: slot_index,
                 index: if index == u32::MAX { None } else { Some(index) },
                 generation: slot.generation.load(Relaxed),
                 state,
