@@ -126,6 +126,13 @@ const positiveInteger = (value: unknown) => Number.isSafeInteger(value) && (valu
 const nonNegativeInteger = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
 const orNull = (accepts: (value: unknown) => boolean) => (value: unknown) => value === null || accepts(value);
 const fraction = (value: unknown) => isFiniteNumber(value) && value >= 0 && value <= 0.5;
+/** setTimeout's largest delay: a longer one fires after 1 ms in Node and in browsers. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** A delay handed to setTimeout/setInterval: whole milliseconds from `min` to MAX_TIMER_MS. */
+const timerMs = (min: number): FieldRule => ({
+  expected: `a whole number of milliseconds from ${min} to ${MAX_TIMER_MS} (2^31 - 1)`,
+  accepts: (v) => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= MAX_TIMER_MS,
+});
 
 const LIMIT_RULES: { readonly [K in keyof ReplacementLimits]: FieldRule } = {
   memoryMaximumBytes: {
@@ -135,10 +142,10 @@ const LIMIT_RULES: { readonly [K in keyof ReplacementLimits]: FieldRule } = {
   maxLinearBytes: { expected: 'a positive number of bytes, or null (off)', accepts: orNull(positive) },
   maxAllocatorLiveBytes: { expected: 'a positive number of bytes, or null (off)', accepts: orNull(positive) },
   maxJobs: { expected: 'a positive integer, or null (off)', accepts: orNull(positiveInteger) },
-  maxAgeMs: { expected: 'a positive number of milliseconds, or null (off)', accepts: orNull(positive) },
+  maxAgeMs: { expected: 'a positive whole number of milliseconds, or null (off)', accepts: orNull(positiveInteger) },
   admissionHeadroomBytes: { expected: 'a number of bytes >= 0', accepts: nonNegative },
   hysteresisFraction: { expected: 'a number in [0, 0.5]', accepts: fraction },
-  cooldownMs: { expected: 'a number of milliseconds >= 0', accepts: nonNegative },
+  cooldownMs: { expected: 'a whole number of milliseconds >= 0', accepts: nonNegativeInteger },
   jitterFraction: { expected: 'a number in [0, 0.5]', accepts: fraction },
 };
 
@@ -148,12 +155,12 @@ const FIELD_RULES: { readonly [K in ScalarField]: FieldRule } = {
   isolates: { expected: 'an integer from 1 to 64', accepts: (v) => positiveInteger(v) && (v as number) <= 64 },
   threadsPerIsolate: { expected: 'an integer from 1 to 256, or null (o1js default)', accepts: orNull((v) => positiveInteger(v) && (v as number) <= 256) },
   maxQueuedJobs: { expected: 'an integer >= 0, or null (no bound)', accepts: orNull(nonNegativeInteger) },
-  startTimeoutMs: { expected: 'a positive number of milliseconds', accepts: positive },
-  terminateTimeoutMs: { expected: 'a positive number of milliseconds', accepts: positive },
-  healthTimeoutMs: { expected: 'a positive number of milliseconds', accepts: positive },
-  idleCheckIntervalMs: { expected: 'a positive number of milliseconds', accepts: positive },
+  startTimeoutMs: timerMs(1),
+  terminateTimeoutMs: timerMs(1),
+  healthTimeoutMs: timerMs(1),
+  idleCheckIntervalMs: timerMs(1),
   maxStartFailures: { expected: 'a positive integer', accepts: positiveInteger },
-  restartDelayMs: { expected: 'a number of milliseconds >= 0', accepts: nonNegative },
+  restartDelayMs: timerMs(0),
 };
 
 const SCALAR_FIELDS = Object.keys(FIELD_RULES) as ScalarField[];
@@ -192,6 +199,26 @@ function resolveWarm(given: unknown): WarmStep | null {
   }
   refuseUnknown(given, ['name', 'args'], 'warm.');
   return Object.freeze({ name: given.name, args: given.args });
+}
+
+/** close()'s options, resolved: drain (default true) and its bound (default 60000 ms). */
+export interface ResolvedCloseOptions {
+  readonly drain: boolean;
+  readonly timeoutMs: number;
+}
+
+const CLOSE_TIMEOUT_RULE = timerMs(0);
+
+/** Checks close()'s options (`close.drain`, `close.timeoutMs`, no others); throws ProverPoolConfigError. */
+export function resolveCloseOptions(options: unknown): ResolvedCloseOptions {
+  if (options === undefined) return { drain: true, timeoutMs: 60_000 };
+  if (!isPlainObject(options)) throw new ProverPoolConfigError('close', options, 'an object { drain?, timeoutMs? }, or undefined');
+  refuseUnknown(options, ['drain', 'timeoutMs'], 'close.');
+  const drain = options.drain ?? true;
+  if (typeof drain !== 'boolean') throw new ProverPoolConfigError('close.drain', drain, 'true or false (default true)');
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  if (!CLOSE_TIMEOUT_RULE.accepts(timeoutMs)) throw new ProverPoolConfigError('close.timeoutMs', timeoutMs, CLOSE_TIMEOUT_RULE.expected);
+  return { drain, timeoutMs: timeoutMs as number };
 }
 
 /**

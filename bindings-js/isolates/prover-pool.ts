@@ -25,7 +25,7 @@
  *       the pool decided to stop it, nothing it says can settle a job.
  */
 import { TypedEmitter } from '../lib/proof-system/typed-emitter.js';
-import { resolveProverPoolConfig, type ProverPoolConfig } from './config.js';
+import { resolveCloseOptions, resolveProverPoolConfig, type ProverPoolConfig } from './config.js';
 import {
   ProverPoolAbortError,
   ProverPoolAdmissionError,
@@ -1034,9 +1034,19 @@ export class ProverPool {
    * rejected and running ones cut off (their isolates terminated), all with
    * PROVER_POOL_CLOSED. Last, every isolate is terminated, and its memory
    * released. Resolves with the report; a second call returns the same promise.
+   * Invalid options (`timeoutMs` not whole milliseconds from 0 to 2^31 - 1,
+   * `drain` not a boolean) reject with PROVER_POOL_INVALID_CONFIG and close nothing.
    */
-  close(options: CloseOptions = {}): Promise<CloseReport> {
-    this.#closing ??= this.#close(options.drain ?? true, options.timeoutMs ?? 60_000);
+  close(options?: CloseOptions): Promise<CloseReport> {
+    if (this.#closing === null) {
+      let resolved;
+      try {
+        resolved = resolveCloseOptions(options);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      this.#closing = this.#close(resolved.drain, resolved.timeoutMs);
+    }
     return this.#closing;
   }
 

@@ -1,11 +1,12 @@
 // createProverPool's options (bindings-js/isolates/config.ts): defaults, one
 // uniform message per invalid field, unknown fields refused, the caller's
-// objects untouched.
+// objects untouched; timers are whole milliseconds within setTimeout's range;
+// close()'s options checked the same way.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MiB, load } from './lib.js';
 
-const { resolveProverPoolConfig, DEFAULT_CONFIG, DEFAULT_LIMITS } = await load('config.js');
+const { resolveProverPoolConfig, resolveCloseOptions, DEFAULT_CONFIG, DEFAULT_LIMITS } = await load('config.js');
 const { ProverPoolConfigError } = await load('errors.js');
 const OPTS = { timeout: 5_000 };
 const M = 'file:///app/prover.js';
@@ -58,7 +59,7 @@ test('every invalid field is refused with the same message shape', OPTS, () => {
   assertRejects({ module: M, isolates: 1.5 }, 'prover pool option isolates is 1.5: expected an integer from 1 to 64');
   assertRejects({ module: M, threadsPerIsolate: '2' }, 'prover pool option threadsPerIsolate is "2": expected an integer from 1 to 256, or null (o1js default)');
   assertRejects({ module: M, maxQueuedJobs: -1 }, 'prover pool option maxQueuedJobs is -1: expected an integer >= 0, or null (no bound)');
-  assertRejects({ module: M, startTimeoutMs: 0 }, 'prover pool option startTimeoutMs is 0: expected a positive number of milliseconds');
+  assertRejects({ module: M, startTimeoutMs: 0 }, 'prover pool option startTimeoutMs is 0: expected a whole number of milliseconds from 1 to 2147483647 (2^31 - 1)');
   assertRejects({ module: M, warm: 'compile' }, 'prover pool option warm is "compile": expected null, or { name, args? }: the name of a job of the module and its arguments');
   assertRejects({ module: M, warm: { name: 'compile', cache: true } }, 'prover pool option warm.cache is true: expected one of the known options (name, args)');
   assertRejects({ module: M, limits: { memoryMaximumBytes: 2 ** 30 + 1 } }, 'prover pool option limits.memoryMaximumBytes is 1073741825: expected null, or bytes: a multiple of 65536 from 16 MiB to 4 GiB');
@@ -66,7 +67,7 @@ test('every invalid field is refused with the same message shape', OPTS, () => {
   assertRejects({ module: M, limits: { maxJobs: 0 } }, 'prover pool option limits.maxJobs is 0: expected a positive integer, or null (off)');
   assertRejects({ module: M, limits: { jitterFraction: 0.6 } }, 'prover pool option limits.jitterFraction is 0.6: expected a number in [0, 0.5]');
   assertRejects({ module: M, limits: { hysteresisFraction: -0.1 } }, 'prover pool option limits.hysteresisFraction is -0.1: expected a number in [0, 0.5]');
-  assertRejects({ module: M, limits: { cooldownMs: NaN } }, 'prover pool option limits.cooldownMs is NaN: expected a number of milliseconds >= 0');
+  assertRejects({ module: M, limits: { cooldownMs: NaN } }, 'prover pool option limits.cooldownMs is NaN: expected a whole number of milliseconds >= 0');
 });
 
 test('unknown fields are refused: a misspelt option or limit is named in the error', OPTS, () => {
@@ -83,4 +84,30 @@ test("the caller's objects are not mutated or kept; undefined means the default"
   limits.maxJobs = 20;
   assert.equal(config.limits.maxJobs, 10);
   assert.equal(config.limits.cooldownMs, 30_000);
+});
+
+test("timers are whole milliseconds within setTimeout's range (a longer delay would fire after 1 ms)", OPTS, () => {
+  const timer = (min) => `a whole number of milliseconds from ${min} to 2147483647 (2^31 - 1)`;
+  for (const field of ['startTimeoutMs', 'terminateTimeoutMs', 'healthTimeoutMs', 'idleCheckIntervalMs']) {
+    assertRejects({ module: M, [field]: 2 ** 31 }, `prover pool option ${field} is 2147483648: expected ${timer(1)}`);
+    assertRejects({ module: M, [field]: 1.5 }, `prover pool option ${field} is 1.5: expected ${timer(1)}`);
+    assert.equal(resolveProverPoolConfig({ module: M, [field]: 2 ** 31 - 1 })[field], 2 ** 31 - 1);
+  }
+  assertRejects({ module: M, restartDelayMs: -1 }, `prover pool option restartDelayMs is -1: expected ${timer(0)}`);
+  assert.equal(resolveProverPoolConfig({ module: M, restartDelayMs: 0 }).restartDelayMs, 0);
+  assertRejects({ module: M, limits: { maxAgeMs: 0.5 } }, 'prover pool option limits.maxAgeMs is 0.5: expected a positive whole number of milliseconds, or null (off)');
+  assertRejects({ module: M, limits: { cooldownMs: 1.5 } }, 'prover pool option limits.cooldownMs is 1.5: expected a whole number of milliseconds >= 0');
+});
+
+test("close()'s options: drain a boolean, timeoutMs whole milliseconds from 0 to 2^31 - 1, nothing else", OPTS, () => {
+  assert.deepEqual(resolveCloseOptions(undefined), { drain: true, timeoutMs: 60_000 });
+  assert.deepEqual(resolveCloseOptions({ drain: false }), { drain: false, timeoutMs: 60_000 });
+  assert.deepEqual(resolveCloseOptions({ timeoutMs: 0 }), { drain: true, timeoutMs: 0 });
+  const refused = (options, message) =>
+    assert.throws(() => resolveCloseOptions(options), (e) => e instanceof ProverPoolConfigError && e.message === message);
+  refused({ timeoutMs: 2 ** 31 }, 'prover pool option close.timeoutMs is 2147483648: expected a whole number of milliseconds from 0 to 2147483647 (2^31 - 1)');
+  refused({ timeoutMs: NaN }, 'prover pool option close.timeoutMs is NaN: expected a whole number of milliseconds from 0 to 2147483647 (2^31 - 1)');
+  refused({ drain: 'yes' }, 'prover pool option close.drain is "yes": expected true or false (default true)');
+  refused({ drian: false }, 'prover pool option close.drian is false: expected one of the known options (drain, timeoutMs)');
+  refused(null, 'prover pool option close is null: expected an object { drain?, timeoutMs? }, or undefined');
 });

@@ -2,9 +2,10 @@
 // tests, scripts/prepare-o1js-apps.sh) proving the real-o1js tests' ZkProgram:
 // proofs through the pool with a replacement forced mid-stream (all verify,
 // on the pool and on stock o1js), the caller's event loop during proving, the
-// old isolate's memory returned to the OS, a wasm trap in one isolate, and
-// cancellation of a queued and a running proof. 2 isolates × 1 thread on the
-// 2-core machine; warm steps compile from o1js's on-disk cache (prepared first).
+// old isolate's memory returned to the OS; a wasm trap in one isolate; a proof
+// out of memory under an isolate's maximum; cancellation of a queued and a
+// running proof. 2 isolates × 1 thread on the 2-core machine; warm steps
+// compile from o1js's on-disk cache (prepared first).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { MiB, load, nextEvent, within } from './lib.js';
 import { CACHE, STOCK, prepareIsolateApps } from './apps.js';
 import { runApp } from '../o1js/apps.js';
 
-const { createProverPool, ProverPoolCrashError, ProverPoolAbortError } = await load('node.js');
+const { createProverPool, ProverPoolCrashError, ProverPoolAbortError, ProverPoolJobError } = await load('node.js');
 const MINUTES = 60_000;
 const { prover } = prepareIsolateApps();
 const WARM = { name: 'compile', args: { cacheDir: CACHE } };
@@ -173,4 +174,48 @@ test('cancellation: a queued proof never runs; a running proof is stopped by ter
   assert.ok(health.totals.jobsAborted >= 2);
   off();
   log(`cancel: queued proof rejected at once; running proof rejected ${rejectedMs.toFixed(0)} ms after abort(), its isolate terminated in ${exit.terminateMs} ms; the other proof completed (${(proof.proveMs / 1000).toFixed(1)} s)`);
+});
+
+test('a proof out of wasm memory under a 256 MiB isolate maximum fails only its job, typed; the isolate is replaced and its memory returned', { timeout: 10 * MINUTES }, async () => {
+  // What the code guarantees, whichever thread the allocation failed on: the instance survives the
+  // failure (a job error, not a crash), the job fails typed as out of memory or as a panic (the panic
+  // hook's line names the out-of-memory when this isolate's thread printed it), and the fault replaces
+  // the isolate at once, blue/green, with a fresh instance; its terminate gives the memory back.
+  const small = await createProverPool({ module: prover, threadsPerIsolate: 1, warm: WARM, startTimeoutMs: 5 * MINUTES, limits: { memoryMaximumBytes: 256 * MiB, admissionHeadroomBytes: 0 } });
+  try {
+    const ends = [];
+    small.on('job-end', (e) => ends.push(e));
+    const replaced = nextEvent(small, 'replacement', () => true, 8 * MINUTES);
+    const failed = await within(8 * MINUTES, 'the proof under a 256 MiB maximum', small.run('prove', { x: 1, y: 1 }).then(
+      () => assert.fail('the proof succeeded under a 256 MiB maximum: expected it to run out of wasm memory'),
+      (error) => error,
+    ));
+    assert.ok(failed instanceof ProverPoolJobError, `expected a job error (the instance survives), got ${failed}`);
+    assert.ok(['POOL_OUT_OF_MEMORY', 'POOL_JOB_PANICKED'].includes(failed.remote.code), `remote code ${failed.remote.code}: ${failed.message}`);
+    if (failed.remote.name === 'WasmPanic') assert.match(failed.message, /linear memory \d+ of 268435456 bytes/);
+    assert.deepEqual(ends.map((e) => e.outcome), ['failed'], 'the one job failed; nothing else ran');
+
+    const report = await replaced;
+    assert.ok(['outOfMemory', 'wasmPanic'].includes(report.metric), report.metric);
+    const old = report.old.snapshot.memory;
+    const fresh = report.new.snapshot.memory;
+    assert.equal(old.linearMaxBytes, 256 * MiB);
+    assert.equal(fresh.linearMaxBytes, 256 * MiB, 'the successor has the same maximum');
+    assert.ok(old.linearBytes <= 256 * MiB, `the old isolate's memory (${old.linearBytes} bytes) stayed within its maximum`);
+    assert.ok(fresh.linearBytes < old.linearBytes, `the proof had grown the old isolate's memory (${old.linearBytes} bytes) past a fresh one's after its warm step (${fresh.linearBytes})`);
+    const { beforeTerminate, afterTerminate } = report.processRssBytes;
+    assert.ok(beforeTerminate - afterTerminate > old.linearBytes / 4, `RSS fell by ${((beforeTerminate - afterTerminate) / MiB).toFixed(0)} MiB at the old isolate's terminate (its linear memory: ${(old.linearBytes / MiB).toFixed(0)} MiB)`);
+
+    const health = await small.health();
+    assert.equal(health.totals.crashes, 0, 'a fault, not a crash');
+    assert.equal(health.totals.replacements, 1);
+    assert.deepEqual(health.isolates.map((i) => [i.id, i.role]), [[report.newIsolateId, 'serving']], 'the successor serves alone');
+    log(
+      `out of memory: proof failed (${report.metric}, ${failed.remote.code}) with linear memory ${(old.linearBytes / MiB).toFixed(0)} of 256 MiB; ` +
+        `replaced in ${(report.totalMs / 1000).toFixed(1)} s by an isolate at ${(fresh.linearBytes / MiB).toFixed(0)} MiB after its warm step; ` +
+        `RSS ${(beforeTerminate / MiB).toFixed(0)} → ${(afterTerminate / MiB).toFixed(0)} MiB at the terminate`,
+    );
+  } finally {
+    await small.close({ drain: false });
+  }
 });
