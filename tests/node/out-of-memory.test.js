@@ -39,6 +39,10 @@ test('a job asking for more than linear memory can hold fails with the typed err
     assert.ok(after.memory.largestFailedRequestBytes >= 200 * MiB);
 
     // Every worker allocating at once past the maximum fails the same way.
+    // Guaranteed, not a matter of scheduling: the job holds each worker's
+    // block at a barrier until every worker has tried (test_exports.rs), so
+    // 2 x 100 MiB are never both free on a 128 MiB maximum.
+    assert.equal(poolHealth().threads, 2, 'two workers, each asking for 100 MiB');
     await assert.rejects(
       withThreadPool(async () => wasm.testAllocateOnWorkers(100 * MiB, false)),
       (error) => assertJobOutOfMemory(error, /out of memory/),
