@@ -18,6 +18,8 @@ import {
 } from '../../bindings-js/lib/proof-system/errors.js';
 import { createBackend, type BackendPlatform } from '../../bindings-js/lib/proof-system/host/backend.js';
 import { requester, serve, type Channel } from '../../bindings-js/lib/proof-system/host/protocol.js';
+import type { RecycleReport } from '../../bindings-js/lib/proof-system/pool-health.js';
+import { deferred, flushMicrotasks } from './deferred.js';
 import { healthWith } from './health-fixture.js';
 
 const OPTS = { timeout: 5_000 };
@@ -238,4 +240,53 @@ test('workerHost.kill of a worker that is not there fails typed, across the thre
     assert.equal(error.message, 'workerHost.kill argument index is 0: expected a live worker of generation 1 (the supervisor holds none: no generation is running)');
     return true;
   });
+});
+
+// Found by the chaos run (tests/node/chaos.js, seed 8): a worker died while a
+// recycle was in its first phase, so the wasm turned the recycle into a
+// rebuild (no generation serves until it is done). A job that arrived then
+// was let in on the health read before the death, and failed with
+// POOL_REBUILDING; WithThreadPool promises a caller arriving during a rebuild
+// waits for it instead.
+test('a job arriving while a recycle has become a rebuild waits for it instead of failing POOL_REBUILDING', OPTS, async () => {
+  let current = healthWith({ threads: 2, generation: 1 });
+  const recycling = deferred<RecycleReport>();
+  const ran: number[] = [];
+  const platform: BackendPlatform<object> = {
+    name: 'node',
+    defaultThreadCount: () => 2,
+    optionRules: {},
+    optionDefaults: {},
+    pool: {
+      init: async () => undefined,
+      exit: async () => undefined,
+      recycle: () => recycling.promise,
+      health: () => current,
+      log: () => undefined,
+    },
+    supervisor: () => null,
+  };
+  const backend = createBackend(platform);
+  backend.configureThreadPool({ lifetime: 'process' });
+  backend.configurePoolHealth({ admissionHeadroomBytes: 0, maxLinearMemoryFraction: 1, cooldownMs: 0 });
+  await backend.withThreadPool(() => undefined); // the pool is up
+  current = healthWith({ threads: 2, generation: 1, state: 'recycling' });
+  const recycle = backend.recycleThreadPool();
+  await flushMicrotasks();
+  // A worker of generation 1 dies: the recycle is now a rebuild, no generation serves.
+  current = healthWith({ threads: 2, generation: null, state: 'recycling' });
+  const job = backend.withThreadPool(() => {
+    if (current.generation === null) {
+      throw Object.assign(new Error('the thread pool is being rebuilt after a worker died (new generation 2)'), { code: 'POOL_REBUILDING' });
+    }
+    ran.push(current.generation);
+    return 'proved';
+  });
+  await flushMicrotasks(50);
+  assert.deepEqual(ran, [], 'the job waits while no generation serves');
+  current = healthWith({ threads: 2, generation: 2 });
+  recycling.resolve({ fromGeneration: 1, toGeneration: 2 } as RecycleReport);
+  assert.equal(await recycle.then((r) => r.toGeneration), 2);
+  assert.equal(await job, 'proved', 'the job ran once the rebuild was done');
+  assert.deepEqual(ran, [2]);
 });

@@ -229,6 +229,21 @@ export function createBackend<PlatformOptions extends object>(platform: BackendP
 
   let coordinator = makeCoordinator({});
 
+  /**
+   * A caller let in during a recycle (a generation served then) whose
+   * coordinator check shows that none serves now: a worker died meanwhile and
+   * the wasm turned the recycle into a rebuild. Like a caller arriving after
+   * that (WithThreadPool's canTakeJobs), it waits for the rebuild, then checks
+   * again, instead of failing with POOL_REBUILDING.
+   */
+  async function untilServing(): Promise<void> {
+    while (latestHealth !== null && latestHealth.generation === null && runner.state() === 'recycling') {
+      // Joins the recycle in progress (no options); its failure is the recycler's, not this caller's.
+      await runner.recycle().catch(() => undefined);
+      await coordinator.beforeJob();
+    }
+  }
+
   function makeCoordinator(options: CoordinatorOptions): PoolHealthCoordinator {
     return new PoolHealthCoordinator({ poolHealth: health, idleHealth, recycleThreadPool: (o) => runner.recycle(o) }, options, {
       log: (event) => {
@@ -247,6 +262,7 @@ export function createBackend<PlatformOptions extends object>(platform: BackendP
       return runner(async () => {
         refuseIfTerminated();
         await coordinator.beforeJob();
+        await untilServing();
         try {
           return await run();
         } catch (error) {
