@@ -25,6 +25,9 @@ info "TypeScript: type-check bindings-js and tests/ts, then run the compiled uni
 npx tsc -p "$ROOT/tsconfig.json" || die 21 "tsc reports type errors in bindings-js or tests/ts"
 # o1js compiles these files with its own options (target ES2021) under set -e.
 npx tsc -p "$ROOT/tsconfig.o1js.json" || die 21 "tsc reports errors under o1js's compiler options (tsconfig.o1js.json)"
+# The backends' JavaScript (node-backend.js, web-backend.js, worker-helpers.js) with checkJs, against the
+# glue's declarations that scripts/render-glue-types.mjs generates (tests/{node,web}/glue-types.test.js check them).
+npx tsc -p "$ROOT/tsconfig.backends.json" || die 21 "tsc reports type errors in the backends' JavaScript (tsconfig.backends.json)"
 node --test "$ROOT/build/ts/tests/ts/"
 
 info "Node tests (the node backend, staged in o1js's layout, in real worker_threads)"

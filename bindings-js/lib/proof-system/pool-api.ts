@@ -43,6 +43,33 @@ export function registerPoolBackend(api: PoolBackendApi): void {
   (globalThis as Registry)[SLOT] = api;
 }
 
+/**
+ * The API a backend registers, from its facade (host/backend.ts `createBackend`):
+ * the same for Node and the web but for `overrides` (the adapter's own
+ * `configurePoolHealth`, which also updates its exported coordinator; Node's
+ * `openPoolHealthPort`).
+ */
+export function poolApiOf(
+  platform: PoolBackendApi['platform'],
+  facade: Omit<PoolBackendApi, 'platform' | 'openPoolHealthPort'>,
+  overrides: Partial<Pick<PoolBackendApi, 'configurePoolHealth' | 'openPoolHealthPort'>> = {},
+): PoolBackendApi {
+  return {
+    platform,
+    poolHealth: facade.poolHealth,
+    recycleThreadPool: facade.recycleThreadPool,
+    exitThreadPool: facade.exitThreadPool,
+    configurePoolHealth: overrides.configurePoolHealth ?? facade.configurePoolHealth,
+    configureThreadPool: facade.configureThreadPool,
+    get poolHealthCoordinator() {
+      return facade.poolHealthCoordinator;
+    },
+    workerHost: facade.workerHost,
+    withThreadPool: facade.withThreadPool,
+    ...(overrides.openPoolHealthPort === undefined ? {} : { openPoolHealthPort: overrides.openPoolHealthPort }),
+  };
+}
+
 /** The registered backend, or `POOL_NOT_INITIALIZED` saying how to load one. */
 export function poolBackend(): PoolBackendApi {
   const api = (globalThis as Registry)[SLOT];

@@ -37,7 +37,7 @@ import { routeRayonMessage, runRayonWorker } from '../../../lib/proof-system/hos
 import { runSupervisor } from '../../../lib/proof-system/host/supervisor.js';
 import { PoolHostError } from '../../../lib/proof-system/errors.js';
 import { rules } from '../../../lib/proof-system/options.js';
-import { registerPoolBackend } from '../../../lib/proof-system/pool-api.js';
+import { poolApiOf, registerPoolBackend } from '../../../lib/proof-system/pool-api.js';
 
 /** The compiled glue, relative to o1js's `dist/node/bindings/` (the one line that differs between o1js eras). */
 const GLUE = 'compiled/node_bindings/kimchi_wasm.cjs';
@@ -93,9 +93,10 @@ export { poolHealthCoordinator, workerHost, openPoolHealthPort };
 /** The supervisor thread, spawned with the first generation, and the requests to it. */
 let supervisor = /** @type {{ worker: Worker, requests: import('../../../lib/proof-system/host/protocol.js').Requester } | null} */ (null);
 
-/** @param {WebAssembly.Memory} memory */
+/** @param {WebAssembly.Memory | undefined} memory */
 function ensureSupervisor(memory) {
   if (supervisor !== null) return supervisor;
+  if (memory === undefined) throw new PoolHostError("the pool's supervisor thread is not running: expected a pool start (startWorkers) first");
   const worker = new Worker(backend.hostOptions.workerScript, { workerData: { role: SUPERVISOR, memory } });
   const requests = requester(channelOf(worker));
   worker.on('message', (message) => {
@@ -117,7 +118,7 @@ function ensureSupervisor(memory) {
 
 /**
  * A request to the supervisor, keeping the process alive while it is pending.
- * @param {string} op @param {Record<string, unknown>} fields @param {WebAssembly.Memory} memory
+ * @param {string} op @param {Record<string, unknown>} fields @param {WebAssembly.Memory} [memory] the pool's, to spawn the supervisor with if it is not running
  */
 async function ask(op, fields, memory) {
   const { worker, requests } = ensureSupervisor(memory);
@@ -178,8 +179,13 @@ async function openPoolHealthPort() {
 }
 
 if (!isPoolThread) {
-  // The glue calls these as free identifiers.
-  /** @type {any} */ (globalThis).startWorkers = async function startWorkers(/** @type {string} */ source, /** @type {WebAssembly.Memory} */ memory, /** @type {any} */ builder) {
+  /** The glue calls these as free identifiers. @type {typeof globalThis & { startWorkers?: Function, terminateWorkers?: Function }} */
+  const glueHost = globalThis;
+  glueHost.startWorkers = async function startWorkers(
+    /** @type {string} */ source,
+    /** @type {WebAssembly.Memory} */ memory,
+    /** @type {import('../../compiled/node_bindings/kimchi_wasm.cjs').PoolBuilder} */ builder,
+  ) {
     const fields = {
       generation: builder.generation(),
       threads: builder.numThreads(),
@@ -191,25 +197,12 @@ if (!isPoolThread) {
     await ask('start', fields, memory);
     builder.build();
   };
-  /** @type {any} */ (globalThis).terminateWorkers = function terminateWorkers(/** @type {number} */ generation, timeoutMs = 5_000) {
+  glueHost.terminateWorkers = function terminateWorkers(/** @type {number} */ generation, timeoutMs = 5_000) {
     if (supervisor === null) return Promise.resolve({ exited: 0, forced: 0, reclaimed: 0 });
-    return ask('stop', { generation, timeoutMs, teardown: backend.hostOptions.teardown }, /** @type {any} */ (undefined));
+    return ask('stop', { generation, timeoutMs, teardown: backend.hostOptions.teardown });
   };
   // What applications reach through `o1js/pool` (pool-api.ts), whichever copy of o1js loaded this file.
-  registerPoolBackend({
-    platform: 'node',
-    poolHealth,
-    recycleThreadPool,
-    exitThreadPool,
-    configurePoolHealth,
-    configureThreadPool,
-    get poolHealthCoordinator() {
-      return backend.poolHealthCoordinator;
-    },
-    workerHost,
-    withThreadPool,
-    openPoolHealthPort,
-  });
+  registerPoolBackend(poolApiOf('node', backend, { configurePoolHealth, openPoolHealthPort }));
 }
 
 // ---------------------------------------------------------------- supervisor

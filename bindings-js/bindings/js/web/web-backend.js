@@ -51,13 +51,26 @@ import { createBackend } from '../../../lib/proof-system/host/backend.js';
 import { channelOf, requester, serve } from '../../../lib/proof-system/host/protocol.js';
 import { PoolArgumentError, PoolConfigError, PoolHostError, PoolTimeoutError, fromWasmError } from '../../../lib/proof-system/errors.js';
 import { rules } from '../../../lib/proof-system/options.js';
-import { registerPoolBackend } from '../../../lib/proof-system/pool-api.js';
+import { poolApiOf, registerPoolBackend } from '../../../lib/proof-system/pool-api.js';
 
 // Upstream's exports.
 export { initializeBindings, wasm, withThreadPool };
 // Added: the pool's health and its coordinator; host configuration and tools.
 export { poolHealth, recycleThreadPool, exitThreadPool, poolHealthCoordinator, configurePoolHealth };
 export { configureThreadPool, wasmMemoryMaximumBytes, workerHost, callInWorker };
+
+/**
+ * @typedef {import('../../../web_bindings/kimchi_wasm.js').KimchiWasmGlue} KimchiWasmGlue
+ * @typedef {import('../../../lib/proof-system/host/protocol.js').Requester} Requester
+ * @typedef {import('../../../lib/proof-system/pool-health.js').PoolHealth} PoolHealth
+ * @typedef {import('../../../lib/proof-system/host/supervisor.js').HostEvent} HostEvent
+ * @typedef {import('./worker-spec.js').WorkerSpecEntry} WorkerSpecEntry
+ * One of the backend's own workers (the main worker, the supervisor) and the requests to it.
+ * @typedef {{ worker: Worker, requests: Requester }} BackendThread
+ * A wasm object as the glue wraps it: its pointer, and how to let go of it without freeing it.
+ * @typedef {{ __wbg_ptr: number, __destroy_into_raw(): number }} WasmObject
+ * @typedef {{ name: string, args: unknown[], control: SharedArrayBuffer }} ForwardedCall
+ */
 
 const PAGE = 65_536;
 const GiB = 2 ** 30;
@@ -69,7 +82,7 @@ let wasm;
 const WEB_OPTION_RULES = {
   memoryMaximumBytes: rules.orNull({
     expected: 'bytes: a multiple of 65536 from 16 MiB (16777216) to 4 GiB (4294967296)',
-    accepts: (v) => Number.isSafeInteger(v) && v % PAGE === 0 && v >= 16 * 2 ** 20 && v <= 4 * GiB,
+    accepts: (/** @type {unknown} */ v) => typeof v === 'number' && Number.isSafeInteger(v) && v % PAGE === 0 && v >= 16 * 2 ** 20 && v <= 4 * GiB,
   }),
   callTimeoutMs: rules.milliseconds(1),
 };
@@ -80,7 +93,7 @@ const WEB_OPTION_DEFAULTS = {
   callTimeoutMs: 30 * 60_000,
 };
 
-/** Upstream's memory maximum for a user agent: 1 GiB on iOS (Safari's limit), 4 GiB elsewhere. */
+/** Upstream's memory maximum for a user agent: 1 GiB on iOS (Safari's limit), 4 GiB elsewhere. @param {string} userAgent */
 function wasmMemoryMaximumBytes(userAgent, maxTouchPoints = 0) {
   // iPadOS reports a Mac user agent; touch points tell them apart.
   const iOS = /iPad|iPhone|iPod/.test(userAgent) || (/Macintosh/.test(userAgent) && maxTouchPoints > 1);
@@ -90,6 +103,7 @@ function wasmMemoryMaximumBytes(userAgent, maxTouchPoints = 0) {
 /** Pages the memory starts with: at least the module's declared minimum (19 in this build). */
 const INITIAL_MEMORY_PAGES = 20;
 
+/** @returns {number} */
 function maximumMemoryBytes() {
   return backend.hostOptions.memoryMaximumBytes ?? wasmMemoryMaximumBytes(navigator.userAgent, navigator.maxTouchPoints);
 }
@@ -100,13 +114,15 @@ function createMemory() {
 
 // ------------------------------------------------------------ start-up
 
+/** @type {WebAssembly.Memory | undefined} */
 let memory;
+/** @type {Promise<void> | undefined} */
 let initialization;
-/** The main worker: `worker` and its `requests`. */
+/** @type {BackendThread | null} The main worker: `worker` and its `requests`. */
 let mainThread = null;
-/** The supervisor: `worker` and its `requests`. */
+/** @type {BackendThread | null} The supervisor: `worker` and its `requests`. */
 let supervisor = null;
-/** Set once the main worker or the supervisor failed: every later call fails with it. */
+/** @type {Error | null} Set once the main worker or the supervisor failed: every later call fails with it. */
 let brokenBy = null;
 /**
  * Set once a forwarded binding gave up waiting: the main worker may still
@@ -114,6 +130,7 @@ let brokenBy = null;
  * no forwarded binding runs again (a page reload gives a new instance). The
  * backend's asynchronous calls are not affected: their answers are matched by id.
  */
+/** @type {Error | null} */
 let forwardingBrokenBy = null;
 
 /**
@@ -137,7 +154,7 @@ async function initialize() {
     await glue.default({ memory });
   } catch (error) {
     throw new PoolHostError(
-      `instantiating plonk-wasm on the page failed (${error.message}); the shared memory starts at ` +
+      `instantiating plonk-wasm on the page failed (${/** @type {Error} */ (error).message}); the shared memory starts at ` +
         `${INITIAL_MEMORY_PAGES} pages with a maximum of ${maximumMemoryBytes()} bytes: ` +
         `expected the module to accept it (its declared minimum must not exceed the start)`,
       error,
@@ -149,8 +166,8 @@ async function initialize() {
   }
   // o1js's compiled OCaml bindings call the wasm through this global (named
   // plonk_wasm before the crate was renamed).
-  globalThis.kimchi_wasm = glue;
-  globalThis.plonk_wasm = glue;
+  /** @type {typeof globalThis & { kimchi_wasm?: KimchiWasmGlue, plonk_wasm?: KimchiWasmGlue }} */ (globalThis).kimchi_wasm = glue;
+  /** @type {typeof globalThis & { kimchi_wasm?: KimchiWasmGlue, plonk_wasm?: KimchiWasmGlue }} */ (globalThis).plonk_wasm = glue;
 
   // o1js's compiled bindings, as a string, run outside strict mode.
   new Function(o1jsWebSrc)();
@@ -162,6 +179,7 @@ async function initialize() {
   wasm = glue;
 }
 
+/** @param {WebAssembly.Module} module @returns {Promise<{ mainThread: BackendThread, supervisor: BackendThread }>} */
 async function startThreads(module) {
   const channel = new MessageChannel();
   const bound = backend.hostOptions.startTimeoutMs;
@@ -189,7 +207,7 @@ async function startThreads(module) {
     ]);
   } catch (error) {
     for (const worker of started) worker.terminate();
-    throw new PoolHostError(`starting the web backend's workers failed: ${error.message}`, error);
+    throw new PoolHostError(`starting the web backend's workers failed: ${/** @type {Error} */ (error).message}`, error);
   }
   return {
     mainThread: watchThread(mainWorkerHandle, 'the main worker'),
@@ -197,9 +215,10 @@ async function startThreads(module) {
   };
 }
 
-/** `booted`, or a rejection if `worker` fails first. */
+/** `booted`, or a rejection if `worker` fails first. @param {Worker} worker @param {string} name @param {Promise<unknown>} booted */
 function failOnError(worker, name, booted) {
   return new Promise((resolve, reject) => {
+    /** @param {ErrorEvent} event */
     const onError = (event) => {
       event.preventDefault();
       reject(new Error(`${name} failed while starting: ${event.message || 'error'}`));
@@ -214,8 +233,10 @@ function failOnError(worker, name, booted) {
  * an undeliverable message breaks the backend, and every pending and later
  * call fails with it (a page reload gives a new instance).
  */
+/** @param {Worker} worker @param {string} name @param {(event: HostEvent) => void} [onEvent] @returns {BackendThread} */
 function watchThread(worker, name, onEvent) {
   const requests = requester(channelOf(worker));
+  /** @param {string} why */
   const fail = (why) => {
     const error = new PoolHostError(`${name} of the web backend ${why}; no call can be served any more: reload the page`);
     brokenBy ??= error;
@@ -235,6 +256,7 @@ function watchThread(worker, name, onEvent) {
   return { worker, requests };
 }
 
+/** @param {BackendThread | null} thread @param {string} op @param {Record<string, unknown>} [fields] @returns {Promise<unknown>} */
 function ask(thread, op, fields) {
   if (brokenBy !== null) return Promise.reject(brokenBy);
   if (thread === null) {
@@ -247,7 +269,7 @@ function ask(thread, op, fields) {
 
 /** The main worker's script: instantiates on the shared memory, then serves calls. */
 function mainWorker() {
-  onceMessage('plonk-wasm:main-boot', (data) => {
+  onceMessage('plonk-wasm:main-boot', (/** @type {{ module: WebAssembly.Module, memory: WebAssembly.Memory, port: MessagePort }} */ data) => {
     const glue = kimchiWasm();
     glue.initSync({ module: data.module, memory: data.memory });
     connectPoolHost(data.port);
@@ -256,9 +278,11 @@ function mainWorker() {
       if (message?.type === 'plonk-wasm:run') runForwardedBinding(glue, spec, message);
     });
     serve(channelOf(self), {
-      call({ name, args }) {
-        if (typeof glue[name] !== 'function') throw new TypeError(`callInWorker: the wasm has no export ${name}`);
-        return glue[name](...args);
+      call(request) {
+        const { name, args } = /** @type {{ name: string, args: unknown[] }} */ (/** @type {unknown} */ (request));
+        const exported = glue[name];
+        if (typeof exported !== 'function') throw new TypeError(`callInWorker: the wasm has no export ${name}`);
+        return exported.apply(glue, args);
       },
     });
     postMessage({ type: 'plonk-wasm:main-booted' });
@@ -289,16 +313,17 @@ const TEXT_OFFSET = HEADER_INTS * 4;
  * which arguments its call consumed (their borrowed wrappers' pointers were
  * taken), and the page detaches exactly those.
  */
+/** @param {KimchiWasmGlue} glue @param {Worker} mainWorkerHandle */
 function forwardBindings(glue, mainWorkerHandle) {
   const spec = workerSpec(glue);
   const control = new SharedArrayBuffer(CONTROL_BYTES);
   const header = new Int32Array(control, 0, HEADER_INTS);
   for (const [name, entry] of Object.entries(spec)) {
-    glue[name] = (...args) => {
+    glue[name] = (/** @type {unknown[]} */ ...args) => {
       if (entry.disabled) throw new Error(`Wasm method '${name}' is disabled on the web.`);
       if (brokenBy !== null) throw brokenBy;
       if (forwardingBrokenBy !== null) throw forwardingBrokenBy;
-      const encoded = args.map((arg, i) => (typeof entry.args?.[i]?.__wrap === 'function' ? arg.__wbg_ptr : arg));
+      const encoded = args.map((arg, i) => (typeof entry.args?.[i]?.__wrap === 'function' ? /** @type {WasmObject} */ (arg).__wbg_ptr : arg));
       Atomics.store(header, 0, 0);
       Atomics.store(header, 3, 0);
       mainWorkerHandle.postMessage({ type: 'plonk-wasm:run', name, args: encoded, control });
@@ -319,7 +344,7 @@ function forwardBindings(glue, mainWorkerHandle) {
       }
       const consumed = Atomics.load(header, 3);
       args.forEach((arg, i) => {
-        if (consumed & (1 << i)) arg.__destroy_into_raw();
+        if (consumed & (1 << i)) /** @type {WasmObject} */ (arg).__destroy_into_raw();
       });
       if (Atomics.load(header, 0) === 2) {
         const length = Atomics.load(header, 2);
@@ -334,9 +359,13 @@ function forwardBindings(glue, mainWorkerHandle) {
   }
 }
 
-/** In the main worker: runs one forwarded binding and writes its answer into the control block. */
+/**
+ * In the main worker: runs one forwarded binding and writes its answer into the control block.
+ * @param {KimchiWasmGlue} glue @param {Record<string, WorkerSpecEntry>} spec @param {ForwardedCall} call
+ */
 function runForwardedBinding(glue, spec, { name, args, control }) {
   const header = new Int32Array(control, 0, 4);
+  /** @type {(WasmObject | undefined)[]} */
   const borrowed = [];
   try {
     const entry = spec[name];
@@ -346,12 +375,12 @@ function runForwardedBinding(glue, spec, { name, args, control }) {
       if (typeof type?.__wrap !== 'function') return arg;
       // Borrowed: this wrapper never frees the object (it is not registered
       // with this thread's finalizer); its owner is the page's wrapper.
-      const wrapper = Object.create(type.prototype);
-      wrapper.__wbg_ptr = arg;
+      const wrapper = /** @type {WasmObject} */ (Object.create(type.prototype ?? null));
+      wrapper.__wbg_ptr = /** @type {number} */ (arg);
       borrowed[i] = wrapper;
       return wrapper;
     });
-    let result = glue[name](...decoded);
+    let result = /** @type {(...args: unknown[]) => any} */ (glue[name])(...decoded);
     const res = entry.res;
     if (typeof res?.__wrap === 'function') {
       // Ownership moves to the page's wrapper: detach it from this thread's finalizer.
@@ -363,7 +392,7 @@ function runForwardedBinding(glue, spec, { name, args, control }) {
     Atomics.store(header, 3, consumedArguments(borrowed));
     Atomics.store(header, 0, 1);
   } catch (error) {
-    const text = new TextEncoder().encode(String(error?.stack ?? error));
+    const text = new TextEncoder().encode(String(/** @type {Error | undefined} */ (error)?.stack ?? error));
     const room = new Uint8Array(control, 16);
     const length = Math.min(text.length, room.length);
     room.set(text.subarray(0, length));
@@ -375,6 +404,7 @@ function runForwardedBinding(glue, spec, { name, args, control }) {
 }
 
 /** A bit per borrowed wrapper whose pointer the glue took (`__destroy_into_raw` leaves 0): the arguments passed by value. */
+/** @param {(WasmObject | undefined)[]} borrowed */
 function consumedArguments(borrowed) {
   let consumed = 0;
   borrowed.forEach((wrapper, i) => {
@@ -389,11 +419,12 @@ function consumedArguments(borrowed) {
  * health meanwhile). Errors come back as the typed pool errors (see
  * errors.ts) when they are the pool's.
  */
+/** @param {string} name @param {...unknown} args @returns {Promise<any>} */
 async function callInWorker(name, ...args) {
   try {
     return await ask(mainThread, 'call', { name, args });
   } catch (error) {
-    if (error?.name === 'DataCloneError') {
+    if (/** @type {Error | undefined} */ (error)?.name === 'DataCloneError') {
       // Name the argument that cannot be sent, as the export would have named a bad one.
       const index = args.findIndex((arg) => !canClone(arg));
       throw new PoolArgumentError(
@@ -449,13 +480,15 @@ const backend = createBackend({
     },
     exit: () => callInWorker('exitThreadPool'),
     recycle: (options) => callInWorker('recycleThreadPool', options),
+    /** @returns {Promise<PoolHealth>} */
     async health() {
       await initializeBindings();
-      const health = await ask(supervisor, 'health');
+      const health = /** @type {PoolHealth} */ (await ask(supervisor, 'health'));
       // The module declares 4 GiB; the memory's real maximum is what admission control must use.
       const maximum = maximumMemoryBytes();
-      if (health.memory.linearMaxBytes === null || health.memory.linearMaxBytes > maximum) health.memory.linearMaxBytes = maximum;
-      return health;
+      const { linearMaxBytes } = health.memory;
+      if (linearMaxBytes !== null && linearMaxBytes <= maximum) return health;
+      return { ...health, memory: { ...health.memory, linearMaxBytes: maximum } };
     },
     log(level, message) {
       // Through the supervisor: the page's own instance must not take locks.
@@ -469,6 +502,7 @@ const { withThreadPool, poolHealth, recycleThreadPool, exitThreadPool, configure
 /** The coordinator in use: `.on(event, listener)`, `.state`, `.config`; configurePoolHealth replaces it. */
 let poolHealthCoordinator = backend.poolHealthCoordinator;
 
+/** @param {import('../../../lib/proof-system/coordinator-config.js').CoordinatorOptions} [options] */
 function configurePoolHealth(options) {
   poolHealthCoordinator = backend.configurePoolHealth(options);
   return poolHealthCoordinator;
@@ -476,16 +510,4 @@ function configurePoolHealth(options) {
 
 // What applications reach through `o1js/pool` (pool-api.ts), whichever copy
 // of o1js (its bundle, or these modules) loaded this backend.
-registerPoolBackend({
-  platform: 'web',
-  poolHealth,
-  recycleThreadPool,
-  exitThreadPool,
-  configurePoolHealth,
-  configureThreadPool,
-  get poolHealthCoordinator() {
-    return backend.poolHealthCoordinator;
-  },
-  workerHost,
-  withThreadPool,
-});
+registerPoolBackend(poolApiOf('web', backend, { configurePoolHealth }));

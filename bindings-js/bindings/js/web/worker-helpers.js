@@ -29,6 +29,21 @@ import { channelOf, requester, serve } from '../../../lib/proof-system/host/prot
 import { routeRayonMessage, runRayonWorker } from '../../../lib/proof-system/host/rayon-worker.js';
 import { runSupervisor } from '../../../lib/proof-system/host/supervisor.js';
 
+/**
+ * A worker's source is built from a function and the functions it lists in `deps`.
+ * @typedef {Function & { deps?: readonly (Function | Record<string, Function>)[] }} Shippable
+ * @typedef {import('../../../lib/proof-system/host/protocol.js').Requester} Requester
+ * @typedef {import('../../../lib/proof-system/host/protocol.js').Request} Request
+ * @typedef {import('../../../lib/proof-system/host/supervisor.js').StartRequest} StartRequest
+ * @typedef {import('../../../lib/proof-system/host/supervisor.js').StopRequest} StopRequest
+ * @typedef {import('../../../lib/proof-system/host/supervisor.js').StopReport} StopReport
+ * @typedef {import('../../../web_bindings/kimchi_wasm.js').PoolBuilder} PoolBuilder
+ * @typedef {{ startTimeoutMs: number, teardown: 'destroy' | 'terminate' }} SupervisorSettings
+ * @typedef {{ module: WebAssembly.Module, memory: WebAssembly.Memory, rayonSource: string, port: MessagePort, settings: SupervisorSettings }} SupervisorBoot
+ * The thread global through which the main worker reaches the supervisor (connectPoolHost).
+ * @typedef {typeof globalThis & { plonkWasmPoolHost?: Requester }} PoolHostScope
+ */
+
 export {
   srcFromFunctionModule,
   inlineWorker,
@@ -51,10 +66,15 @@ export {
  * `kimchiWasm` in o1js since 2026 and `plonkWasm` before, and the code calls
  * it `kimchiWasm` in both, so `{ kimchiWasm }` also declares that alias.
  */
+/** @param {Shippable} main @returns {string} */
 function srcFromFunctionModule(main) {
+  /** @type {Shippable[]} */
   const ordered = [];
+  /** @type {Map<string, string>} */
   const aliases = new Map(); // local name → the function's own name
-  const entries = (fn) => (fn.deps ?? []).map((dep) => (typeof dep === 'function' ? [dep.name, dep] : Object.entries(dep)[0]));
+  /** @param {Shippable} fn @returns {[string, Shippable][]} */
+  const entries = (fn) => (fn.deps ?? []).map((dep) => /** @type {[string, Shippable]} */ (typeof dep === 'function' ? [dep.name, dep] : Object.entries(dep)[0]));
+  /** @param {Shippable} fn */
   const visit = (fn) => {
     if (ordered.includes(fn)) return;
     if (typeof fn !== 'function' || fn.name === '') {
@@ -75,7 +95,7 @@ function srcFromFunctionModule(main) {
   return `${[...declarations, ...aliasLines].join('\n')}\n${main.name}();\n`;
 }
 
-/** A classic Web Worker running `source` (from a blob URL, revoked once the worker has it). */
+/** A classic Web Worker running `source` (from a blob URL, revoked once the worker has it). @param {string} source */
 function inlineWorker(source, name = 'plonk-wasm') {
   const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
   try {
@@ -90,9 +110,15 @@ function inlineWorker(source, name = 'plonk-wasm') {
  * Resolves with the first message `{ type }` that `target` receives. With
  * `timeoutMs`, rejects past it, naming what it waited for.
  */
+/**
+ * @param {Pick<Worker, 'addEventListener' | 'removeEventListener'>} target
+ * @param {string} type @param {number} [timeoutMs] @returns {Promise<any>}
+ */
 function waitForMessage(target, type, timeoutMs) {
   return new Promise((resolve, reject) => {
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
     let timer;
+    /** @param {MessageEvent} event */
     const onMessage = ({ data }) => {
       if (data?.type !== type) return;
       target.removeEventListener('message', onMessage);
@@ -114,6 +140,7 @@ function waitForMessage(target, type, timeoutMs) {
  * message event itself, so that what it throws is the worker's uncaught error
  * (an `error` event at its owner), not a lost rejection.
  */
+/** @param {string} type @param {(data: any) => void} handler */
 function onceMessage(type, handler) {
   self.addEventListener('message', function once({ data }) {
     if (data?.type !== type) return;
@@ -129,6 +156,7 @@ function onceMessage(type, handler) {
  * supervisor spawns its workers and resolves once each is about to enter
  * Rayon's loop; then the generation is built.
  */
+/** @param {WebAssembly.Module} module @param {WebAssembly.Memory} memory @param {PoolBuilder} builder */
 async function startWorkers(module, memory, builder) {
   await askPoolHost('start', {
     module,
@@ -147,13 +175,15 @@ startWorkers.deps = [askPoolHost];
  * resolves `{ exited, forced, reclaimed }` after its workers left (or, past
  * `timeoutMs`, were terminated).
  */
+/** @param {number} generation @param {number} [timeoutMs] @returns {Promise<StopReport>} */
 function terminateWorkers(generation, timeoutMs) {
-  return askPoolHost('stop', { generation, timeoutMs: timeoutMs ?? 5_000 });
+  return /** @type {Promise<StopReport>} */ (askPoolHost('stop', { generation, timeoutMs: timeoutMs ?? 5_000 }));
 }
 terminateWorkers.deps = [askPoolHost];
 
+/** @param {'start' | 'stop'} op @param {Record<string, unknown>} fields */
 function askPoolHost(op, fields) {
-  const host = self.plonkWasmPoolHost;
+  const host = /** @type {PoolHostScope} */ (self).plonkWasmPoolHost;
   if (host === undefined) {
     return Promise.reject(
       new Error(
@@ -166,8 +196,9 @@ function askPoolHost(op, fields) {
 }
 
 /** In the main worker: routes startWorkers / terminateWorkers to the supervisor at the other end of `port`. */
+/** @param {MessagePort} port */
 function connectPoolHost(port) {
-  self.plonkWasmPoolHost = requester(channelOf(port));
+  /** @type {PoolHostScope} */ (self).plonkWasmPoolHost = requester(channelOf(port));
 }
 connectPoolHost.deps = [requester, channelOf];
 
@@ -188,7 +219,7 @@ workerHelperMain.deps = [{ kimchiWasm }, onceMessage, runRayonWorker];
 
 /** The supervisor's script: waits for its boot message from the page. */
 function supervisorMain() {
-  onceMessage('plonk-wasm:supervisor-boot', (boot) => {
+  onceMessage('plonk-wasm:supervisor-boot', (/** @type {SupervisorBoot} */ boot) => {
     runWebSupervisor(boot);
     postMessage({ type: 'plonk-wasm:supervisor-booted' });
   });
@@ -201,6 +232,7 @@ supervisorMain.deps = [onceMessage, runWebSupervisor];
  * Serves the supervisor's operations to the page (on `self`) and to the main
  * worker (on `port`); posts host events to the page.
  */
+/** @param {SupervisorBoot} boot */
 function runWebSupervisor({ module, memory, rayonSource, port, settings: initialSettings }) {
   const glue = kimchiWasm();
   const raw = glue.initSync({ module, memory });
@@ -231,12 +263,13 @@ function runWebSupervisor({ module, memory, rayonSource, port, settings: initial
     },
     emit: (event) => postMessage({ type: 'plonk-wasm:event', event }),
   });
+  /** @type {Record<string, (request: any) => unknown>} The operations as requests reach them (fields checked by the supervisor). */
   const served = {
     ...operations,
     // The main worker's requests carry no settings: the page's are added here.
-    start: (request) => operations.start({ ...request, startTimeoutMs: settings.startTimeoutMs }),
-    stop: (request) => operations.stop({ ...request, teardown: settings.teardown }),
-    configure: ({ changes }) => Object.assign(settings, changes),
+    start: (/** @type {StartRequest} */ request) => operations.start({ ...request, startTimeoutMs: settings.startTimeoutMs }),
+    stop: (/** @type {StopRequest} */ request) => operations.stop({ ...request, teardown: settings.teardown }),
+    configure: (/** @type {{ changes: Partial<SupervisorSettings> }} */ { changes }) => Object.assign(settings, changes),
   };
   serve(channelOf(self), served);
   serve(channelOf(port), served);

@@ -73,7 +73,7 @@ export interface BackendPlatform<PlatformOptions extends object> {
     log(level: 'error' | 'warn' | 'info', message: string): void;
   };
   /** The supervisor, once it runs (null before the first pool start). */
-  supervisor(): Requester | null;
+  supervisor(): Pick<Requester, 'ask'> | null;
 }
 
 export type HostOptions<PlatformOptions> = Readonly<PlatformOptions & CommonHostOptions>;
@@ -302,7 +302,7 @@ export function createBackend<PlatformOptions extends object>(platform: BackendP
     }
   }
 
-  function supervisorOrNone(): Requester | null {
+  function supervisorOrNone(): Pick<Requester, 'ask'> | null {
     return platform.supervisor();
   }
 
