@@ -11,7 +11,12 @@
 // BENCH_K (10, the fixture's size for proofs), BENCH_PAIRS (12 per run),
 // BENCH_WEB (auto | 0 | 1), BENCH_QUICK=1 (a smoke run: few of everything);
 // real o1js (bench/o1js.js): BENCH_O1JS (1 | 0), BENCH_O1JS_PAIRS (5 per
-// worker count), BENCH_O1JS_PROOFS (50, the memory run), BENCH_O1JS_RECYCLE_EVERY (5).
+// worker count), BENCH_O1JS_PROOFS (50, the memory run), BENCH_O1JS_RECYCLE_EVERY (5);
+// prover isolates (bench/isolates.js): BENCH_ISOLATES (1 | 0) and its knobs there.
+// BENCH_ONLY=isolates runs the prover-isolate part alone: it writes (and with
+// --publish copies) only its own files, isolates-results.json,
+// isolates-table.md and isolates-*.svg, leaving the full run's results.json
+// and table.md as they are. A full run writes those isolate files too.
 import { fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, copyFileSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,11 +24,14 @@ import { fileURLToPath } from 'node:url';
 import { distribution, acrossRuns, spread, median, formatSpread } from './stats.js';
 import { barChart, stackedBarChart, timelineChart } from './svg.js';
 import { o1jsCharts, o1jsSection, o1jsTable } from './o1js.js';
+import { isolatesCharts, isolatesConfig, isolatesSection, isolatesTable } from './isolates.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = `${ROOT}build/bench/`;
 const DOCS = `${ROOT}docs/bench/`;
 const quick = process.env.BENCH_QUICK === '1';
+const only = process.env.BENCH_ONLY ?? '';
+if (!['', 'isolates'].includes(only)) throw new Error(`BENCH_ONLY=${only} is invalid: expected 'isolates' or unset`);
 const intFromEnv = (name, fallback) => {
   const value = Number(process.env[name] ?? fallback);
   if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name}=${process.env[name]} is invalid: expected a positive integer`);
@@ -48,6 +56,8 @@ const config = {
     workerCounts: [1, 2],
     quick,
   },
+  isolates: isolatesConfig(process.env),
+  only,
   publish: process.argv.includes('--publish'),
 };
 const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
@@ -517,6 +527,7 @@ function table(results) {
       `${(native.byThreads[1].plainRayonCpuMs / native.byThreads[2].plainRayonCpuMs).toFixed(2)} (halo2 does more work on one thread, with or without our pool)`,
   );
   if (results.o1js !== undefined) lines.push(o1jsTable(results.o1js));
+  if (results.isolates !== undefined) lines.push(isolatesTable(results.isolates));
   lines.push('', 'Web (optional): recycles of the web backend in headless Chromium, one run (ms)');
   if (web.skipped) {
     lines.push(`skipped: ${web.skipped}`);
@@ -638,6 +649,52 @@ const toKiB = (s) => ({ median: s.median / KiB, min: s.min / KiB, max: s.max / K
 // -------------------------------------------------------------------- main
 
 log(`benchmark: ${JSON.stringify(config)}`);
+const machine = () => ({
+  date: new Date().toISOString(),
+  node: process.versions.node,
+  cpus,
+  cpuModel: os.cpus()[0]?.model ?? 'unknown',
+  platform: `${os.platform()} ${os.arch()}`,
+});
+
+/** Writes `files` ({ name: text }) to build/bench/, and with --publish copies them to docs/bench/. */
+function writeOut(files) {
+  mkdirSync(OUT, { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(`${OUT}${name}`, text);
+  if (config.publish) {
+    mkdirSync(DOCS, { recursive: true });
+    for (const name of Object.keys(files)) copyFileSync(`${OUT}${name}`, `${DOCS}${name}`);
+  }
+}
+
+/** The prover-isolate part's own files: its results, its table (with the machine) and its charts. */
+function isolatesFiles(isolates, meta) {
+  const header =
+    `Prover isolates benchmark: Node ${meta.node}, ${meta.cpus} CPUs (${meta.cpuModel}, ${meta.platform}), ${meta.date}; ` +
+    `took ${(isolates.durationS / 60).toFixed(0)} minutes`;
+  return {
+    'isolates-results.json': `${JSON.stringify({ meta, isolates }, null, 2)}\n`,
+    'isolates-table.md': `${header}\n${isolatesTable(isolates)}\n`,
+    ...isolatesCharts(isolates, { barChart, timelineChart, stackedBarChart }),
+  };
+}
+
+async function runIsolates() {
+  const started = performance.now();
+  const isolates = await isolatesSection(config.isolates, log);
+  return { ...isolates, durationS: (performance.now() - started) / 1000 };
+}
+
+if (only === 'isolates') {
+  const isolates = await runIsolates();
+  const files = isolatesFiles(isolates, { ...machine(), durationS: (performance.now() - began) / 1000 });
+  writeOut(files);
+  console.log(files['isolates-table.md']);
+  console.log(`\nbenchmark (BENCH_ONLY=isolates) took ${((performance.now() - began) / 1000).toFixed(0)} s; wrote ${Object.keys(files).map((f) => `${OUT}${f}`).join(', ')}`);
+  if (config.publish) console.log(`copied them to ${DOCS}`);
+  process.exit(0);
+}
+
 const results = { meta: {}, config };
 results.recycle = await recycleSection();
 results.availability = await availabilitySection();
@@ -645,12 +702,9 @@ Object.assign(results, await proofSection());
 results.nativeScaling = nativeScalingSection();
 results.web = await webSection().catch((error) => ({ skipped: `failed: ${error.message}` }));
 if (config.o1js.enabled) results.o1js = await o1jsSection(config.o1js, log);
+if (config.isolates.enabled) results.isolates = await runIsolates();
 results.meta = {
-  date: new Date().toISOString(),
-  node: process.versions.node,
-  cpus,
-  cpuModel: os.cpus()[0]?.model ?? 'unknown',
-  platform: `${os.platform()} ${os.arch()}`,
+  ...machine(),
   builds: Object.fromEntries(
     ['node', 'node-baseline'].map((v) => [v, JSON.parse(readFileSync(`${ROOT}build/o1js/${v}/bindings/compiled/node_bindings/build-info.json`, 'utf8'))]),
   ),
@@ -658,17 +712,16 @@ results.meta = {
 };
 
 const text = table(results);
-mkdirSync(OUT, { recursive: true });
-writeFileSync(`${OUT}results.json`, `${JSON.stringify(results, null, 2)}\n`);
-writeFileSync(`${OUT}table.md`, `${text}\n`);
 const svgs = charts(results);
-for (const [name, svg] of Object.entries(svgs)) writeFileSync(`${OUT}${name}`, svg);
+const files = {
+  'results.json': `${JSON.stringify(results, null, 2)}\n`,
+  'table.md': `${text}\n`,
+  ...svgs,
+  ...(results.isolates === undefined ? {} : isolatesFiles(results.isolates, results.meta)),
+};
+writeOut(files);
 console.log(text);
-console.log(`\nbenchmark took ${results.meta.durationS.toFixed(0)} s; wrote ${OUT}results.json, table.md and ${Object.keys(svgs).join(', ')}`);
-if (config.publish) {
-  mkdirSync(DOCS, { recursive: true });
-  for (const name of ['results.json', 'table.md', ...Object.keys(svgs)]) copyFileSync(`${OUT}${name}`, `${DOCS}${name}`);
-  console.log(`copied them to ${DOCS}`);
-}
+console.log(`\nbenchmark took ${results.meta.durationS.toFixed(0)} s; wrote ${OUT}${Object.keys(files).join(', ')}`);
+if (config.publish) console.log(`copied them to ${DOCS}`);
 // Explicitly: a leftover handle (Chromium's, a probe's) must not keep the benchmark alive.
 process.exit(0);

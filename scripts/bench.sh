@@ -8,21 +8,45 @@
 # across thread counts (and natively, against a plain Rayon pool), recycles
 # in Chromium, and real o1js 2.15.0 stock against patched (prove time at 1
 # and 2 workers, compile and verify, memory over 50 proofs; the apps come from
-# scripts/prepare-o1js-apps.sh; about 35 minutes). Prints a table; writes
-# build/bench/results.json, table.md and SVG charts.
+# scripts/prepare-o1js-apps.sh; about 35 minutes), and prover isolates
+# (bench/isolates.js, real o1js in bindings-js/isolates, side by side in one
+# run: proofs per minute 1 isolate x 2 threads vs 2 isolates x 1 thread;
+# memory over 100 proofs, one stock o1js process vs the isolate pool with
+# replacement; replacement cost, cold compile vs warm from o1js's cache; the
+# main thread's event-loop gaps, stock vs pool; about 60 minutes). Prints a
+# table; writes build/bench/results.json, table.md and SVG charts (the
+# isolate part also to its own isolates-results.json, isolates-table.md).
 #   scripts/bench.sh              measure
 #   scripts/bench.sh --publish    measure, and copy the table, JSON and charts to docs/bench/
+#   BENCH_ONLY=isolates scripts/bench.sh [--publish]
+#                                 only the prover-isolate part (needs only the o1js apps and tsc);
+#                                 writes and publishes only the isolates-* files
 # Environment: BENCH_RUNS, BENCH_RECYCLES, BENCH_K, BENCH_PAIRS, BENCH_WEB (auto | 0 | 1),
 # BENCH_O1JS (1 | 0), BENCH_O1JS_PAIRS, BENCH_O1JS_PROOFS, BENCH_O1JS_RECYCLE_EVERY,
-# BENCH_QUICK=1 (a smoke run); see bench/run.js.
+# BENCH_ISOLATES (1 | 0: skip the isolate part of a full run), BENCH_ONLY (isolates),
+# BENCH_ISOLATES_ROUNDS, BENCH_ISOLATES_PROOFS, BENCH_ISOLATES_MEMORY_PROOFS,
+# BENCH_ISOLATES_REPLACE_EVERY, BENCH_ISOLATES_COLD, BENCH_ISOLATES_WARM, BENCH_ISOLATES_GAP_PROOFS,
+# BENCH_ISOLATES_MEMORY_ALONGSIDE=1 (the two memory runs beside the rest: less wall time, slower times),
+# BENCH_ISOLATES_RESUME=1 (reuse the parts build/bench/isolates-parts/ kept from an interrupted run),
+# BENCH_QUICK=1 (a smoke run); see bench/run.js and bench/isolates.js.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 for arg in "$@"; do
   [ "$arg" = --publish ] || die 2 "unknown argument '$arg': expected --publish or nothing"
 done
 "$ROOT/scripts/setup.sh"
-variants=(node node-baseline)
-[ "${BENCH_WEB:-auto}" = 0 ] || variants+=(web)
-"$ROOT/scripts/ensure-staged.sh" "${variants[@]}"
-[ "${BENCH_O1JS:-1}" = 0 ] || "$ROOT/scripts/prepare-o1js-apps.sh"
+case "${BENCH_ONLY:-}" in
+  "")
+    variants=(node node-baseline)
+    [ "${BENCH_WEB:-auto}" = 0 ] || variants+=(web)
+    "$ROOT/scripts/ensure-staged.sh" "${variants[@]}"
+    if [ "${BENCH_O1JS:-1}" != 0 ] || [ "${BENCH_ISOLATES:-1}" != 0 ]; then "$ROOT/scripts/prepare-o1js-apps.sh"; fi
+    ;;
+  isolates) "$ROOT/scripts/prepare-o1js-apps.sh" ;;
+  *) die 2 "BENCH_ONLY=$BENCH_ONLY: expected 'isolates' or unset" ;;
+esac
+if [ "${BENCH_ONLY:-}" = isolates ] || [ "${BENCH_ISOLATES:-1}" != 0 ]; then
+  info "compiling bindings-js (npx tsc -p tsconfig.json) for the prover isolates"
+  (cd "$ROOT" && npx tsc -p "$ROOT/tsconfig.json") || die 21 "tsc reports type errors in bindings-js"
+fi
 info "running the benchmark (bench/run.js)"
 node "$ROOT/bench/run.js" "$@"

@@ -5,10 +5,12 @@
 //   throughput   { isolates, threads, proofs, cacheDir }: warm isolates (compile from the cache and
 //                one proof each), then `proofs` proofs submitted at once; wall time to the last one,
 //                each proof's time, and the main thread's event-loop gaps meanwhile.
-//   memory       { isolates, threads, proofs, maxJobs, cacheDir }: `proofs` proofs one after another,
-//                replacing an isolate after maxJobs (blue/green; the warm step compiles from the cache
-//                and proves once); after each proof, the process RSS and every isolate's memory (a
-//                fresh health read).
+//   memory       { isolates, threads, proofs, replaceEvery, cacheDir }: `proofs` proofs one after another,
+//                replacing an isolate after `replaceEvery` proofs (limits.maxJobs; blue/green; the warm
+//                step compiles from the cache and proves once); after each proof, the process RSS and
+//                every isolate's memory (a fresh health read). The stock side is bench-stock-memory.mjs.
+//                With `budgetMs`, no proof starts once that long has passed since the first one;
+//                `proofs` then says how many were made.
 //   replacement  { threads, cacheDir, cold, warm }: `cold` pool starts whose warm step compiles
 //                without a cache, then `warm` replaceIsolate() whose successor compiles from the cache;
 //                after each, the new isolate's first proof (slower: o1js finishes setting up keys in it)
@@ -73,7 +75,8 @@ async function throughput({ isolates, threads, proofs, cacheDir }) {
   }
 }
 
-async function memory({ isolates, threads, proofs, maxJobs, cacheDir }) {
+async function memory({ isolates, threads, proofs, replaceEvery, cacheDir, budgetMs = null }) {
+  const maxJobs = replaceEvery; // one job per proof
   const pool = await createProverPool({
     module: prover,
     isolates,
@@ -101,13 +104,16 @@ async function memory({ isolates, threads, proofs, maxJobs, cacheDir }) {
     );
     const samples = [{ proof: 0, proveMs: 0, ...memoryOf(await pool.health()) }];
     const stopGaps = gapMonitor();
+    const provingStarted = performance.now();
     for (let i = 1; i <= proofs; i++) {
+      if (budgetMs !== null && performance.now() - provingStarted > budgetMs) break;
       const result = await pool.run('prove', { x: i, y: 7 });
       done = i;
       samples.push({ proof: i, proveMs: result.proveMs, ...memoryOf(await pool.health()) });
       if (i % 10 === 0) log(`memory: ${i} of ${proofs} proofs; RSS ${(samples.at(-1).rssBytes / 2 ** 20).toFixed(0)} MiB`);
     }
-    return { isolates, threads, proofs, maxJobs, samples, replacements, gaps: stopGaps() };
+    const made = samples.length - 1;
+    return { isolates, threads, proofs: made, proofsAsked: proofs, budgetReached: made < proofs, replaceEvery, maxJobs, samples, replacements, gaps: stopGaps() };
   } finally {
     await pool.close();
   }
@@ -128,8 +134,8 @@ async function replacement({ threads, cacheDir, cold, warm }) {
     await pool.run('prove', { x: 1, y: 1 }); // an isolate that proved, as in service
     for (let i = 0; i < warm; i++) {
       const report = await pool.replaceIsolate();
-      const firstProof = await pool.run('prove', { x: 2, y: i });
-      const secondProof = await pool.run('prove', { x: 3, y: i });
+      const firstProof = await pool.run('prove', { x: 2, y: i + 1 });
+      const secondProof = await pool.run('prove', { x: 3, y: i + 1 });
       warmStarts.push({
         firstProofMs: firstProof.proveMs,
         secondProofMs: secondProof.proveMs,

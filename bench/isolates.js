@@ -1,0 +1,339 @@
+// The prover-isolate part of the benchmark (bindings-js/isolates): real o1js
+// 2.15.0 (the patched app of scripts/prepare-o1js-apps.sh) proving the
+// real-o1js tests' ZkProgram in prover isolates, each measurement in a fresh
+// process (tests/isolates/app/bench-pool.mjs, bench-stock-gap.mjs,
+// bench-stock-memory.mjs), side by side in one run:
+//
+//  - throughput: proofs per minute, 1 isolate × 2 threads against 2 isolates
+//    × 1 thread, alternating which goes first (A B, then B A); each isolate
+//    warmed by a compile from o1js's cache and one proof;
+//  - memory over a long run: one stock o1js process (2 workers) against the
+//    pool (1 isolate × 2 threads) replacing its isolate every few proofs:
+//    process RSS and wasm linear memory after every proof (the sawtooth);
+//  - replacement cost: an isolate's start with a cold compile against a
+//    blue/green replacement whose successor compiles from o1js's cache;
+//  - the main thread's event-loop gaps: stock o1js proving on it against the
+//    pool's caller while isolates prove (from the throughput runs).
+//
+// Knobs (environment): BENCH_ISOLATES (1 | 0), BENCH_ISOLATES_ROUNDS (2),
+// BENCH_ISOLATES_PROOFS (8 per throughput run), BENCH_ISOLATES_MEMORY_PROOFS
+// (100), BENCH_ISOLATES_REPLACE_EVERY (25), BENCH_ISOLATES_COLD (2),
+// BENCH_ISOLATES_WARM (3), BENCH_ISOLATES_GAP_PROOFS (3); BENCH_QUICK=1 makes
+// each a few. BENCH_ISOLATES_MEMORY_ALONGSIDE=1 runs the two memory runs at
+// the same time as each other and as the other parts (the memory figures do
+// not depend on timing; the times of everything measured meanwhile do, and
+// the table says so): for a machine with no hour to spare. About 60 minutes
+// with the defaults on a quiet 2-core machine (the two memory runs are 40 of
+// them). Each part's result is kept in build/bench/isolates-parts/ as it is
+// measured; BENCH_ISOLATES_RESUME=1 reuses the parts found there (same config)
+// instead of measuring them again.
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync, readdirSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { median, spread } from './stats.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const MiB = 2 ** 20;
+const MINUTES = 60_000;
+const GAP_GOAL_MS = 50;
+
+/** The section's config from the environment (BENCH_QUICK=1: a smoke run). */
+export function isolatesConfig(env = process.env) {
+  const quick = env.BENCH_QUICK === '1';
+  const int = (name, normal, small) => {
+    const value = Number(env[name] ?? (quick ? small : normal));
+    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name}=${env[name]} is invalid: expected a positive integer`);
+    return value;
+  };
+  return {
+    enabled: env.BENCH_ISOLATES !== '0',
+    rounds: int('BENCH_ISOLATES_ROUNDS', 2, 1),
+    throughputProofs: int('BENCH_ISOLATES_PROOFS', 8, 2),
+    memoryProofs: int('BENCH_ISOLATES_MEMORY_PROOFS', 100, 6),
+    replaceEvery: int('BENCH_ISOLATES_REPLACE_EVERY', 25, 3),
+    coldStarts: int('BENCH_ISOLATES_COLD', 2, 1),
+    warmReplacements: int('BENCH_ISOLATES_WARM', 3, 1),
+    gapProofs: int('BENCH_ISOLATES_GAP_PROOFS', 3, 1),
+    memoryAlongside: env.BENCH_ISOLATES_MEMORY_ALONGSIDE === '1',
+    memoryBudgetMinutes: env.BENCH_ISOLATES_MEMORY_BUDGET_MIN === undefined ? null : int('BENCH_ISOLATES_MEMORY_BUDGET_MIN', 0, 0),
+    resume: env.BENCH_ISOLATES_RESUME === '1',
+    quick,
+  };
+}
+
+/** Compiles bindings-js (tsc, as scripts/test.sh does) when the isolate module's output is missing or older than its sources. */
+function ensureCompiled(log) {
+  const out = `${ROOT}build/ts/bindings-js/isolates/`;
+  const sources = `${ROOT}bindings-js/isolates/`;
+  const newest = Math.max(...readdirSync(sources).map((f) => statSync(`${sources}${f}`).mtimeMs));
+  if (existsSync(`${out}node.js`) && statSync(`${out}node.js`).mtimeMs >= newest) return out;
+  log('isolates: compiling bindings-js (npx tsc -p tsconfig.json)');
+  const tsc = spawnSync('npx', ['--no-install', 'tsc', '-p', `${ROOT}tsconfig.json`], { cwd: ROOT, encoding: 'utf8', timeout: 5 * MINUTES });
+  if (!existsSync(`${out}node.js`)) throw new Error(`isolates: tsc did not produce ${out}node.js: ${tsc.stdout}${tsc.stderr}`);
+  return out;
+}
+
+export async function isolatesSection(config, log) {
+  const compiled = ensureCompiled(log);
+  const { prepareIsolateApps, PATCHED, STOCK, APPS, CACHE } = await import('../tests/isolates/apps.js');
+  const { runApp } = await import('../tests/o1js/apps.js');
+  prepareIsolateApps();
+  const lib = pathToFileURL(`${compiled}node.js`).href;
+  const pool = async (options, timeoutMs) => (await runApp(PATCHED, 'isolates/bench-pool.mjs', { lib, ...options }, timeoutMs)).result;
+  const STOCK_CACHE = `${APPS}/cache-isolates-stock`;
+  // Which patched o1js proves (scripts/install-o1js.sh's record: o1js version and the patch set's key),
+  // read at the start and at the end: a reinstall in between would mix two builds.
+  const installed = () => JSON.parse(readFileSync(`${PATCHED}/node_modules/o1js/.plonk-wasm-pool/state.json`, 'utf8'));
+  const installAtStart = installed();
+
+  // Each part is kept as it is measured (and reused with BENCH_ISOLATES_RESUME=1 under the same config).
+  const PARTS = `${ROOT}build/bench/isolates-parts/`;
+  mkdirSync(PARTS, { recursive: true });
+  const { resume, ...measured } = config;
+  const configKey = JSON.stringify(measured);
+  const part = async (name, measure) => {
+    const file = `${PARTS}${name}.json`;
+    if (resume && existsSync(file)) {
+      const kept = JSON.parse(readFileSync(file, 'utf8'));
+      if (kept.configKey === configKey) {
+        log(`isolates: ${name}: reusing ${file} (measured ${kept.measuredAt})`);
+        return kept;
+      }
+    }
+    const startedAt = new Date().toISOString();
+    const before = os.loadavg()[0];
+    const result = await measure();
+    const kept = { configKey, startedAt, measuredAt: new Date().toISOString(), loadAverage1m: { before, after: os.loadavg()[0] }, result };
+    writeFileSync(file, `${JSON.stringify(kept, null, 2)}\n`);
+    return kept;
+  };
+  const loads = {};
+  const timed = async (name, measure) => {
+    const kept = await part(name, measure);
+    loads[name] = { startedAt: kept.startedAt ?? null, endedAt: kept.measuredAt, loadAverage1m: kept.loadAverage1m };
+    return kept.result;
+  };
+
+  const memoryTimeout = (config.memoryProofs + 10) * 3 * MINUTES;
+  const budgetMs = config.memoryBudgetMinutes === null ? null : config.memoryBudgetMinutes * MINUTES;
+  const stockMemoryRun = () =>
+    timed('memory-stock', async () => {
+      log(`isolates: memory over ${config.memoryProofs} proofs: one stock o1js process (2 workers)`);
+      return (await runApp(STOCK, 'isolates/bench-stock-memory.mjs', { workers: 2, proofs: config.memoryProofs, cacheDir: STOCK_CACHE, budgetMs }, memoryTimeout)).result;
+    });
+  const poolMemoryRun = () =>
+    timed('memory-pool', () => {
+      log(`isolates: memory over ${config.memoryProofs} proofs: the pool (1 isolate x 2 threads, replaced every ${config.replaceEvery} proofs)`);
+      return pool({ mode: 'memory', isolates: 1, threads: 2, proofs: config.memoryProofs, replaceEvery: config.replaceEvery, cacheDir: CACHE, budgetMs }, memoryTimeout);
+    });
+  // Alongside: both memory runs start now and run while the other parts are measured.
+  const memoryAlongside = config.memoryAlongside ? Promise.all([stockMemoryRun(), poolMemoryRun()]) : null;
+  memoryAlongside?.catch(() => undefined); // awaited below; a failure there is reported there
+
+  // First the replacement cost: its first pool fills o1js's cache for the isolates (a cold compile, the
+  // first time), so every later warm step measures a compile from the cache.
+  const replacement = await timed('replacement', () => {
+    log(`isolates: replacement cost (${config.coldStarts} cold starts, ${config.warmReplacements} warm replacements)`);
+    return pool({ mode: 'replacement', threads: 2, cacheDir: CACHE, cold: config.coldStarts, warm: config.warmReplacements }, 60 * MINUTES);
+  });
+
+  const throughput = { '1x2': [], '2x1': [] };
+  const configs = { '1x2': { isolates: 1, threads: 2 }, '2x1': { isolates: 2, threads: 1 } };
+  for (let round = 0; round < config.rounds; round++) {
+    const order = round % 2 === 0 ? ['1x2', '2x1'] : ['2x1', '1x2'];
+    for (const name of order) {
+      throughput[name].push(
+        await timed(`throughput-${round + 1}-${name}`, () => {
+          log(`isolates: throughput round ${round + 1} of ${config.rounds}: ${name} (${config.throughputProofs} proofs)`);
+          return pool({ mode: 'throughput', ...configs[name], proofs: config.throughputProofs, cacheDir: CACHE }, 60 * MINUTES);
+        }),
+      );
+    }
+  }
+  const ratios = throughput['2x1'].map((r, i) => r.proofsPerMinute / throughput['1x2'][i].proofsPerMinute);
+
+  const stockGap = await timed('stock-gap', async () => {
+    log(`isolates: stock o1js proving on the main thread (event-loop gaps, ${config.gapProofs} proofs)`);
+    return (await runApp(STOCK, 'isolates/bench-stock-gap.mjs', { workers: 2, proofs: config.gapProofs, cacheDir: STOCK_CACHE }, 30 * MINUTES)).result;
+  });
+
+  let stockMemory;
+  let poolMemory;
+  if (memoryAlongside !== null) {
+    log('isolates: waiting for the two memory runs (alongside)');
+    [stockMemory, poolMemory] = await memoryAlongside;
+  } else {
+    stockMemory = await stockMemoryRun();
+    poolMemory = await poolMemoryRun();
+  }
+
+  const install = installed();
+  if (install.key !== installAtStart.key) throw new Error(`the patched o1js was reinstalled during the benchmark (key ${installAtStart.key} → ${install.key}): measure again`);
+  return {
+    config,
+    patchedO1js: { version: install.o1js, key: install.key },
+    /** The 1-minute load average before and after each part (other work on the machine shows here). */
+    loads,
+    throughput: {
+      runs: throughput,
+      proofsPerMinute: { '1x2': spread(throughput['1x2'].map((r) => r.proofsPerMinute)), '2x1': spread(throughput['2x1'].map((r) => r.proofsPerMinute)) },
+      ratio: spread(ratios),
+    },
+    gaps: {
+      stock: stockGap,
+      pool: spread([...throughput['1x2'], ...throughput['2x1']].map((r) => r.gaps.maxMs)),
+      poolP99: spread([...throughput['1x2'], ...throughput['2x1']].map((r) => r.gaps.p99Ms)),
+      poolMemoryRun: poolMemory.gaps,
+    },
+    replacement,
+    memory: { stock: stockMemory, pool: poolMemory },
+  };
+}
+
+const f = (value, digits = 1) => value.toFixed(digits);
+const sp = (s, digits = 2) => `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+const secs = (ms) => (ms / 1000).toFixed(1);
+
+export function isolatesTable(results) {
+  const lines = [];
+  const row = (cells) => lines.push(`| ${cells.join(' | ')} |`);
+  const { throughput, gaps, replacement, memory } = results;
+  const runs = throughput.runs['1x2'].length;
+
+  lines.push('', `Prover isolates (bench/isolates.js), real o1js ${results.patchedO1js.version} patched (kimchi-wasm with this pool), the real-o1js tests' ZkProgram.`);
+  const loadRange = Object.values(results.loads).flatMap((l) => [l.loadAverage1m.before, l.loadAverage1m.after]);
+  lines.push(`1-minute load average at the start and end of the parts: ${Math.min(...loadRange).toFixed(1)}–${Math.max(...loadRange).toFixed(1)} on ${os.availableParallelism?.() ?? os.cpus().length} CPUs (other work on the machine; every comparison is side by side within this run).`);
+  if (results.config.memoryAlongside) {
+    lines.push(
+      'NOTE: BENCH_ISOLATES_MEMORY_ALONGSIDE=1: the two memory runs ran at the same time as each other and as the other parts. Memory figures ' +
+        'do not depend on timing; every time in this table was measured beside them (slower than on a quiet machine), the two sides of each comparison alike.',
+    );
+  }
+  lines.push('', `Prover isolates, real o1js 2.15.0: throughput (${results.config.throughputProofs} proofs submitted at once per run, ${runs} runs each, alternating; medians (min–max))`);
+  row(['layout', 'proofs per minute', 'median proof (s)', 'pool start (s)']);
+  row(Array(4).fill('---'));
+  for (const [name, label] of [['1x2', '1 isolate × 2 threads'], ['2x1', '2 isolates × 1 thread']]) {
+    const r = throughput.runs[name];
+    row([label, sp(throughput.proofsPerMinute[name]), secs(median(r.flatMap((x) => x.proveMs))), secs(median(r.map((x) => x.startMs)))]);
+  }
+  lines.push(`throughput ratio 2 × 1 / 1 × 2: ${sp(throughput.ratio)} (per run, side by side)`);
+
+  const cold = replacement.coldStarts;
+  const warm = replacement.warmStarts;
+  lines.push('', 'Replacement cost: a new isolate from spawn to ready (2 threads); then its first and second proof');
+  row(['start', 'n', 'total (s)', 'load o1js (s)', 'warm step (s)', 'old isolate terminated (ms)', 'RSS released (MiB)', 'first / second proof (s)']);
+  row(Array(8).fill('---'));
+  row(['cold (compile without cache)', cold.length, secs(median(cold.map((c) => c.startMs))), secs(median(cold.map((c) => c.loadMs))), secs(median(cold.map((c) => c.warmMs))), '', '', '']);
+  row([
+    'warm (compile from o1js cache), blue/green',
+    warm.length,
+    secs(median(warm.map((c) => c.startMs))),
+    secs(median(warm.map((c) => c.loadMs))),
+    secs(median(warm.map((c) => c.warmMs))),
+    f(median(warm.map((c) => c.terminateMs)), 0),
+    f(median(warm.map((c) => c.rssReleasedBytes)) / MiB, 0),
+    `${secs(median(warm.map((c) => c.firstProofMs)))} / ${secs(median(warm.map((c) => c.secondProofMs)))}`,
+  ]);
+
+  lines.push('', `Main thread's event loop while proving (goal: longest gap <= ${GAP_GOAL_MS} ms)`);
+  row(['', 'longest gap (ms)', 'p99 gap (ms)', 'proofs']);
+  row(Array(4).fill('---'));
+  row(['stock o1js (proves on the main thread)', f(gaps.stock.gaps.maxMs, 0), f(gaps.stock.gaps.p99Ms, 1), gaps.stock.proofs]);
+  row(['pool (throughput runs, per run)', sp(gaps.pool, 1), sp(gaps.poolP99, 1), results.config.throughputProofs * runs * 2]);
+  row(['pool (memory run)', f(gaps.poolMemoryRun.maxMs, 1), f(gaps.poolMemoryRun.p99Ms, 1), memory.pool.proofs]);
+
+  const { stock, pool } = memory;
+  const first = (m) => m.samples[1];
+  // Side by side at the same proof: the last one both runs made (they differ when a time budget ended them).
+  const common = Math.min(stock.samples.length, pool.samples.length) - 1;
+  const last = (m) => m.samples[common];
+  const peak = (m, key) => Math.max(...m.samples.slice(1, common + 1).map((s) => s[key]));
+  if (stock.proofs !== pool.proofs || stock.budgetReached || pool.budgetReached) {
+    lines.push(
+      '',
+      `NOTE: BENCH_ISOLATES_MEMORY_BUDGET_MIN=${results.config.memoryBudgetMinutes}: the memory runs stopped at the time budget, ` +
+        `stock after ${stock.proofs} proofs, the pool after ${pool.proofs} (of ${results.config.memoryProofs} asked); the table compares them at proof ${common}.`,
+    );
+  }
+  lines.push('', `Memory over ${common} proofs (stock: one process, 2 workers; pool: 1 isolate × 2 threads, replaced every ${pool.replaceEvery} proofs; both compile from o1js's cache, prove the same inputs one after another)`);
+  row(['', `RSS after proof 1 → ${common} (MiB)`, 'RSS peak (MiB)', `linear memory after proof 1 → ${common} (MiB)`, 'replacements', 'prove median (s)']);
+  row(Array(6).fill('---'));
+  for (const [name, m] of [['stock o1js', stock], ['isolate pool', pool]]) {
+    row([
+      name,
+      `${f(first(m).rssBytes / MiB, 0)} → ${f(last(m).rssBytes / MiB, 0)}`,
+      f(peak(m, 'rssBytes') / MiB, 0),
+      `${f(first(m).linearBytes / MiB)} → ${f(last(m).linearBytes / MiB)}`,
+      m.replacements?.filter((r) => r.afterProof <= common).length ?? 0,
+      secs(median(m.samples.slice(1, common + 1).map((s) => s.proveMs))),
+    ]);
+  }
+  if (pool.replacements.length > 0) {
+    const released = pool.replacements.map((r) => (r.rssBeforeTerminate - r.rssAfterTerminate) / MiB);
+    lines.push(`pool: RSS released at each old isolate's terminate: median ${f(median(released), 0)} MiB (${f(Math.min(...released), 0)}–${f(Math.max(...released), 0)})`);
+  }
+  return lines.join('\n');
+}
+
+export function isolatesCharts(results, { barChart, timelineChart, stackedBarChart }) {
+  const { throughput, gaps, replacement, memory } = results;
+  const toSpread = (s) => ({ median: s.median, min: s.min, max: s.max });
+  const files = {};
+  files['isolates-throughput.svg'] = barChart({
+    title: `Prover isolates: proofs per minute, ratio 2×1 / 1×2 = ${throughput.ratio.median.toFixed(2)}`,
+    subtitle: `real o1js ZkProgram, ${results.config.throughputProofs} proofs at once per run; median over ${throughput.runs['1x2'].length} runs, whiskers min–max`,
+    unit: 'proofs/min',
+    groups: ['1 isolate × 2 threads', '2 isolates × 1 thread'],
+    series: [{ name: 'proofs per minute', values: [toSpread(throughput.proofsPerMinute['1x2']), toSpread(throughput.proofsPerMinute['2x1'])] }],
+    labelDigits: 2,
+  });
+
+  const series = [];
+  for (const [name, m] of [['stock', memory.stock], ['pool', memory.pool]]) {
+    series.push({ name: `${name}: RSS`, points: m.samples.map((s) => [s.proof, s.rssBytes / MiB]) });
+    series.push({ name: `${name}: wasm linear memory`, points: m.samples.map((s) => [s.proof, s.linearBytes / MiB]) });
+  }
+  files['isolates-memory.svg'] = timelineChart({
+    title: `Memory over ${Math.max(memory.stock.proofs, memory.pool.proofs)} proofs: stock o1js vs isolate pool (replaced every ${memory.pool.replaceEvery})`,
+    subtitle: 'process RSS and wasm linear memory after each proof; pool: sum over its isolates (two during a swap)',
+    xLabel: 'proofs',
+    unit: 'MiB',
+    series,
+    markers: memory.pool.replacements.map((r) => ({ x: r.afterProof, kind: 'replacement' })),
+    kinds: { replacement: { name: 'pool: old isolate terminated', color: '#888' } },
+  });
+
+  const cold = replacement.coldStarts;
+  const warm = replacement.warmStarts;
+  files['isolates-replacement.svg'] = stackedBarChart({
+    title: `Isolate start: cold compile ${secs(median(cold.map((c) => c.startMs)))} s vs warm from cache ${secs(median(warm.map((c) => c.startMs)))} s`,
+    subtitle: 'medians; the rest is spawning the worker_thread and reporting ready',
+    unit: 's',
+    groups: ['cold (no cache)', 'warm (o1js cache)'],
+    segments: [
+      { name: 'load o1js', values: [median(cold.map((c) => c.loadMs)) / 1000, median(warm.map((c) => c.loadMs)) / 1000] },
+      { name: 'warm step (compile)', values: [median(cold.map((c) => c.warmMs)) / 1000, median(warm.map((c) => c.warmMs)) / 1000] },
+      {
+        name: 'spawn and handshake',
+        values: [
+          median(cold.map((c) => c.startMs - c.loadMs - c.warmMs)) / 1000,
+          median(warm.map((c) => c.startMs - c.loadMs - c.warmMs)) / 1000,
+        ],
+      },
+    ],
+  });
+
+  const stockGap = gaps.stock.gaps.maxMs;
+  files['isolates-event-loop.svg'] = barChart({
+    title: `Main thread's longest event-loop gap while proving: stock ${f(stockGap, 0)} ms, pool ${f(gaps.pool.median, 1)} ms`,
+    subtitle: `log scale; pool: median over throughput runs, whiskers min–max; goal <= ${GAP_GOAL_MS} ms`,
+    unit: 'ms',
+    groups: ['stock o1js', 'isolate pool'],
+    series: [{ name: 'longest gap', values: [{ median: stockGap, min: stockGap, max: stockGap }, toSpread(gaps.pool)] }],
+    goals: [{ value: GAP_GOAL_MS, label: `goal ${GAP_GOAL_MS} ms` }],
+    labelDigits: 0,
+    log: { floor: 1 },
+  });
+  return files;
+}
