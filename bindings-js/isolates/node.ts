@@ -26,7 +26,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { ProverPoolOptions } from './config.js';
 import { ProverPoolConfigError, toRemoteError, type RemoteError } from './errors.js';
-import type { IsolateChannel, IsolateHandlers, IsolatePlatform } from './platform.js';
+import { ChannelEnd, SYSTEM_CLOCK, type IsolateChannel, type IsolateHandlers, type IsolatePlatform } from './platform.js';
 import { NODE_ISOLATE_ROLE, type ToIsolate } from './protocol.js';
 import { ProverPool } from './prover-pool.js';
 
@@ -66,17 +66,16 @@ export function nodePlatform(resourceLimits: ResourceLimits | null = null): Isol
     name: 'node',
     spawn: (isolateId, handlers) => new NodeIsolateChannel(isolateId, handlers, resourceLimits),
     processRssBytes: () => process.memoryUsage.rss(),
-    now: () => Date.now(),
-    random: () => Math.random(),
+    ...SYSTEM_CLOCK,
   };
 }
 
 class NodeIsolateChannel implements IsolateChannel {
   readonly #worker: Worker;
-  #terminated: Promise<void> | null = null;
-  #ended = false;
+  readonly #end: ChannelEnd;
 
   constructor(isolateId: number, handlers: IsolateHandlers, resourceLimits: ResourceLimits | null) {
+    this.#end = new ChannelEnd(handlers);
     this.#worker = new Worker(ISOLATE_SCRIPT, {
       workerData: { role: NODE_ISOLATE_ROLE },
       name: `prover isolate ${isolateId}`,
@@ -84,20 +83,12 @@ class NodeIsolateChannel implements IsolateChannel {
     });
     let lastError: RemoteError | null = null;
     this.#worker.on('message', (message) => {
-      if (this.#terminated === null) handlers.message(message);
+      if (!this.#end.terminating) handlers.message(message);
     });
     // An uncaught error (or a V8 heap out-of-memory) ends the thread: 'error', then 'exit'.
     this.#worker.on('error', (error) => (lastError = toRemoteError(error)));
-    this.#worker.on('messageerror', (error) => {
-      if (this.#terminated !== null || this.#ended) return;
-      this.#ended = true;
-      handlers.exit({ kind: 'messageerror', exitCode: null, error: toRemoteError(error) });
-    });
-    this.#worker.on('exit', (exitCode) => {
-      if (this.#terminated !== null || this.#ended) return;
-      this.#ended = true;
-      handlers.exit({ kind: 'exit', exitCode, error: lastError });
-    });
+    this.#worker.on('messageerror', (error) => this.#end.end({ kind: 'messageerror', exitCode: null, error: toRemoteError(error) }));
+    this.#worker.on('exit', (exitCode) => this.#end.end({ kind: 'exit', exitCode, error: lastError }));
   }
 
   post(message: ToIsolate): void {
@@ -105,8 +96,7 @@ class NodeIsolateChannel implements IsolateChannel {
   }
 
   terminate(): Promise<void> {
-    this.#terminated ??= this.#worker.terminate().then(() => undefined);
-    return this.#terminated;
+    return this.#end.terminate(() => this.#worker.terminate().then(() => undefined));
   }
 
   keepAlive(on: boolean): void {

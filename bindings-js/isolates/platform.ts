@@ -49,3 +49,48 @@ export interface IsolatePlatform {
   /** In [0, 1): jitter draws. */
   random(): number;
 }
+
+/** The system's clock and randomness, which both adapters give. */
+export const SYSTEM_CLOCK: Pick<IsolatePlatform, 'now' | 'random'> = Object.freeze({
+  now: () => Date.now(),
+  random: () => Math.random(),
+});
+
+/**
+ * The end of one isolate's channel as the contract above wants it: `exit`
+ * reported at most once and never after `terminate()`, which stops the thread
+ * once and hands every caller the same promise. Each adapter keeps one per
+ * channel and feeds it its platform's events.
+ */
+export class ChannelEnd {
+  readonly #handlers: IsolateHandlers;
+  #terminated: Promise<void> | null = null;
+  #ended = false;
+
+  constructor(handlers: IsolateHandlers) {
+    this.#handlers = handlers;
+  }
+
+  /** `terminate()` was called. */
+  get terminating(): boolean {
+    return this.#terminated !== null;
+  }
+
+  /** Neither terminated nor ended. */
+  get open(): boolean {
+    return this.#terminated === null && !this.#ended;
+  }
+
+  /** The isolate ended by itself: reported unless it was terminated or already ended. */
+  end(exit: IsolateExit): void {
+    if (!this.open) return;
+    this.#ended = true;
+    this.#handlers.exit(exit);
+  }
+
+  /** Stops the thread with `stop` the first time; the same promise every time. */
+  terminate(stop: () => Promise<void>): Promise<void> {
+    this.#terminated ??= stop();
+    return this.#terminated;
+  }
+}

@@ -22,7 +22,7 @@
  */
 import type { ProverPoolOptions } from './config.js';
 import { ProverPoolConfigError } from './errors.js';
-import type { IsolateChannel, IsolateHandlers, IsolatePlatform } from './platform.js';
+import { ChannelEnd, SYSTEM_CLOCK, type IsolateChannel, type IsolateHandlers, type IsolatePlatform } from './platform.js';
 import type { ToIsolate } from './protocol.js';
 import { ProverPool } from './prover-pool.js';
 
@@ -71,25 +71,21 @@ export function webPlatform(WorkerClass: BrowserWorkerConstructor): IsolatePlatf
     name: 'web',
     spawn: (isolateId, handlers) => new WebIsolateChannel(WorkerClass, isolateId, handlers),
     processRssBytes: () => null,
-    now: () => Date.now(),
-    random: () => Math.random(),
+    ...SYSTEM_CLOCK,
   };
 }
 
 class WebIsolateChannel implements IsolateChannel {
   readonly #worker: BrowserWorker;
-  #terminated: Promise<void> | null = null;
-  #ended = false;
+  readonly #end: ChannelEnd;
 
   constructor(WorkerClass: BrowserWorkerConstructor, isolateId: number, handlers: IsolateHandlers) {
+    this.#end = new ChannelEnd(handlers);
     this.#worker = new WorkerClass(ISOLATE_SCRIPT, { type: 'module', name: `prover isolate ${isolateId}` });
-    const end = (kind: 'error' | 'messageerror', name: string, message: string) => {
-      if (this.#terminated !== null || this.#ended) return;
-      this.#ended = true;
-      handlers.exit({ kind, exitCode: null, error: { name, message, code: null, stack: null } });
-    };
+    const end = (kind: 'error' | 'messageerror', name: string, message: string) =>
+      this.#end.end({ kind, exitCode: null, error: { name, message, code: null, stack: null } });
     this.#worker.addEventListener('message', (event) => {
-      if (this.#terminated === null && !this.#ended) handlers.message(event.data);
+      if (this.#end.open) handlers.message(event.data);
     });
     this.#worker.addEventListener('error', (event) => {
       const where = event.filename ? ` (${event.filename}:${event.lineno ?? '?'})` : '';
@@ -104,8 +100,7 @@ class WebIsolateChannel implements IsolateChannel {
 
   terminate(): Promise<void> {
     // Synchronous in browsers: the worker (and its nested workers) stop; their memory goes with them.
-    this.#terminated ??= Promise.resolve(this.#worker.terminate());
-    return this.#terminated;
+    return this.#end.terminate(() => Promise.resolve(this.#worker.terminate()));
   }
 
   keepAlive(): void {
