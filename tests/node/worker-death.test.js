@@ -46,7 +46,11 @@ test('killed workers leak nothing: each rebuild reclaims the dead worker\'s stac
     const end = poolHealth().memory;
     for (const report of reports) {
       assert.equal(report.cause, 'poisoned');
-      assert.equal(report.workers.reclaimed, 1, `the dead worker's thread state was freed (${JSON.stringify(report.workers)})`);
+      // The dead worker never exits by itself; a survivor that the loss fenced may miss the
+      // poisoned generation's short exit bound on a busy machine and be stopped too. Either way,
+      // every worker that did not free its own thread state had it freed for it.
+      assert.ok(report.workers.reclaimed >= 1, `the dead worker's thread state was freed (${JSON.stringify(report.workers)})`);
+      assert.equal(report.workers.reclaimed, report.workers.forced, `every stopped worker's thread state was freed (${JSON.stringify(report.workers)})`);
     }
     const liveGrowth = end.allocatorLiveBytes - start.allocatorLiveBytes;
     const linearGrowth = end.linearBytes - start.linearBytes;
