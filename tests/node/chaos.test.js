@@ -1,0 +1,51 @@
+// A seeded randomized run (tests/node/chaos.js) on the 128 MiB build: proofs
+// checked against the snapshots, recycles with and without a thread change,
+// out-of-memory and panicking jobs, worker kills, exits and re-inits, low
+// coordinator thresholds, some of them concurrent. Each operation asserts its
+// own allowed outcomes; afterwards the pool proves correctly, its health is
+// sane, no worker of an old generation is left, and memory did not grow.
+//   CHAOS_SEED=<n> CHAOS_OPERATIONS=<n> node --test tests/node/chaos.test.js
+// (defaults: a fixed seed, 60 operations; about a minute on 2 cores). The
+// benchmark runs longer ones (bench/chaos.js).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadBackend, mib } from './backend.js';
+import { planChaos, runChaos, seedFromEnv, summarize, warmUp, checkAfterChaos, growthAllowance } from './chaos.js';
+
+const seed = seedFromEnv();
+const operations = Number(process.env.CHAOS_OPERATIONS ?? 60);
+if (!Number.isSafeInteger(operations) || operations < 1) throw new Error(`CHAOS_OPERATIONS=${process.env.CHAOS_OPERATIONS} is invalid: expected a positive integer`);
+const THREADS = 2;
+
+const backend = await loadBackend('node-small', { threads: THREADS, logLevel: 'error', lifetime: 'process' });
+backend.configureThreadPool({ exitTimeoutMs: 60_000 });
+
+const replay = `CHAOS_SEED=${seed} CHAOS_OPERATIONS=${operations} node --test tests/node/chaos.test.js`;
+
+test(`chaos: ${operations} random operations (seed ${seed}); the pool proves correctly afterwards, healthy, without growth`, { timeout: 240_000 }, async (t) => {
+  const plan = planChaos(seed, operations);
+  const baseline = await warmUp(backend);
+  let stats;
+  try {
+    stats = await runChaos(backend, plan, { seed, boundMs: 60_000 });
+  } catch (error) {
+    t.diagnostic(`chaos failed; replay with: ${replay}`);
+    if (error.batch) t.diagnostic(`failing batch: ${error.batch.join(' || ')}`);
+    for (const line of error.trace ?? []) t.diagnostic(`  ran: ${line}`);
+    console.error(`chaos failed (seed ${seed}); replay with: ${replay}`);
+    throw error;
+  } finally {
+    backend.wasm.setAllocatorSoftLimit(0);
+  }
+  console.log(summarize(stats));
+  for (const { during, error } of stats.coordinatorErrors) {
+    assert.ok(error instanceof backend.errors.PoolError, `a coordinator ${during} failed untyped: ${error?.stack ?? error} (replay: ${replay})`);
+  }
+  const maxGrowthBytes = growthAllowance(stats);
+  const { health, growth } = await checkAfterChaos(backend, { baseline, threads: THREADS, label: `seed ${seed} (replay: ${replay})`, maxGrowthBytes });
+  console.log(
+    `after chaos: allocator live ${mib(baseline.allocatorLiveBytes)} → ${mib(health.memory.allocatorLiveBytes)} ` +
+      `(${growth >= 0 ? '+' : ''}${mib(growth)}, allowed ${mib(maxGrowthBytes)} for ${stats.poolEvents} new generations, exits and losses), ` +
+      `linear ${mib(baseline.linearBytes)} → ${mib(health.memory.linearBytes)}; generation ${health.generation}`,
+  );
+});
