@@ -17,6 +17,10 @@
 // --publish copies) only its own files, isolates-results.json,
 // isolates-table.md and isolates-*.svg, leaving the full run's results.json
 // and table.md as they are. A full run writes those isolate files too.
+// Chaos (bench/chaos.js, issue 12): seeded randomized runs of the chaos test,
+// 300 operations x 5 seeds, each in a fresh process on the 128 MiB build:
+// BENCH_CHAOS (1 | 0) and its knobs there; BENCH_ONLY=chaos runs it alone
+// and writes only chaos-results.json and chaos-table.md.
 import { fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, copyFileSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -25,13 +29,14 @@ import { distribution, acrossRuns, spread, median, formatSpread } from './stats.
 import { barChart, stackedBarChart, timelineChart } from './svg.js';
 import { o1jsCharts, o1jsSection, o1jsTable } from './o1js.js';
 import { isolatesCharts, isolatesConfig, isolatesSection, isolatesTable } from './isolates.js';
+import { chaosConfig, chaosSection, chaosTable } from './chaos.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = `${ROOT}build/bench/`;
 const DOCS = `${ROOT}docs/bench/`;
 const quick = process.env.BENCH_QUICK === '1';
 const only = process.env.BENCH_ONLY ?? '';
-if (!['', 'isolates'].includes(only)) throw new Error(`BENCH_ONLY=${only} is invalid: expected 'isolates' or unset`);
+if (!['', 'isolates', 'chaos'].includes(only)) throw new Error(`BENCH_ONLY=${only} is invalid: expected 'isolates', 'chaos' or unset`);
 const intFromEnv = (name, fallback) => {
   const value = Number(process.env[name] ?? fallback);
   if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name}=${process.env[name]} is invalid: expected a positive integer`);
@@ -57,6 +62,7 @@ const config = {
     quick,
   },
   isolates: isolatesConfig(process.env),
+  chaos: chaosConfig(process.env),
   only,
   publish: process.argv.includes('--publish'),
 };
@@ -528,6 +534,7 @@ function table(results) {
   );
   if (results.o1js !== undefined) lines.push(o1jsTable(results.o1js));
   if (results.isolates !== undefined) lines.push(isolatesTable(results.isolates));
+  if (results.chaos !== undefined) lines.push(chaosTable(results.chaos));
   lines.push('', 'Web (optional): recycles of the web backend in headless Chromium, one run (ms)');
   if (web.skipped) {
     lines.push(`skipped: ${web.skipped}`);
@@ -685,6 +692,25 @@ async function runIsolates() {
   return { ...isolates, durationS: (performance.now() - started) / 1000 };
 }
 
+/** The chaos part's own files: its results and its table, with the machine. */
+function chaosFiles(chaos, meta) {
+  const header = `Chaos benchmark: Node ${meta.node}, ${meta.cpus} CPUs (${meta.cpuModel}, ${meta.platform}), ${meta.date}`;
+  return {
+    'chaos-results.json': `${JSON.stringify({ meta, chaos }, null, 2)}\n`,
+    'chaos-table.md': `${header}\n${chaosTable(chaos)}\n`,
+  };
+}
+
+if (only === 'chaos') {
+  const chaos = await chaosSection(config.chaos, log);
+  const files = chaosFiles(chaos, machine());
+  writeOut(files);
+  console.log(files['chaos-table.md']);
+  console.log(`\nbenchmark (BENCH_ONLY=chaos) took ${((performance.now() - began) / 1000).toFixed(0)} s; wrote ${Object.keys(files).map((f) => `${OUT}${f}`).join(', ')}`);
+  if (config.publish) console.log(`copied them to ${DOCS}`);
+  process.exit(chaos.failed.length === 0 ? 0 : 1);
+}
+
 if (only === 'isolates') {
   const isolates = await runIsolates();
   const files = isolatesFiles(isolates, { ...machine(), durationS: (performance.now() - began) / 1000 });
@@ -703,6 +729,7 @@ results.nativeScaling = nativeScalingSection();
 results.web = await webSection().catch((error) => ({ skipped: `failed: ${error.message}` }));
 if (config.o1js.enabled) results.o1js = await o1jsSection(config.o1js, log);
 if (config.isolates.enabled) results.isolates = await runIsolates();
+if (config.chaos.enabled) results.chaos = await chaosSection(config.chaos, log);
 results.meta = {
   ...machine(),
   builds: Object.fromEntries(
@@ -718,6 +745,7 @@ const files = {
   'table.md': `${text}\n`,
   ...svgs,
   ...(results.isolates === undefined ? {} : isolatesFiles(results.isolates, results.meta)),
+  ...(results.chaos === undefined ? {} : chaosFiles(results.chaos, results.meta)),
 };
 writeOut(files);
 console.log(text);

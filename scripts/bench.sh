@@ -21,9 +21,17 @@
 #   BENCH_ONLY=isolates scripts/bench.sh [--publish]
 #                                 only the prover-isolate part (needs only the o1js apps and tsc);
 #                                 writes and publishes only the isolates-* files
+#   BENCH_ONLY=chaos scripts/bench.sh [--publish]
+#                                 only the chaos runs (bench/chaos.js: the chaos test's seeded
+#                                 random operations, 300 x 5 seeds, each seed in a fresh process on
+#                                 the 128 MiB build; ~10-15 minutes on 2 cores): operations,
+#                                 outcomes by kind, proofs checked, recycles, losses, time, memory;
+#                                 writes chaos-results.json and chaos-table.md (also: node bench/chaos.js)
 # Environment: BENCH_RUNS, BENCH_RECYCLES, BENCH_K, BENCH_PAIRS, BENCH_WEB (auto | 0 | 1),
 # BENCH_O1JS (1 | 0), BENCH_O1JS_PAIRS, BENCH_O1JS_PROOFS, BENCH_O1JS_RECYCLE_EVERY,
-# BENCH_ISOLATES (1 | 0: skip the isolate part of a full run), BENCH_ONLY (isolates),
+# BENCH_ISOLATES (1 | 0: skip the isolate part of a full run), BENCH_ONLY (isolates | chaos),
+# BENCH_CHAOS (1 | 0: skip the chaos runs of a full run), BENCH_CHAOS_SEEDS (5), BENCH_CHAOS_OPERATIONS (300),
+# BENCH_CHAOS_SEED (the first seed),
 # BENCH_ISOLATES_ROUNDS, BENCH_ISOLATES_PROOFS, BENCH_ISOLATES_MEMORY_PROOFS,
 # BENCH_ISOLATES_REPLACE_EVERY, BENCH_ISOLATES_COLD, BENCH_ISOLATES_WARM, BENCH_ISOLATES_GAP_PROOFS,
 # BENCH_ISOLATES_MEMORY_ALONGSIDE=1 (the two memory runs beside the rest: less wall time, slower times),
@@ -38,11 +46,13 @@ case "${BENCH_ONLY:-}" in
   "")
     variants=(node node-baseline)
     [ "${BENCH_WEB:-auto}" = 0 ] || variants+=(web)
+    [ "${BENCH_CHAOS:-1}" = 0 ] || variants+=(node-small)
     "$ROOT/scripts/ensure-staged.sh" "${variants[@]}"
     if [ "${BENCH_O1JS:-1}" != 0 ] || [ "${BENCH_ISOLATES:-1}" != 0 ]; then "$ROOT/scripts/prepare-o1js-apps.sh"; fi
     ;;
   isolates) "$ROOT/scripts/prepare-o1js-apps.sh" ;;
-  *) die 2 "BENCH_ONLY=$BENCH_ONLY: expected 'isolates' or unset" ;;
+  chaos) "$ROOT/scripts/ensure-staged.sh" node-small ;;
+  *) die 2 "BENCH_ONLY=$BENCH_ONLY: expected 'isolates', 'chaos' or unset" ;;
 esac
 if [ "${BENCH_ONLY:-}" = isolates ] || [ "${BENCH_ISOLATES:-1}" != 0 ]; then
   info "compiling bindings-js (npx tsc -p tsconfig.json) for the prover isolates"
