@@ -4,8 +4,45 @@
 # real o1js from npm with kimchi-wasm built from upstream proof-systems
 # (../shared/upstream beside this repository; the build is cached outside
 # the clone). README's test command; CI runs it via .ci/run.
+#   scripts/test.sh                 every test
+#   scripts/test.sh --under-load    the same, with two CPU-bound processes
+#                                   running beside it the whole time (stopped
+#                                   on every exit path): the suite must pass on
+#                                   a busy machine too
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
+
+under_load=0
+for arg in "$@"; do
+  case "$arg" in
+    --under-load) under_load=1 ;;
+    *) die 2 "unknown argument '$arg': expected --under-load or nothing" ;;
+  esac
+done
+
+if [ "$under_load" = 1 ]; then
+  load_pids=()
+  stop_load() {
+    local pid
+    for pid in "${load_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${load_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    load_pids=()
+  }
+  trap stop_load EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM HUP
+  # Each spins on one core, and ends by itself once this script is gone (even
+  # killed with SIGKILL, when no trap runs): it checks its parent now and then.
+  for _ in 1 2; do
+    node -e 'const parent = Number(process.argv[1]);
+      for (;;) {
+        for (let i = 0; i < 5e7; i++);
+        try { process.kill(parent, 0); } catch { process.exit(0); }
+      }' "$$" &
+    load_pids+=("$!")
+  done
+  info "under load: two CPU-bound processes (pids ${load_pids[*]}) run beside the tests"
+fi
 
 "$ROOT/scripts/setup.sh"
 
