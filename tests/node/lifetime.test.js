@@ -45,3 +45,21 @@ test('one pool for the process: operations share it, recycles and health work be
   assert.equal(withThreadPool.state(), 'running');
   await exitThreadPool();
 });
+
+// The supervisor thread is unref'd while idle, so that it never keeps the
+// process alive by itself; a request to it must keep the process alive until
+// it is answered. A script whose only pending work was `await
+// workerHost.list()` (or a kill, or openPoolHealthPort()) ended silently in
+// the middle of the await (exit code 13, "unsettled top-level await").
+test('a script awaiting only a request to the supervisor gets its answer before the process ends', { timeout: 120_000 }, async () => {
+  const { execFile } = await import('node:child_process');
+  const script = new URL('./awaits-supervisor.mjs', import.meta.url).pathname;
+  const expected = { list: /^listed 2 workers$/m, kill: /^kill scheduled$/m, 'health-port': /^health port open$/m };
+  for (const [request, line] of Object.entries(expected)) {
+    const { code, stdout, stderr } = await within(60_000, `the script awaiting ${request}`, new Promise((resolve) => {
+      execFile(process.execPath, [script, request], { timeout: 55_000 }, (error, stdout, stderr) => resolve({ code: error?.code ?? 0, stdout, stderr }));
+    }));
+    assert.equal(code, 0, `${request}: the script ended with code ${code} (13: its top-level await never settled)\n${stderr}`);
+    assert.match(stdout, line, `${request}: the answer arrived`);
+  }
+});

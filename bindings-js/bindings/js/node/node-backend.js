@@ -118,13 +118,19 @@ function ensureSupervisor(memory) {
 
 /**
  * A request to the supervisor, keeping the process alive while it is pending.
- * @param {string} op @param {Record<string, unknown>} fields @param {WebAssembly.Memory} [memory] the pool's, to spawn the supervisor with if it is not running
+ * Every request goes through here: the supervisor is unref'd while idle, so a
+ * request made on its `requests` directly could be left unanswered by a
+ * process that ends because nothing else keeps it alive.
+ * @param {string} op @param {Record<string, unknown>} fields
+ * @param {WebAssembly.Memory} [memory] the pool's, to spawn the supervisor with if it is not running
+ * @param {Transferable[]} [transfer]
+ * @returns {Promise<unknown>}
  */
-async function ask(op, fields, memory) {
+async function ask(op, fields, memory, transfer) {
   const { worker, requests } = ensureSupervisor(memory);
   worker.ref();
   try {
-    return await requests.ask(op, fields);
+    return await requests.ask(op, fields, transfer);
   } finally {
     if (requests.pending === 0) worker.unref();
   }
@@ -152,7 +158,8 @@ const backend = createBackend({
       supervisor === null ? wasm.poolHealth() : /** @type {import('../../../lib/proof-system/pool-health.js').PoolHealth} */ (await supervisor.requests.ask('health')),
     log: (level, message) => wasm.logPoolEvent(level, message),
   },
-  supervisor: () => supervisor?.requests ?? null,
+  // workerHost.list() and kill(): through `ask`, which keeps the process alive until the answer.
+  supervisor: () => (supervisor === null ? null : { ask: (op, fields) => ask(op, fields ?? {}) }),
 });
 
 const { withThreadPool, poolHealth, recycleThreadPool, exitThreadPool, configureThreadPool, workerHost } = backend;
@@ -174,7 +181,7 @@ function configurePoolHealth(options) {
 async function openPoolHealthPort() {
   if (supervisor === null) throw new PoolHostError('no pool is running yet, so there is no supervisor to read the health from: start it first (any operation, or withThreadPool)');
   const { port1, port2 } = new MessageChannel();
-  await supervisor.requests.ask('connect', { port: port2 }, [port2]);
+  await ask('connect', { port: port2 }, undefined, [port2]);
   return port1;
 }
 
