@@ -26,7 +26,7 @@ pub struct CountingAllocator;
 /// into upstream's crate, whose manifest declares no such feature (an unknown
 /// `cfg(feature = ...)` would warn there). A constant, so either build
 /// compiles the other branch away.
-const INSTRUMENTED: bool = option_env!("PLONK_WASM_UNINSTRUMENTED").is_none();
+pub(crate) const INSTRUMENTED: bool = option_env!("PLONK_WASM_UNINSTRUMENTED").is_none();
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
