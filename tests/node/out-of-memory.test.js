@@ -52,9 +52,12 @@ test('a job asking for more than linear memory can hold fails with the typed err
   }));
 });
 
-test('out of memory in the middle of a proof fails it with the typed error within seconds; the next proof succeeds', { timeout: 60_000 }, async () => {
+// Three k=12 proofs: ~10 s on a quiet machine, 60 s and more on a loaded
+// one (20 s for one proof at a load average of 14 on 2 cores). The bound only
+// catches a hang; the error's own latency is asserted inside.
+test('out of memory in the middle of a proof fails it with the typed error within seconds; the next proof succeeds', { timeout: 180_000 }, async () => {
   const K = 12; // ~2 s on 2 workers, ~8 MiB of working memory at its peak
-  await within(50_000, 'out of memory mid-proof', withThreadPool(async () => {
+  await within(160_000, 'out of memory mid-proof', withThreadPool(async () => {
     // Warm up the proving key, then let the application fill memory until the
     // proof's working set no longer fits.
     wasm.fixtureProve(K, 3);
