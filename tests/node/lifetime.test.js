@@ -50,7 +50,9 @@ test('one pool for the process: operations share it, recycles and health work be
 // process alive by itself; a request to it must keep the process alive until
 // it is answered. A script whose only pending work was `await
 // workerHost.list()` (or a kill, or openPoolHealthPort()) ended silently in
-// the middle of the await (exit code 13, "unsettled top-level await").
+// the middle of the await (exit code 13, "unsettled top-level await"). (That
+// it does not keep the process alive after: tests/ts/host-errors.test.ts,
+// keepingAlive.)
 test('a script awaiting only a request to the supervisor gets its answer before the process ends', { timeout: 120_000 }, async () => {
   const { execFile } = await import('node:child_process');
   const script = new URL('./awaits-supervisor.mjs', import.meta.url).pathname;

@@ -17,7 +17,7 @@ import {
   fromWasmError,
 } from '../../bindings-js/lib/proof-system/errors.js';
 import { createBackend, type BackendPlatform } from '../../bindings-js/lib/proof-system/host/backend.js';
-import { requester, serve, type Channel } from '../../bindings-js/lib/proof-system/host/protocol.js';
+import { keepingAlive, requester, serve, type Channel } from '../../bindings-js/lib/proof-system/host/protocol.js';
 import type { RecycleReport } from '../../bindings-js/lib/proof-system/pool-health.js';
 import { deferred, flushMicrotasks } from './deferred.js';
 import { healthWith } from './health-fixture.js';
@@ -289,4 +289,34 @@ test('a job arriving while a recycle has become a rebuild waits for it instead o
   assert.equal(await recycle.then((r) => r.toGeneration), 2);
   assert.equal(await job, 'proved', 'the job ran once the rebuild was done');
   assert.deepEqual(ran, [2]);
+});
+
+// Node's supervisor is unref'd while idle and ref'd while a request to it is
+// pending. The requester's own `pending` count also holds the coordinator's
+// idle health reads, which must not keep the process alive: a request
+// answered while one of them was in flight left the worker ref'd for good,
+// and the process never ended. keepingAlive counts only its own requests.
+test('keepingAlive refs the worker while its own requests are pending, and only those', OPTS, async () => {
+  const [here, there] = channelPair();
+  const idle = deferred<unknown>();
+  serve(there, {
+    list: () => [],
+    health: () => idle.promise, // an idle health read, answered late
+  });
+  const requests = requester(here);
+  const refs: string[] = [];
+  const handle = { ref: () => refs.push('ref'), unref: () => refs.push('unref') };
+  const alive = keepingAlive(requests, handle);
+
+  const idleRead = requests.ask('health'); // not through keepingAlive
+  await flushMicrotasks();
+  await Promise.all([alive.ask('list'), alive.ask('list')]);
+  assert.equal(requests.pending, 1, 'the idle read is still in flight');
+  assert.deepEqual(refs, ['ref', 'unref'], 'ref\'d once for the two, unref\'d when both were answered, whatever else is pending');
+  idle.resolve({ state: 'running' });
+  await idleRead;
+  assert.deepEqual(refs, ['ref', 'unref'], 'the idle read changes nothing');
+
+  await assert.rejects(alive.ask('missing'), /unknown request 'missing'/);
+  assert.deepEqual(refs, ['ref', 'unref', 'ref', 'unref'], 'a failed request is let go too');
 });

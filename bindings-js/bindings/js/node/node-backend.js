@@ -32,7 +32,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, MessageChannel, parentPort, workerData, Worker } from 'node:worker_threads';
 import { createBackend } from '../../../lib/proof-system/host/backend.js';
-import { channelOf, requester, serve } from '../../../lib/proof-system/host/protocol.js';
+import { channelOf, keepingAlive, requester, serve } from '../../../lib/proof-system/host/protocol.js';
 import { routeRayonMessage, runRayonWorker } from '../../../lib/proof-system/host/rayon-worker.js';
 import { runSupervisor } from '../../../lib/proof-system/host/supervisor.js';
 import { PoolHostError } from '../../../lib/proof-system/errors.js';
@@ -91,7 +91,7 @@ export { poolHealthCoordinator, workerHost, openPoolHealthPort };
 // ------------------------------------------------------- main (or prover) thread
 
 /** The supervisor thread, spawned with the first generation, and the requests to it. */
-let supervisor = /** @type {{ worker: Worker, requests: import('../../../lib/proof-system/host/protocol.js').Requester } | null} */ (null);
+let supervisor = /** @type {{ worker: Worker, requests: import('../../../lib/proof-system/host/protocol.js').Requester, keptAlive: Pick<import('../../../lib/proof-system/host/protocol.js').Requester, 'ask'> } | null} */ (null);
 
 /** @param {WebAssembly.Memory | undefined} memory */
 function ensureSupervisor(memory) {
@@ -112,28 +112,28 @@ function ensureSupervisor(memory) {
   // pending it must (`ask` refs it). After the listeners: adding a 'message'
   // listener refs a worker again.
   worker.unref();
-  supervisor = { worker, requests };
+  // `ask` goes through keptAlive; the idle health reads go to `requests` and do not keep the process alive.
+  supervisor = { worker, requests, keptAlive: keepingAlive(requests, worker) };
   return supervisor;
 }
 
 /**
  * A request to the supervisor, keeping the process alive while it is pending.
- * Every request goes through here: the supervisor is unref'd while idle, so a
- * request made on its `requests` directly could be left unanswered by a
- * process that ends because nothing else keeps it alive.
+ * Every request that must be answered goes through here: the supervisor is
+ * unref'd while idle, so a request made on its `requests` directly could be
+ * left unanswered by a process that ends because nothing else keeps it alive.
+ * (The coordinator's idle health reads are the exception: they must not keep
+ * the process alive.)
  * @param {string} op @param {Record<string, unknown>} fields
  * @param {WebAssembly.Memory} [memory] the pool's, to spawn the supervisor with if it is not running
  * @param {Transferable[]} [transfer]
  * @returns {Promise<unknown>}
  */
 async function ask(op, fields, memory, transfer) {
-  const { worker, requests } = ensureSupervisor(memory);
-  worker.ref();
-  try {
-    return await requests.ask(op, fields, transfer);
-  } finally {
-    if (requests.pending === 0) worker.unref();
-  }
+  // Counted by keptAlive, not by the requester's `pending`, which also counts
+  // the idle health reads: an ask answered while one was in flight left the
+  // worker ref'd for good, and the process never ended.
+  return ensureSupervisor(memory).keptAlive.ask(op, fields, transfer);
 }
 
 function defaultThreadCount() {

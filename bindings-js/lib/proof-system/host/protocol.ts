@@ -150,6 +150,26 @@ export function requester(channel: Channel): Requester {
 }
 requester.deps = [reviveError];
 
+/**
+ * The requests made through the result keep `handle` alive (a Node worker:
+ * `ref()` while any of them is pending, `unref()` when the last one is
+ * answered); requests made on `requests` directly do not count. Node only: an
+ * idle supervisor must not keep the process alive, a request to it must.
+ */
+export function keepingAlive(requests: Pick<Requester, 'ask'>, handle: { ref(): void; unref(): void }): Pick<Requester, 'ask'> {
+  let asking = 0;
+  return {
+    async ask(op, fields, transfer) {
+      if (asking++ === 0) handle.ref();
+      try {
+        return await requests.ask(op, fields, transfer);
+      } finally {
+        if (--asking === 0) handle.unref();
+      }
+    },
+  };
+}
+
 /** Answers `requester` requests on `channel` with `operations[op](request)`; an unknown op is an error naming the known ones. */
 export function serve(channel: Channel, operations: Record<string, (request: Request) => unknown>): void {
   channel.listen(async (message) => {
