@@ -19,7 +19,8 @@ import assert from 'node:assert/strict';
 import { proveAndCheck, within, sleep, MiB } from './backend.js';
 import { PROOF_CASES } from './snapshots.js';
 
-export const DEFAULT_SEED = 1_200_012;
+// Its first 60 operations draw every kind at least twice (7 recycles with a thread change, 8 kills).
+export const DEFAULT_SEED = 7;
 
 /** CHAOS_SEED from the environment (decimal or 0x hex), or the default. */
 export function seedFromEnv(env = process.env) {
