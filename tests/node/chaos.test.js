@@ -7,8 +7,8 @@
 //   CHAOS_SEED=<n> CHAOS_OPERATIONS=<n> node --test tests/node/chaos.test.js
 // (defaults: seed 7, 50 operations: about a minute on 2 cores at a load
 // average of 9; longer beside two CPU-bound processes on a machine that busy:
-// 60 operations took 148 s so). The
-// benchmark runs longer ones (bench/chaos.js).
+// 60 operations took 148 s so). The benchmark runs longer ones
+// (bench/chaos.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadBackend, mib } from './backend.js';
