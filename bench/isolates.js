@@ -103,15 +103,24 @@ export async function isolatesSection(config, log) {
     }
     const startedAt = new Date().toISOString();
     const before = os.loadavg()[0];
+    const installKeyAtStart = installed().key;
     const result = await measure();
-    const kept = { configKey, startedAt, measuredAt: new Date().toISOString(), loadAverage1m: { before, after: os.loadavg()[0] }, result };
+    const kept = {
+      configKey,
+      startedAt,
+      measuredAt: new Date().toISOString(),
+      loadAverage1m: { before, after: os.loadavg()[0] },
+      // The patched o1js's patch-set key when the part started and ended (another job may reinstall it).
+      installKey: { atStart: installKeyAtStart, atEnd: installed().key },
+      result,
+    };
     writeFileSync(file, `${JSON.stringify(kept, null, 2)}\n`);
     return kept;
   };
   const loads = {};
   const timed = async (name, measure) => {
     const kept = await part(name, measure);
-    loads[name] = { startedAt: kept.startedAt ?? null, endedAt: kept.measuredAt, loadAverage1m: kept.loadAverage1m };
+    loads[name] = { startedAt: kept.startedAt ?? null, endedAt: kept.measuredAt, loadAverage1m: kept.loadAverage1m, installKey: kept.installKey ?? null };
     return kept.result;
   };
 
@@ -169,10 +178,16 @@ export async function isolatesSection(config, log) {
   }
 
   const install = installed();
-  if (install.key !== installAtStart.key) throw new Error(`the patched o1js was reinstalled during the benchmark (key ${installAtStart.key} → ${install.key}): measure again`);
+  const stateFile = `${PATCHED}/node_modules/o1js/.plonk-wasm-pool/state.json`;
+  // A reinstall by another job on the machine mixes two builds in the isolates started after it: said in the table.
+  const keys = Object.values(loads).flatMap((l) => (l.installKey === null ? [] : [l.installKey.atStart, l.installKey.atEnd]));
+  const first = keys[0] ?? installAtStart.key;
+  const changed = keys.find((k) => k !== first) ?? (install.key !== first ? install.key : null);
+  const reinstalled = changed === null ? null : { from: first, to: changed, at: statSync(stateFile).mtime.toISOString() };
+  if (reinstalled !== null) log(`isolates: WARNING: the patched o1js was reinstalled during the benchmark at ${reinstalled.at} (key ${reinstalled.from} → ${reinstalled.to})`);
   return {
     config,
-    patchedO1js: { version: install.o1js, key: install.key },
+    patchedO1js: { version: install.o1js, key: reinstalled?.from ?? install.key, reinstalled },
     /** The 1-minute load average before and after each part (other work on the machine shows here). */
     loads,
     throughput: {
@@ -204,6 +219,17 @@ export function isolatesTable(results) {
   lines.push('', `Prover isolates (bench/isolates.js), real o1js ${results.patchedO1js.version} patched (kimchi-wasm with this pool), the real-o1js tests' ZkProgram.`);
   const loadRange = Object.values(results.loads).flatMap((l) => [l.loadAverage1m.before, l.loadAverage1m.after]);
   lines.push(`1-minute load average at the start and end of the parts: ${Math.min(...loadRange).toFixed(1)}–${Math.max(...loadRange).toFixed(1)} on ${os.availableParallelism?.() ?? os.cpus().length} CPUs (other work on the machine; every comparison is side by side within this run).`);
+  const { reinstalled } = results.patchedO1js;
+  if (reinstalled) {
+    const at = Date.parse(reinstalled.at);
+    const parts = Object.entries(results.loads);
+    const names = (keep) => parts.filter(([, l]) => keep(Date.parse(l.startedAt), Date.parse(l.endedAt))).map(([name]) => name).join(', ') || 'none';
+    lines.push(
+      `NOTE: another job on the machine reinstalled the patched o1js at ${reinstalled.at.slice(11, 19)} UTC (patch-set key ${reinstalled.from.slice(0, 12)} → ` +
+        `${reinstalled.to.slice(0, 12)}, a newer revision of this pool): isolates started after that loaded the second build. Before it: ` +
+        `${names((s, e) => e <= at)}; across it: ${names((s, e) => s < at && e > at)}; after it: ${names((s) => s >= at)}. Stock o1js runs are unaffected.`,
+    );
+  }
   if (results.config.memoryAlongside) {
     lines.push(
       'NOTE: BENCH_ISOLATES_MEMORY_ALONGSIDE=1: the two memory runs ran at the same time as each other and as the other parts. Memory figures ' +

@@ -676,9 +676,13 @@ function writeOut(files) {
 
 /** The prover-isolate part's own files: its results, its table (with the machine) and its charts. */
 function isolatesFiles(isolates, meta) {
+  // When the parts were measured (a resumed run reuses kept parts: its own duration says nothing).
+  const parts = Object.values(isolates.loads);
+  const from = new Date(Math.min(...parts.map((l) => Date.parse(l.startedAt ?? l.endedAt))));
+  const to = new Date(Math.max(...parts.map((l) => Date.parse(l.endedAt))));
   const header =
-    `Prover isolates benchmark: Node ${meta.node}, ${meta.cpus} CPUs (${meta.cpuModel}, ${meta.platform}), ${meta.date}; ` +
-    `took ${(isolates.durationS / 60).toFixed(0)} minutes`;
+    `Prover isolates benchmark: Node ${meta.node}, ${meta.cpus} CPUs (${meta.cpuModel}, ${meta.platform}); ` +
+    `measured ${from.toISOString().slice(0, 16)}–${to.toISOString().slice(11, 16)} UTC (${((to - from) / 60_000).toFixed(0)} minutes)`;
   return {
     'isolates-results.json': `${JSON.stringify({ meta, isolates }, null, 2)}\n`,
     'isolates-table.md': `${header}\n${isolatesTable(isolates)}\n`,
