@@ -4,11 +4,11 @@
 
 mod common;
 
-use common::{fresh_pool, hex_lines, serial, wait_until};
+use common::{fresh_pool, hex_lines, serial, wait_until, TIMEOUT};
 use plonk_wasm::fixture::{prove, verify};
 use plonk_wasm::rayon::native::recycle_thread_pool;
-use plonk_wasm::rayon::{health, RetireOptions};
-use std::time::{Duration, Instant};
+use plonk_wasm::rayon::{health, run_in_pool, RetireOptions};
+use std::time::Instant;
 
 /// The `(k, seed)` pairs whose proofs are pinned in snapshots.
 const CASES: [(u32, u64); 2] = [(8, 1), (9, 7)];
@@ -43,12 +43,18 @@ fn proofs_before_during_and_after_a_recycle_are_identical_and_verify() {
 
         let generation = health().generation.expect("a serving generation");
         let recycler = std::thread::spawn(move || {
-            wait_until("the proof is in flight", Duration::from_secs(30), || {
-                health().in_flight > 0
-            });
+            wait_until("the proof is in flight", TIMEOUT, || health().in_flight > 0);
             recycle_thread_pool(None, RetireOptions::default()).expect("recycle during a proof")
         });
-        let during = prove_and_verify(k, seed);
+        // The job stays in flight until the recycle has begun, then proves (its
+        // nested jobs run inline on this generation): a short proof cannot end
+        // before the recycler sees it, however the threads are scheduled.
+        let during = run_in_pool(|| {
+            wait_until("the recycle to begin", TIMEOUT, || {
+                health().state == "recycling"
+            });
+            prove_and_verify(k, seed)
+        });
         let report = recycler.join().expect("recycler thread");
         assert_eq!(
             report.from_generation, generation,
