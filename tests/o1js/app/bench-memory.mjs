@@ -20,21 +20,21 @@ const Program = makeProgram(o1js);
 let started = performance.now();
 await Program.compile({ cache: o1js.Cache.None });
 const compileMs = performance.now() - started;
-const sample = (proof, proveMs) => ({
+const sample = async (proof, proveMs) => ({
   proof,
   proveMs,
   linearBytes: bindings.wasm.get_memory_byte_length(),
   rssBytes: process.memoryUsage().rss,
-  allocatorLiveBytes: pool?.poolHealth().memory.allocatorLiveBytes ?? null,
+  allocatorLiveBytes: pool === null ? null : (await pool.poolHealth()).memory.allocatorLiveBytes,
 });
-const samples = [sample(0, 0)];
+const samples = [await sample(0, 0)];
 const recycles = [];
 for (let i = 1; i <= proofs; i++) {
   started = performance.now();
   const { proof } = await Program.add(o1js.Field(i), o1js.Field(7));
   const proveMs = performance.now() - started;
   if (!(await Program.verify(proof))) throw new Error(`proof ${i} does not verify`);
-  samples.push(sample(i, proveMs));
+  samples.push(await sample(i, proveMs));
   if (pool !== null && i % recycleEvery === 0 && i < proofs) {
     const report = await pool.recycleThreadPool();
     recycles.push({ afterProof: i, totalMs: report.totalMs, allocatorBytesReleased: report.allocatorBytesReleased });

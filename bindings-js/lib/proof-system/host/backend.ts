@@ -14,7 +14,7 @@ import { PoolArgumentError, PoolHostError, PoolInstanceTerminatedError, PoolTime
 import { checkOptions, isPlainObject, rules, type FieldRule, type FieldRules } from '../options.js';
 import type { PoolHealth, RecycleOptions, RecycleReport } from '../pool-health.js';
 import { TypedEmitter } from '../typed-emitter.js';
-import { WithThreadPool, workers, type ThreadPoolLifetime } from '../workers.js';
+import { WithThreadPool, workers, type ThreadPoolLifetime, type ThreadPoolState } from '../workers.js';
 import type { Requester } from './protocol.js';
 import type { HostEvent, WorkerSummary } from './supervisor.js';
 
@@ -80,7 +80,7 @@ export type HostOptions<PlatformOptions> = Readonly<PlatformOptions & CommonHost
 
 export interface Backend<PlatformOptions extends object> {
   withThreadPool: (<T>(run: () => T | Promise<T>) => Promise<T>) & {
-    state(): string;
+    state(): ThreadPoolState;
     users(): number;
     recycle(options?: unknown): Promise<RecycleReport>;
     exit(): Promise<void>;
