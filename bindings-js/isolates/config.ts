@@ -54,8 +54,12 @@ export interface WarmStep {
 
 /** The resolved, complete config. */
 export interface ProverPoolConfig {
-  /** URL of the proving module (adapters resolve paths and relative URLs). */
-  readonly module: string;
+  /**
+   * URL of the proving module (adapters resolve paths and relative URLs);
+   * `null` when each isolate's script brings its own module (web: a `worker`
+   * factory whose script calls serveProverIsolate).
+   */
+  readonly module: string | null;
   /** Isolates serving at once (slots). */
   readonly isolates: number;
   /** Rayon threads of each isolate's o1js (o1js's setNumberOfWorkers); `null`: o1js's default. */
@@ -82,7 +86,7 @@ export type ReplacementLimitsOptions = { readonly [K in keyof ReplacementLimits]
 
 /** What a caller passes: `module` and any other fields. */
 export type ProverPoolOptions = {
-  readonly module: string;
+  readonly module: string | null;
   readonly warm?: { readonly name: string; readonly args?: unknown } | null;
   readonly limits?: ReplacementLimitsOptions;
 } & { readonly [K in Exclude<keyof ProverPoolConfig, 'module' | 'warm' | 'limits'>]?: ProverPoolConfig[K] };
@@ -224,13 +228,14 @@ export function resolveCloseOptions(options: unknown): ResolvedCloseOptions {
 /**
  * Fills `options` from the defaults and validates every field; throws
  * ProverPoolConfigError for the first invalid or unknown one. `module` must
- * already be a URL string (the adapters resolve paths).
+ * already be a URL string (the adapters resolve paths), or `null` when the
+ * adapter's isolates bring their own module.
  */
 export function resolveProverPoolConfig(options: unknown): ProverPoolConfig {
   if (!isPlainObject(options)) throw new ProverPoolConfigError('options', options, 'an object of prover pool options');
   refuseUnknown(options, KNOWN_FIELDS, '');
   const module = options.module;
-  if (typeof module !== 'string' || module.length === 0) {
+  if (module !== null && (typeof module !== 'string' || module.length === 0)) {
     throw new ProverPoolConfigError('module', module, 'the URL or path of the proving module (a non-empty string)');
   }
   const resolved: Record<string, unknown> = { module, warm: resolveWarm(options.warm), limits: resolveLimits(options.limits) };

@@ -28,27 +28,15 @@
 import type { PoolHealth } from '../lib/proof-system/pool-health.js';
 import { toRemoteError, type RemoteError } from './errors.js';
 import type { IsolateMemory, IsolateSnapshot } from './health.js';
+import type { JobContext, O1jsModule, O1jsPoolModule, ProverJobs } from './jobs.js';
 import type { FromIsolate, InitMessage, RunMessage } from './protocol.js';
 import type { JobFault } from './replacement-policy.js';
 
-export interface JobContext {
-  readonly isolateId: number;
-  /** `null` for the warm step. */
-  readonly jobId: number | null;
-  readonly platform: 'node' | 'web';
-}
-
-export type Job = (args: unknown, context: JobContext) => unknown;
-
 /** The proving module's exports the runtime uses (validated when it loads). */
 export interface ProvingModule {
-  readonly jobs: { readonly [name: string]: Job };
-  readonly o1js: { readonly setNumberOfWorkers?: (threads: number) => void } | null;
-  readonly o1jsPool: {
-    readonly loadPoolBackend?: () => Promise<unknown>;
-    readonly poolHealth?: () => PoolHealth | Promise<PoolHealth>;
-    readonly configureThreadPool?: (options: object) => unknown;
-  } | null;
+  readonly jobs: ProverJobs;
+  readonly o1js: O1jsModule | null;
+  readonly o1jsPool: O1jsPoolModule | null;
 }
 
 /** A thread's side of the channel to the pool. */
@@ -64,7 +52,8 @@ export interface IsolateEnvironment {
   beforeLoad(init: InitMessage): void;
   /** After the module loaded, before o1js's bindings (web: o1js's memory maximum). */
   configure(module: ProvingModule, init: InitMessage): void;
-  importModule(url: string): Promise<unknown>;
+  /** The proving module: imported from `url`, or (`url` null) the one the isolate's script brought. */
+  importModule(url: string | null): Promise<unknown>;
   /** The isolate's memory figures, given o1js's pool health (`null` without one). */
   memory(pool: PoolHealth | null, init: InitMessage): IsolateMemory;
 }
@@ -119,7 +108,7 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
         try {
           const job = module.jobs[message.warm.name];
           if (job === undefined) throw new Error(`the warm step names job '${message.warm.name}', which the module's \`jobs\` export does not have`);
-          await job(message.warm.args, { isolateId: message.isolateId, jobId: null, platform: environment.platform });
+          await job(message.warm.args as never, { isolateId: message.isolateId, jobId: null, platform: environment.platform });
         } catch (error) {
           throw new StartFailure('warm', error);
         }
@@ -142,7 +131,7 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
     panics.reset();
     try {
       if (job === undefined) throw new Error(`the module has no job '${message.name}'`);
-      const value = await job(message.args, context);
+      const value = await job(message.args as never, context);
       jobsRun++;
       const runMs = performance.now() - started;
       try {
@@ -193,11 +182,11 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
 }
 
 /** Checks the module's shape; throws a TypeError naming what is missing. */
-function validateModule(exports: unknown, url: string): ProvingModule {
+function validateModule(exports: unknown, url: string | null): ProvingModule {
   const record = exports as { jobs?: unknown; o1js?: unknown; o1jsPool?: unknown } | null;
   const jobs = record?.jobs;
   if (typeof jobs !== 'object' || jobs === null || Object.keys(jobs).length === 0) {
-    throw new TypeError(`the proving module ${url} exports no \`jobs\`: expected \`export const jobs = { name: async (args, context) => result, … }\``);
+    throw new TypeError(`the proving module ${url ?? "given to serveProverIsolate()"} exports no \`jobs\`: expected \`export const jobs = { name: async (args, context) => result, … }\``);
   }
   for (const [name, job] of Object.entries(jobs)) {
     if (typeof job !== 'function') throw new TypeError(`the proving module's jobs.${name} is not a function`);

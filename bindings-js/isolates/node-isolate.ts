@@ -47,7 +47,7 @@ const environment: IsolateEnvironment = {
   configure() {
     // Node: the memory is set up before the module loads (above).
   },
-  importModule: (url) => import(url),
+  importModule: (url) => (url === null ? Promise.reject(new TypeError('a Node isolate loads its proving module from a URL: expected the pool to send one')) : import(url)),
   memory(pool: PoolHealth | null): IsolateMemory {
     const linearBytes = memory?.buffer.byteLength ?? null;
     const v8HeapBytes = v8.getHeapStatistics().total_physical_size;

@@ -3,14 +3,15 @@
  * node-isolate.js, which loads the proving module (its own o1js, its own
  * WebAssembly.Memory, its own patched Rayon pool).
  *
- *   import { createProverPool } from '…/isolates/node.js';
- *   const pool = await createProverPool({
+ *   import { createProverPool } from 'o1js/isolates';
+ *   import type * as Prover from './prover.js';
+ *   const pool = await createProverPool<typeof Prover.jobs>({
  *     module: new URL('./prover.js', import.meta.url),
  *     isolates: 2, threadsPerIsolate: 1,
  *     warm: { name: 'compile', args: { cacheDir } },
  *     limits: { maxJobs: 50, memoryMaximumBytes: 2 ** 31 },
  *   });
- *   const proof = await pool.run('prove', { x: 1 }, { signal });
+ *   const proof = await pool.run('prove', { x: 1 }, { signal });   // typed by Prover.jobs.prove
  *
  * Threads:
  *
@@ -28,12 +29,27 @@ import type { ProverPoolOptions } from './config.js';
 import { ProverPoolConfigError, toRemoteError, type RemoteError } from './errors.js';
 import { ChannelEnd, SYSTEM_CLOCK, type IsolateChannel, type IsolateHandlers, type IsolatePlatform } from './platform.js';
 import { NODE_ISOLATE_ROLE, type ToIsolate } from './protocol.js';
+import type { ProverJobs, UntypedJobs } from './jobs.js';
 import { ProverPool } from './prover-pool.js';
 
 export { ProverPool } from './prover-pool.js';
-export * from './errors.js';
+export {
+  ProverPoolError,
+  ProverPoolConfigError,
+  ProverPoolClosedError,
+  ProverPoolAdmissionError,
+  ProverPoolUnknownJobError,
+  ProverPoolAbortError,
+  ProverPoolJobError,
+  ProverPoolCrashError,
+  ProverPoolStartError,
+} from './errors.js';
+export type { ProverPoolErrorCode, RemoteError, JobPhase, AdmissionRefusal, IsolateCrashKind, StartStage } from './errors.js';
 export type * from './health.js';
-export type { ReplacementReport, CloseReport, CloseOptions, ProverPoolEvents, RunOptions } from './prover-pool.js';
+export type * from './jobs.js';
+export type { ReplacementLimitsOptions } from './config.js';
+export type { ReplacementReport, CloseReport, CloseOptions, ProverPoolEvents, StartCause, StopReason, JobOutcome } from './prover-pool.js';
+export type { ReplacementMetric, ReplacementDecision } from './replacement-policy.js';
 
 export type NodeProverPoolOptions = Omit<ProverPoolOptions, 'module'> & {
   /** The proving module: a path (absolute, or relative to the working directory), a file: URL string, or a URL. */
@@ -45,13 +61,16 @@ export type NodeProverPoolOptions = Omit<ProverPoolOptions, 'module'> & {
 const ISOLATE_SCRIPT = new URL('./node-isolate.js', import.meta.url);
 
 /** Starts a pool of prover isolates; resolves once every isolate is warm (see ProverPool.start). */
-export function createProverPool(options: NodeProverPoolOptions): Promise<ProverPool> {
+export function createProverPool<Jobs extends ProverJobs = UntypedJobs>(options: NodeProverPoolOptions): Promise<ProverPool<Jobs>> {
   if (typeof options !== 'object' || options === null) return Promise.reject(new ProverPoolConfigError('options', options, 'an object of prover pool options'));
   const { resourceLimits = null, module, ...rest } = options;
+  if (module === undefined || module === null) {
+    return Promise.reject(new ProverPoolConfigError('module', module, 'the proving module: a path, a file: URL string, or a URL'));
+  }
   if (resourceLimits !== null && (typeof resourceLimits !== 'object' || Array.isArray(resourceLimits))) {
     return Promise.reject(new ProverPoolConfigError('resourceLimits', resourceLimits, "null, or worker_threads' resourceLimits object"));
   }
-  return ProverPool.start(nodePlatform(resourceLimits), { ...rest, module: moduleUrl(module) });
+  return ProverPool.start<Jobs>(nodePlatform(resourceLimits), { ...rest, module: moduleUrl(module) });
 }
 
 function moduleUrl(module: unknown): unknown {

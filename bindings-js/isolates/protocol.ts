@@ -24,8 +24,8 @@ export const NODE_ISOLATE_ROLE = 'plonk-wasm:prover-isolate';
 export interface InitMessage {
   readonly type: 'init';
   readonly isolateId: number;
-  /** URL of the proving module. */
-  readonly module: string;
+  /** URL of the proving module; `null`: the isolate's script brought its own (web: serveProverIsolate). */
+  readonly module: string | null;
   /** o1js's setNumberOfWorkers before its bindings load; `null`: o1js's default. */
   readonly threads: number | null;
   /** The isolate's wasm memory maximum; `null`: the platform's default. */

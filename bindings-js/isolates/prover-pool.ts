@@ -39,6 +39,7 @@ import {
 } from './errors.js';
 import type { IsolateHealth, IsolateSnapshot, IsolateState, ProverPoolHealth, ProverPoolState, ProverPoolTotals } from './health.js';
 import { ISOLATE_TRANSITIONS, JOB_TRANSITIONS, transition, type JobState } from './lifecycle.js';
+import type { JobName, JobResult, ProverJobs, RunArguments, RunOptions, UntypedJobs } from './jobs.js';
 import type { IsolateChannel, IsolateExit, IsolatePlatform } from './platform.js';
 import { isFromIsolate, type FailedMessage, type FromIsolate, type ReadyMessage, type ResultMessage } from './protocol.js';
 import {
@@ -146,11 +147,6 @@ export interface ProverPoolEvents {
   error: { readonly error: unknown; readonly context: string };
 }
 
-export interface RunOptions {
-  /** Aborts the job: a queued one leaves the queue; a running one's isolate is terminated and replaced. */
-  readonly signal?: AbortSignal;
-}
-
 interface Deferred<T> {
   readonly promise: Promise<T>;
   resolve(value: T): void;
@@ -230,9 +226,10 @@ const MAX_RESTART_DELAY_MS = 30_000;
 
 /**
  * A pool of prover isolates. Create it with `createProverPool` from node.ts or
- * web.ts (`ProverPool.start(platform, options)` underneath).
+ * web.ts (`ProverPool.start(platform, options)` underneath). `Jobs` is the
+ * proving module's `jobs` (`typeof jobs`): it types `run()`.
  */
-export class ProverPool {
+export class ProverPool<Jobs extends ProverJobs = UntypedJobs> {
   readonly config: ProverPoolConfig;
   readonly #platform: IsolatePlatform;
   readonly #events: TypedEmitter<ProverPoolEvents>;
@@ -285,8 +282,8 @@ export class ProverPool {
    * all are warm. Rejects with ProverPoolConfigError, or ProverPoolStartError
    * (after stopping what it started) when an isolate does not start.
    */
-  static async start(platform: IsolatePlatform, options: unknown): Promise<ProverPool> {
-    const pool = new ProverPool(platform, resolveProverPoolConfig(options));
+  static async start<Jobs extends ProverJobs = UntypedJobs>(platform: IsolatePlatform, options: unknown): Promise<ProverPool<Jobs>> {
+    const pool = new ProverPool<Jobs>(platform, resolveProverPoolConfig(options));
     try {
       for (let slot = 0; slot < pool.config.isolates; slot++) await pool.#spawn(slot, 'initial', null).started.promise;
     } catch (error) {
@@ -322,7 +319,8 @@ export class ProverPool {
    * JOB_FAILED (the job threw; the isolate keeps serving); ISOLATE_CRASHED
    * (the isolate died or trapped under it; a replacement starts).
    */
-  run(name: string, args?: unknown, options: RunOptions = {}): Promise<unknown> {
+  run<Name extends JobName<Jobs>>(name: Name, ...rest: RunArguments<Jobs[Name]>): Promise<JobResult<Jobs[Name]>> {
+    const [args, options = {}] = rest as [unknown, RunOptions?];
     const signal = options.signal ?? null;
     const refused = this.#admission(name);
     if (refused !== null) return Promise.reject(refused);
@@ -348,7 +346,7 @@ export class ProverPool {
     }
     this.#queue.push(job);
     this.#dispatch();
-    return job.result.promise;
+    return job.result.promise as Promise<JobResult<Jobs[Name]>>;
   }
 
   /** The error refusing job `name` at submission, or `null` to take it. */
@@ -1022,6 +1020,11 @@ export class ProverPool {
       void this.#stop(record, 'closed');
     }
     this.#checkDrained();
+  }
+
+  /** `await using pool = await createProverPool(…)`: closes the pool (draining, as `close()`) when the scope ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   /**

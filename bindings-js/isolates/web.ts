@@ -1,15 +1,30 @@
 /**
- * Prover isolates in browsers: each isolate is a module Web Worker running
- * web-isolate.js, which loads the proving module (o1js's web bundle inside:
- * its own shared memory, its own main worker, supervisor and Rayon workers,
- * nested workers of the isolate). Same API as node.ts.
+ * Prover isolates in browsers: each isolate is a module Web Worker with its
+ * own o1js (o1js's web bundle inside: its own shared memory, its own main
+ * worker, supervisor and Rayon workers, nested workers of the isolate). Same
+ * API as node.ts.
  *
- *   import { createProverPool } from '…/isolates/web.js';
- *   const pool = await createProverPool({
- *     module: '/app/prover.js', isolates: 1, threadsPerIsolate: 2,
- *     warm: { name: 'compile' },
+ * With a bundler (Vite, webpack, …), write the isolate's worker script and
+ * hand the pool a function that creates it, written so the bundler finds it:
+ *
+ *   // prover.worker.js: its own o1js, bundled with it
+ *   import * as o1js from 'o1js';
+ *   import * as o1jsPool from 'o1js/pool';
+ *   import { serveProverIsolate } from 'o1js/isolates';
+ *   export const jobs = { async prove({ x }) { … return proof.toJSON(); } };
+ *   serveProverIsolate({ jobs, o1js, o1jsPool });
+ *
+ *   // the page
+ *   import { createProverPool } from 'o1js/isolates';
+ *   import type { jobs } from './prover.worker.js';
+ *   const pool = await createProverPool<typeof jobs>({
+ *     worker: () => new Worker(new URL('./prover.worker.js', import.meta.url), { type: 'module' }),
+ *     isolates: 1, threadsPerIsolate: 2, warm: { name: 'compile' },
  *     limits: { memoryMaximumBytes: 2 ** 30 },   // each isolate under iOS's 1 GiB
  *   });
+ *
+ * Without a bundler, `module: '/app/prover.js'` (an ES module the browser can
+ * import as it is) starts this package's own isolate script, which imports it.
  *
  * The page must be cross-origin isolated (COOP same-origin, COEP
  * require-corp), as o1js requires. The page only posts messages: it never
@@ -22,54 +37,98 @@
  */
 import type { ProverPoolOptions } from './config.js';
 import { ProverPoolConfigError } from './errors.js';
+import type { ProverJobs, UntypedJobs } from './jobs.js';
 import { ChannelEnd, SYSTEM_CLOCK, type IsolateChannel, type IsolateHandlers, type IsolatePlatform } from './platform.js';
 import type { ToIsolate } from './protocol.js';
 import { ProverPool } from './prover-pool.js';
 
 export { ProverPool } from './prover-pool.js';
-export * from './errors.js';
+export { serveProverIsolate } from './web-environment.js';
+export {
+  ProverPoolError,
+  ProverPoolConfigError,
+  ProverPoolClosedError,
+  ProverPoolAdmissionError,
+  ProverPoolUnknownJobError,
+  ProverPoolAbortError,
+  ProverPoolJobError,
+  ProverPoolCrashError,
+  ProverPoolStartError,
+} from './errors.js';
+export type { ProverPoolErrorCode, RemoteError, JobPhase, AdmissionRefusal, IsolateCrashKind, StartStage } from './errors.js';
 export type * from './health.js';
-export type { ReplacementReport, CloseReport, CloseOptions, ProverPoolEvents, RunOptions } from './prover-pool.js';
+export type * from './jobs.js';
+export type { ReplacementLimitsOptions } from './config.js';
+export type { ReplacementReport, CloseReport, CloseOptions, ProverPoolEvents, StartCause, StopReason, JobOutcome } from './prover-pool.js';
+export type { ReplacementMetric, ReplacementDecision } from './replacement-policy.js';
 
-export type WebProverPoolOptions = Omit<ProverPoolOptions, 'module'> & {
-  /** The proving module's URL (relative URLs resolve against the page). */
-  readonly module: string | URL;
-};
-
-/** The parts of the browser's Worker used here (the project's TS libs have no DOM types). */
-interface BrowserWorker {
-  postMessage(message: unknown): void;
+/** The parts of the browser's Worker used here (a DOM `Worker` is one). */
+export interface BrowserWorker {
+  postMessage(message: ToIsolate): void;
   terminate(): void;
   addEventListener(type: 'message' | 'error' | 'messageerror', listener: (event: BrowserWorkerEvent) => void): void;
 }
-interface BrowserWorkerEvent {
+/** The fields of a worker's `message`, `error` and `messageerror` events read here. */
+export interface BrowserWorkerEvent {
   readonly data?: unknown;
   readonly message?: string;
   readonly filename?: string;
   readonly lineno?: number;
-  readonly error?: unknown;
 }
 type BrowserWorkerConstructor = new (url: URL, options: { type: 'module'; name: string }) => BrowserWorker;
 
-const ISOLATE_SCRIPT = new URL('./web-isolate.js', import.meta.url);
+/** Where each isolate's script comes from: exactly one of `module` and `worker`. */
+export type WebIsolateSource =
+  | {
+      /** The proving module's URL (relative URLs resolve against the page), imported by this package's isolate script. */
+      readonly module: string | URL;
+      readonly worker?: undefined;
+    }
+  | {
+      /** Creates one isolate's Web Worker, whose script calls serveProverIsolate (bundlers: `new Worker(new URL(…, import.meta.url), { type: 'module' })`). */
+      readonly worker: () => BrowserWorker;
+      readonly module?: undefined;
+    };
+
+export type WebProverPoolOptions = Omit<ProverPoolOptions, 'module'> & WebIsolateSource;
 
 /** Starts a pool of prover isolates; resolves once every isolate is warm (see ProverPool.start). */
-export function createProverPool(options: WebProverPoolOptions): Promise<ProverPool> {
+export function createProverPool<Jobs extends ProverJobs = UntypedJobs>(options: WebProverPoolOptions): Promise<ProverPool<Jobs>> {
   if (typeof options !== 'object' || options === null) return Promise.reject(new ProverPoolConfigError('options', options, 'an object of prover pool options'));
-  const scope = globalThis as unknown as { Worker?: BrowserWorkerConstructor; location?: { href: string }; crossOriginIsolated?: boolean };
+  const scope = globalThis as unknown as { Worker?: BrowserWorkerConstructor; location?: { href: string } };
   if (scope.Worker === undefined || scope.location === undefined) {
-    return Promise.reject(new TypeError('web.js needs a browser page or worker (Worker and location): on Node, use node.js'));
+    return Promise.reject(new TypeError("o1js/isolates' browser entry needs a browser page or worker (Worker and location): on Node, import it under Node"));
   }
-  const { module, ...rest } = options;
-  const href = module instanceof URL ? module.href : typeof module === 'string' && module.length > 0 ? new URL(module, scope.location.href).href : module;
-  return ProverPool.start(webPlatform(scope.Worker), { ...rest, module: href });
+  const { module, worker, ...rest } = options;
+  if ((module === undefined) === (worker === undefined)) {
+    return Promise.reject(
+      new ProverPoolConfigError(module === undefined ? 'module' : 'worker', module ?? worker, 'exactly one of `module` (the proving module\'s URL) and `worker` (a function creating the isolate\'s Web Worker)'),
+    );
+  }
+  if (worker !== undefined && typeof worker !== 'function') {
+    return Promise.reject(new ProverPoolConfigError('worker', worker, "a function creating the isolate's Web Worker, e.g. () => new Worker(new URL('./prover.worker.js', import.meta.url), { type: 'module' })"));
+  }
+  let href: string | null = null;
+  if (module !== undefined) {
+    if (!(module instanceof URL) && (typeof module !== 'string' || module.length === 0)) {
+      return Promise.reject(new ProverPoolConfigError('module', module, "the proving module's URL: a non-empty string or a URL"));
+    }
+    href = module instanceof URL ? module.href : new URL(module, scope.location.href).href;
+  }
+  const create = worker ?? ((name: string) => moduleIsolateWorker(scope.Worker as BrowserWorkerConstructor, name));
+  return ProverPool.start<Jobs>(webPlatform(create), { ...rest, module: href });
 }
 
-/** The browser platform: module Web Workers for isolates. */
-export function webPlatform(WorkerClass: BrowserWorkerConstructor): IsolatePlatform {
+/** This package's isolate script, importing the proving module it is sent (written so that bundlers find the script). */
+function moduleIsolateWorker(Worker: BrowserWorkerConstructor, name: string): BrowserWorker {
+  return new Worker(new URL('./web-isolate.js', import.meta.url), { type: 'module', name });
+}
+
+/** The browser platform: module Web Workers for isolates, made by `create`. */
+export function webPlatform(create: (name: string) => BrowserWorker): IsolatePlatform {
   return {
     name: 'web',
-    spawn: (isolateId, handlers) => new WebIsolateChannel(WorkerClass, isolateId, handlers),
+    spawn: (isolateId, handlers) => new WebIsolateChannel(create(`prover isolate ${isolateId}`), handlers),
     processRssBytes: () => null,
     ...SYSTEM_CLOCK,
   };
@@ -79,9 +138,9 @@ class WebIsolateChannel implements IsolateChannel {
   readonly #worker: BrowserWorker;
   readonly #end: ChannelEnd;
 
-  constructor(WorkerClass: BrowserWorkerConstructor, isolateId: number, handlers: IsolateHandlers) {
+  constructor(worker: BrowserWorker, handlers: IsolateHandlers) {
     this.#end = new ChannelEnd(handlers);
-    this.#worker = new WorkerClass(ISOLATE_SCRIPT, { type: 'module', name: `prover isolate ${isolateId}` });
+    this.#worker = worker;
     const end = (kind: 'error' | 'messageerror', name: string, message: string) =>
       this.#end.end({ kind, exitCode: null, error: { name, message, code: null, stack: null } });
     this.#worker.addEventListener('message', (event) => {
