@@ -82,9 +82,12 @@ export async function isolatesSection(config, log) {
   const lib = pathToFileURL(`${compiled}node.js`).href;
   const pool = async (options, timeoutMs) => (await runApp(PATCHED, 'isolates/bench-pool.mjs', { lib, ...options }, timeoutMs)).result;
   const STOCK_CACHE = `${APPS}/cache-isolates-stock`;
-  // Which patched o1js proves (scripts/install-o1js.sh's record: o1js version and the patch set's key),
-  // read at the start and at the end: a reinstall in between would mix two builds.
-  const installed = () => JSON.parse(readFileSync(`${PATCHED}/node_modules/o1js/.plonk-wasm-pool/state.json`, 'utf8'));
+  // Which patched o1js proves (the package's record: o1js version and its key), read at the start and
+  // at the end: a reinstall in between would mix two builds.
+  const installed = () => {
+    const { plonkWasmPool } = JSON.parse(readFileSync(`${PATCHED}/node_modules/o1js/package.json`, 'utf8'));
+    return { o1js: plonkWasmPool.o1js, key: plonkWasmPool.key };
+  };
   const installAtStart = installed();
 
   // Each part is kept as it is measured (and reused with BENCH_ISOLATES_RESUME=1 under the same config).

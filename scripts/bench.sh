@@ -8,7 +8,7 @@
 # across thread counts (and natively, against a plain Rayon pool), recycles
 # in Chromium, and real o1js 2.15.0 stock against patched (prove time at 1
 # and 2 workers, compile and verify, memory over 50 proofs; the apps come from
-# scripts/prepare-o1js-apps.sh; about 35 minutes), and prover isolates
+# the package, scripts/pack.sh, and scripts/prepare-o1js-apps.sh; about 35 minutes), and prover isolates
 # (bench/isolates.js, real o1js in bindings-js/isolates, side by side in one
 # run: proofs per minute 1 isolate x 2 threads vs 2 isolates x 1 thread;
 # memory over 100 proofs, one stock o1js process vs the isolate pool with
@@ -48,9 +48,15 @@ case "${BENCH_ONLY:-}" in
     [ "${BENCH_WEB:-auto}" = 0 ] || variants+=(web)
     [ "${BENCH_CHAOS:-1}" = 0 ] || variants+=(node-small)
     "$ROOT/scripts/ensure-staged.sh" "${variants[@]}"
-    if [ "${BENCH_O1JS:-1}" != 0 ] || [ "${BENCH_ISOLATES:-1}" != 0 ]; then "$ROOT/scripts/prepare-o1js-apps.sh"; fi
+    if [ "${BENCH_O1JS:-1}" != 0 ] || [ "${BENCH_ISOLATES:-1}" != 0 ]; then
+      "$ROOT/scripts/pack.sh" >/dev/null
+      "$ROOT/scripts/prepare-o1js-apps.sh"
+    fi
     ;;
-  isolates) "$ROOT/scripts/prepare-o1js-apps.sh" ;;
+  isolates)
+    "$ROOT/scripts/pack.sh" >/dev/null
+    "$ROOT/scripts/prepare-o1js-apps.sh"
+    ;;
   chaos) "$ROOT/scripts/ensure-staged.sh" node-small ;;
   *) die 2 "BENCH_ONLY=$BENCH_ONLY: expected 'isolates', 'chaos' or unset" ;;
 esac

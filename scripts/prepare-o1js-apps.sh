@@ -1,38 +1,58 @@
 #!/usr/bin/env bash
-# Prepares the real-o1js test application (tests/o1js/app) twice, from npm:
-#   build/o1js-app/stock     o1js as npm ships it (the pinned version, package-lock.json)
-#   build/o1js-app/patched   the same, then scripts/install-o1js.sh with kimchi-wasm
-#                            built from PROOF_SYSTEMS (cached: scripts/build-kimchi-wasm.sh)
-# PROOF_SYSTEMS defaults to ../shared/upstream/proof-systems-89edaa3204.tar.gz
-# beside this repository; without it this fails, saying what to provide.
-# Idempotent: npm installs only when the lock changed, install-o1js.sh only
-# when the patch set or the build changed.
+# Prepares the real-o1js apps (tests/o1js/app and tests/isolates/app in each):
+#   scripts/prepare-o1js-apps.sh [stock] [patched]      (default: both)
+#   build/o1js-app/stock     o1js as npm ships it (the pinned version, by the
+#                            committed package-lock.json)
+#   build/o1js-app/patched   the package (scripts/pack.sh, run first) installed
+#                            as o1js from its tarball
+# scripts/test.sh prepares only the stock app: its install test makes the
+# patched app from a local registry, as a user would. The benchmark and the
+# demo use this. Idempotent: npm installs only when the lock or the package
+# changed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PROOF_SYSTEMS="${PROOF_SYSTEMS:-$ROOT/../shared/upstream/proof-systems-89edaa3204.tar.gz}"
-if [ ! -e "$PROOF_SYSTEMS" ]; then
-  die 3 "the real-o1js tests need upstream proof-systems at commit 89edaa32049864b677395e2bd82d979702a3667f (the tree whose kimchi-wasm matches npm o1js 2.15.0): put its .tar.gz (one top folder, proof-systems/) at $PROOF_SYSTEMS, or set PROOF_SYSTEMS=<checkout or .tar.gz>"
-fi
+apps=("$@")
+[ ${#apps[@]} -gt 0 ] || apps=(stock patched)
+for app in "${apps[@]}"; do
+  case "$app" in stock | patched) ;; *) die 2 "unknown app '$app': expected stock or patched" ;; esac
+done
 
 APPS="$ROOT/build/o1js-app"
-for app in stock patched; do
+copy_app_files() {
+  mkdir -p "$1/isolates"
+  cp "$ROOT"/tests/o1js/app/*.js "$ROOT"/tests/o1js/app/*.mjs "$ROOT"/tests/o1js/app/*.cjs "$1/"
+  cp -r "$ROOT"/tests/isolates/app/. "$1/isolates/"
+}
+
+for app in "${apps[@]}"; do
   dir="$APPS/$app"
   mkdir -p "$dir"
-  cp "$ROOT"/tests/o1js/app/* "$dir/"
-  # npm's record of what it installed, compared with the lock we ship.
-  if [ -f "$dir/node_modules/.package-lock.json" ] && (cd "$dir" && npm ls --depth=0 >/dev/null 2>&1) &&
-    [ "$(node -p 'require(process.argv[1]).packages["node_modules/o1js"].version' "$dir/node_modules/.package-lock.json")" = \
-      "$(node -p 'require(process.argv[1]).packages["node_modules/o1js"].version' "$dir/package-lock.json")" ]; then
-    info "$app app: npm packages are installed"
+  copy_app_files "$dir"
+  if [ "$app" = stock ]; then
+    cp "$ROOT/tests/o1js/app/package.json" "$ROOT/tests/o1js/app/package-lock.json" "$dir/"
+    # npm's record of what it installed, compared with the lock we ship; a copy patched in place is put back by npm.
+    if [ -f "$dir/node_modules/.package-lock.json" ] && [ ! -d "$dir/node_modules/o1js/.plonk-wasm-pool" ] &&
+      (cd "$dir" && npm ls --depth=0 >/dev/null 2>&1) &&
+      [ "$(node -p 'require(process.argv[1]).packages["node_modules/o1js"].version' "$dir/node_modules/.package-lock.json")" = \
+        "$(node -p 'require(process.argv[1]).packages["node_modules/o1js"].version' "$dir/package-lock.json")" ]; then
+      info "stock app: npm packages are installed"
+    else
+      info "stock app: installing o1js from npm (npm install, by the committed lock)"
+      (cd "$dir" && rm -rf node_modules && npm install --no-audit --no-fund >&2)
+    fi
   else
-    info "$app app: installing o1js from npm (npm install, by the committed lock)"
-    (cd "$dir" && npm install --no-audit --no-fund >&2)
+    index="$ROOT/build/packages/packages.json"
+    [ -f "$index" ] || die 3 "$index is missing: run scripts/pack.sh first"
+    tarball="$(node -p 'require(process.argv[1])["2.15.0"].file' "$index")"
+    key="$(node -p 'require(process.argv[1])["2.15.0"].key' "$index")"
+    installed="$(node -p 'try { require(process.argv[1]).plonkWasmPool.key } catch { "" }' "$dir/node_modules/o1js/package.json" 2>/dev/null || true)"
+    if [ "$installed" = "$key" ]; then
+      info "patched app: the package ($key) is installed"
+    else
+      info "patched app: installing the package as o1js from $tarball"
+      printf '{ "private": true, "type": "module", "dependencies": { "o1js": "file:%s" } }\n' "$ROOT/$tarball" >"$dir/package.json"
+      (cd "$dir" && rm -rf node_modules package-lock.json && npm install --no-audit --no-fund >&2)
+    fi
   fi
 done
-# A stock copy that was patched by hand is put back by npm.
-if [ -d "$APPS/stock/node_modules/o1js/.plonk-wasm-pool" ]; then
-  info "stock app: o1js was patched; reinstalling it from npm"
-  (cd "$APPS/stock" && rm -rf node_modules && npm install --no-audit --no-fund >&2)
-fi
-"$ROOT/scripts/install-o1js.sh" "$APPS/patched/node_modules/o1js" --proof-systems "$PROOF_SYSTEMS"
-info "o1js apps ready: $APPS/stock, $APPS/patched"
+info "o1js apps ready: ${apps[*]} in $APPS"

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # All tests: set-up, formatting, native tests (cargo), the patch script, then
 # threaded wasm in real Node worker_threads and headless Chromium, and last
-# real o1js from npm with kimchi-wasm built from upstream proof-systems
-# (../shared/upstream beside this repository; the build is cached outside
-# the clone). README's test command; CI runs it via .ci/run.
+# the o1js package (npm's o1js with kimchi-wasm built from upstream
+# proof-systems: ../shared/upstream beside this repository; the build is
+# cached outside the clone) through a local registry into npm, pnpm and Vite
+# apps, real o1js side by side with npm's, and the prover isolates. README's
+# test command; CI runs it via .ci/run.
 #   scripts/test.sh                 every test
 #   scripts/test.sh --under-load    the same, with two CPU-bound processes
 #                                   running beside it the whole time (stopped
@@ -77,13 +79,24 @@ info "browser tests (the web backend in headless Chromium, served from a loopbac
 "$ROOT/scripts/stage-o1js.sh" web
 node --test --test-concurrency=1 "$ROOT/tests/web/"
 
-info "real o1js: npm o1js 2.15.0, stock and patched (kimchi-wasm built from upstream proof-systems): Node ES modules, CommonJS, Chromium"
-"$ROOT/scripts/prepare-o1js-apps.sh"
+# The package users install (scripts/pack.sh: npm's o1js 2.15.0 with kimchi-wasm
+# built from upstream proof-systems, cached outside the clone), then the
+# install path: published to a local registry (Verdaccio, started by the
+# test), installed by alias with npm and pnpm, npm ci, a peer-dependent
+# library, overrides, a Vite production build in Chromium; the package's types
+# (the API, every code example in README.md and docs/); install-o1js.sh in
+# place. The npm app made there is the patched app of the tiers after it.
+info "packages: build (scripts/pack.sh), then the install path through a local registry"
+"$ROOT/scripts/pack.sh" >/dev/null
+"$ROOT/scripts/prepare-o1js-apps.sh" stock
+node --test --test-concurrency=1 "$ROOT/tests/package/install.test.js" "$ROOT/tests/package/types.test.js" \
+  "$ROOT/tests/package/pnpm.test.js" "$ROOT/tests/package/vite.test.js" "$ROOT/tests/package/in-place.test.js"
+
+info "real o1js: the package and npm's o1js 2.15.0 side by side (Node ES modules, CommonJS)"
 node --test --test-concurrency=1 "$ROOT/tests/o1js/"
 
 # Prover isolates (bindings-js/isolates, compiled by the tsc run above): the
 # policy and the pool core without workers, the Node adapter in real
-# worker_threads, then real o1js in isolates in Node and Chromium (the apps
-# prepared above; ~7 minutes on 2 cores).
-info "prover isolates: policy and pool core, Node worker_threads, real o1js in isolates (Node and Chromium)"
+# worker_threads, then real o1js in isolates from the package's o1js/isolates.
+info "prover isolates: policy and pool core, Node worker_threads, real o1js in isolates"
 node --test --test-concurrency=1 "$ROOT/tests/isolates/"

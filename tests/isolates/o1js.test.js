@@ -1,5 +1,6 @@
-// Prover isolates with real o1js 2.15.0 (the patched npm app of the real-o1js
-// tests, scripts/prepare-o1js-apps.sh) proving the real-o1js tests' ZkProgram:
+// Prover isolates with real o1js 2.15.0 (the package, `o1js/isolates`, in the
+// npm app tests/package/install.test.js installed from the local registry)
+// proving the real-o1js tests' ZkProgram:
 // proofs through the pool with a replacement forced mid-stream (all verify,
 // on the pool and on stock o1js), the caller's event loop during proving, the
 // old isolate's memory returned to the OS; a wasm trap in one isolate; a proof
@@ -11,13 +12,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MiB, load, nextEvent, within } from './lib.js';
+import { MiB, nextEvent, within } from './lib.js';
 import { CACHE, STOCK, prepareIsolateApps } from './apps.js';
 import { runApp } from '../o1js/apps.js';
 
-const { createProverPool, ProverPoolCrashError, ProverPoolAbortError, ProverPoolJobError } = await load('node.js');
 const MINUTES = 60_000;
-const { prover } = prepareIsolateApps();
+const { prover, isolates } = prepareIsolateApps();
+const { createProverPool, ProverPoolCrashError, ProverPoolAbortError, ProverPoolJobError } = await import(isolates);
 const WARM = { name: 'compile', args: { cacheDir: CACHE } };
 const expectedOutput = (x, y) => ((BigInt(x) + BigInt(y)) * 3n).toString();
 let pool = null;

@@ -1,6 +1,7 @@
-// Shared by the real-o1js tests: where the two apps are (stock and patched
-// o1js 2.15.0 from npm, scripts/prepare-o1js-apps.sh), and running a script
-// of theirs as its own process, as an application would run, within a bound.
+// Shared by the real-o1js tests: where the two apps are (stock: npm's o1js
+// 2.15.0, scripts/prepare-o1js-apps.sh; patched: the package by alias,
+// tests/package/install.test.js), and running a script of theirs as its own
+// process, as an application would run, within a bound.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +20,7 @@ export const cacheDir = (app) => {
 export function requireApps() {
   for (const app of [STOCK, PATCHED]) {
     if (!existsSync(`${app}/node_modules/o1js/package.json`)) {
-      throw new Error(`${app} is not prepared: run scripts/prepare-o1js-apps.sh (scripts/test.sh does)`);
+      throw new Error(`${app} is not prepared: scripts/prepare-o1js-apps.sh (stock) and tests/package/install.test.js (patched) prepare it; scripts/test.sh runs both`);
     }
   }
 }

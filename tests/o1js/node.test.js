@@ -1,8 +1,10 @@
-// Real o1js 2.15.0 from npm, with the patched kimchi-wasm built from upstream
-// proof-systems (scripts/prepare-o1js-apps.sh): a small ZkProgram compiles
-// and proves in Node through `import 'o1js'` and `require('o1js')`, with the
-// pool recycled between proofs and while proofs run; its proofs and keys are
-// exactly stock o1js's (each verifies the other's proofs).
+// Real o1js 2.15.0: the package (npm's o1js with kimchi-wasm built from
+// upstream proof-systems and the pool), installed by alias from the local
+// registry (tests/package/install.test.js), beside npm's own o1js
+// (scripts/prepare-o1js-apps.sh): a small ZkProgram compiles and proves in
+// Node through `import 'o1js'` and `require('o1js')`, with the pool recycled
+// between proofs and while proofs run; its proofs and keys are exactly stock
+// o1js's (each verifies the other's proofs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';

@@ -1,7 +1,8 @@
 // The real-o1js scenario, shared by the Node (ES modules and CommonJS) and
 // browser runs: o1js and, when patched, its pool API are passed in.
 //
-// Compiles the program (o1js's on-disk cache in `cacheDir`, Node only), then
+// Compiles the program (o1js's on-disk cache in `cacheDir`, Node only, or any
+// o1js Cache as `cache`), then
 // proves `proofs` times; each proof is checked (public output) and verified
 // twice (the program's verify, o1js's verify with the key). With `pool`: the
 // health is read around every proof, the pool is recycled between every two
@@ -9,16 +10,15 @@
 // inside the method while the proof runs. Returns everything measured.
 import { makeProgram, expectedOutput } from './program.js';
 
-export async function runScenario({ Cache, Field, verify, ...o1jsRest }, pool, { proofs, cacheDir, recycleDuring, log }) {
+export async function runScenario({ Cache, Field, verify, ...o1jsRest }, pool, { proofs, cacheDir, cache, recycleDuring, log }) {
   const Program = makeProgram({ Field, ...o1jsRest });
   // o1js loads its bindings (and registers the pool backend) on first use; the app asks for them up front.
   if (pool !== null) await pool.loadPoolBackend();
-  // poolHealth() is a value on Node and a Promise in the browser: awaited either way.
   const health = async () => (pool ? await pool.poolHealth() : null);
   const result = { healthBeforeCompile: await health(), proofs: [], recycles: [], duringProof: [] };
 
   let started = performance.now();
-  const { verificationKey } = await Program.compile({ cache: cacheDir ? Cache.FileSystem(cacheDir) : Cache.None });
+  const { verificationKey } = await Program.compile({ cache: cache ?? (cacheDir ? Cache.FileSystem(cacheDir) : Cache.None) });
   result.compileMs = performance.now() - started;
   result.vkHash = verificationKey.hash.toString();
   result.vkData = verificationKey.data;
