@@ -1,0 +1,365 @@
+#!/usr/bin/env node
+// Writes docs/results.md from what the benchmark published (scripts/bench.sh
+// --publish, bench/run.js): docs/bench/results.json and table.md (the pool),
+// docs/bench/isolates-results.json and isolates-table.md (prover isolates),
+// and docs/bench/chaos-results.json and chaos-table.md when present.
+//   node scripts/render-results.mjs
+// The page holds the headline figures README quotes, each computed here from
+// the JSON with the field it comes from; when and on what each part was
+// measured (as the JSON records it: date, machine, load where recorded); the
+// goals with the figures that meet or miss them; the tables bench/run.js
+// wrote, embedded as they are; and the charts. Nothing in it depends on when
+// it is rendered: the same inputs give the same file, byte for byte.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { median } from '../bench/stats.js';
+
+const DOCS = new URL('../docs/', import.meta.url);
+const BENCH = new URL('bench/', DOCS);
+const OUT = new URL('results.md', DOCS);
+const MiB = 2 ** 20;
+
+const readJson = (name) => JSON.parse(readFileSync(new URL(name, BENCH), 'utf8'));
+const readText = (name) => readFileSync(new URL(name, BENCH), 'utf8');
+const has = (name) => existsSync(new URL(name, BENCH));
+
+for (const name of ['results.json', 'table.md', 'isolates-results.json', 'isolates-table.md']) {
+  if (!has(name)) {
+    console.error(`docs/bench/${name} is missing: scripts/bench.sh --publish writes it`);
+    process.exit(1);
+  }
+}
+
+const pool = readJson('results.json');
+const isolatesFile = readJson('isolates-results.json');
+const iso = isolatesFile.isolates;
+const chaosFile = has('chaos-results.json') ? readJson('chaos-results.json') : null;
+
+// ------------------------------------------------------------ formatting
+
+const f = (value, digits = 1) => value.toFixed(digits);
+const range = (s, digits = 1) => `${f(s.min, digits)}–${f(s.max, digits)}`;
+const mib = (bytes, digits = 1) => f(bytes / MiB, digits);
+const utc = (iso8601) => `${iso8601.slice(0, 10)} ${iso8601.slice(11, 16)} UTC`;
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const machine = (meta) => `Node ${meta.node}, ${meta.cpus} CPUs (${meta.cpuModel}, ${meta.platform})`;
+
+/**
+ * What a run's log says that its JSON does not record, keyed by the run's
+ * `meta.date`: a note applies to that run only (a new run gets none, and the
+ * page then says the load was not recorded).
+ */
+const RUN_NOTES = {
+  '2026-11-30T23:40:51.938Z':
+    '*From the run\'s log* (results.json does not record the load): the run shared the machine with other jobs (among them a full test run), and ' +
+    'the 1-minute load average was 4–16 on 2 CPUs, so latencies are inflated and spread wide. Ratios are measured side by ' +
+    'side (interleaved processes, neighbours in time compared), which cancels most of the load, not all of it.',
+};
+
+// ------------------------------------------------------------ the pool (results.json)
+
+const threadCounts = pool.config.threadCounts;
+// The thread count the prose quotes: 2 workers (the machine's CPUs), else the first measured.
+const two = threadCounts.includes(2) ? 2 : threadCounts[0];
+const latency = (n) => pool.recycle.latency[n];
+const p99s = threadCounts.map((n) => latency(n).total.p99.median);
+const p50s = threadCounts.map((n) => latency(n).total.p50.median);
+const leak = pool.recycle.leak;
+const over = pool.overhead;
+const avail = pool.availability;
+const web = pool.web?.skipped === undefined ? pool.web : null;
+const o1js = pool.o1js ?? null;
+const memStart = (m) => m.samples[1];
+const memEnd = (m) => m.samples[m.samples.length - 1];
+
+const poolDuration = pool.meta.durationS / 60;
+const poolEnd = pool.meta.date;
+const poolStart = new Date(Date.parse(poolEnd) - pool.meta.durationS * 1000).toISOString();
+
+// ------------------------------------------------------------ prover isolates (isolates-results.json)
+
+const parts = Object.entries(iso.loads);
+const isoFrom = new Date(Math.min(...parts.map(([, l]) => Date.parse(l.startedAt)))).toISOString();
+const isoTo = new Date(Math.max(...parts.map(([, l]) => Date.parse(l.endedAt)))).toISOString();
+const loads = parts.flatMap(([, l]) => [l.loadAverage1m.before, l.loadAverage1m.after]);
+const { stock: stockMem, pool: poolMem } = iso.memory;
+const common = Math.min(stockMem.samples.length, poolMem.samples.length) - 1;
+const at = (m, proof) => m.samples[proof];
+const peak = (m, key) => Math.max(...m.samples.slice(1, common + 1).map((s) => s[key]));
+const released = poolMem.replacements.map((r) => (r.rssBeforeTerminate - r.rssAfterTerminate) / MiB);
+// One isolate's own linear memory, over every sample and isolate; and the pool's total (two instances during a swap).
+const perIsolate = poolMem.samples
+  .slice(1, common + 1)
+  .flatMap((s) => s.isolates.map((i) => i.linearBytes))
+  .filter((b) => typeof b === 'number');
+const poolTotalPeak = Math.max(...poolMem.samples.slice(1, common + 1).map((s) => s.linearBytes));
+const cold = iso.replacement.coldStarts;
+const warm = iso.replacement.warmStarts;
+const gaps = iso.gaps;
+
+// Whether other work loaded the machine: the run's note says so, or the recorded load average passed the CPU count.
+const loaded = RUN_NOTES[pool.meta.date] !== undefined || Math.max(...loads) > isolatesFile.meta.cpus;
+const gapMax = Math.max(...gaps.pool.runs, gaps.poolMemoryRun.maxMs);
+// Whether o1js's linear memory grew about as much with recycles as without (more than half as much).
+const growth = (m) => memEnd(m).linearBytes - memStart(m).linearBytes;
+const recyclingKeepsGrowing = o1js !== null && growth(o1js.memory.patched) > 0.5 * growth(o1js.memory.stock);
+
+// ------------------------------------------------------------ the page
+
+const lines = [];
+const out = (...text) => lines.push(...text);
+const row = (cells) => out(`| ${cells.join(' | ')} |`);
+
+out(
+  '# Results',
+  '',
+  '<!-- generated by scripts/render-results.mjs from docs/bench/*.json and the tables bench/run.js writes: do not edit; run `node scripts/render-results.mjs` -->',
+  '',
+  'Every figure on this page comes from the files `scripts/bench.sh --publish` wrote to',
+  '`docs/bench/`: [`results.json`](bench/results.json) and [`table.md`](bench/table.md)',
+  '(the pool), [`isolates-results.json`](bench/isolates-results.json) and',
+  `[\`isolates-table.md\`](bench/isolates-table.md) (prover isolates)${chaosFile ? ', [`chaos-results.json`](bench/chaos-results.json) and [`chaos-table.md`](bench/chaos-table.md) (chaos)' : ''};`,
+  "a note marked *from the run's log* gives what the JSON does not record.",
+  'A figure is the median over runs (or pairs), min–max in brackets, unless it says otherwise.',
+  `**Read them with the conditions below**: the machine had ${pool.meta.cpus} CPUs` +
+    (loaded ? ' and was shared with other work, so times are slower and spread wider than on a quiet machine.' : '.'),
+  '',
+  'To measure again:',
+  '',
+  '```sh',
+  'scripts/bench.sh --publish                      # everything (hours on 2 cores); docs/bench/',
+  'BENCH_ONLY=isolates scripts/bench.sh --publish  # the prover isolates part alone',
+  'BENCH_QUICK=1 scripts/bench.sh                  # a smoke run, seconds of measuring (build/bench/ only)',
+  'node scripts/render-results.mjs                 # this page, from docs/bench/',
+  '```',
+  '',
+);
+
+// --- conditions
+out('## When and on what', '');
+out(
+  `**The pool** (\`results.json\`): ${machine(pool.meta)}; measured ${utc(poolStart)} – ${poolEnd.slice(11, 16)} UTC ` +
+    `(${f(poolDuration, 0)} minutes); ${pool.config.runs} runs of ${pool.config.recycles} recycles per thread count, ` +
+    `k=${pool.config.k} fixture proofs, ${over.pairs} overhead pairs; real o1js: ${pool.config.o1js.pairs} stock/patched pairs per worker count, ` +
+    `${pool.config.o1js.memoryProofs} proofs in the memory run. Builds: ` +
+    Object.values(pool.meta.builds)
+      .map((b) => `\`${b.variant}\` (${b.instrumented ? 'instrumented' : 'uninstrumented'} allocator, maximum ${mib(b.maxMemoryBytes, 0)} MiB)`)
+      .join(', ') +
+    '.',
+  '',
+  RUN_NOTES[pool.meta.date] ?? 'results.json does not record the load of this run.',
+  '',
+  `**Prover isolates** (\`isolates-results.json\`): ${machine(isolatesFile.meta)}; measured ${utc(isoFrom)} – ${isoTo.slice(11, 16)} UTC; ` +
+    `real o1js ${iso.patchedO1js.version} (patched) proving the real-o1js tests' ZkProgram. ` +
+    `1-minute load average at the start and end of its parts: **${f(Math.min(...loads))}–${f(Math.max(...loads))} on ${isolatesFile.meta.cpus} CPUs**.` +
+    (iso.config.memoryAlongside ? ` The two ${iso.config.memoryProofs}-proof memory runs ran at the same time as each other and as the other parts (\`BENCH_ISOLATES_MEMORY_ALONGSIDE=1\`): every time was measured beside them.` : '') +
+    ` Amounts: throughput ${plural(iso.config.rounds, 'run')} of ${iso.config.throughputProofs} proofs per layout, ${plural(iso.config.coldStarts, 'cold start')}, ` +
+    `${plural(iso.config.warmReplacements, 'warm replacement')}, ${iso.config.memoryProofs} proofs per memory run, the pool's isolate replaced every ${iso.config.replaceEvery} proofs.`,
+  '',
+);
+row(['part', 'started (UTC)', 'ended (UTC)', 'load average before → after']);
+row(['---', '---', '---', '---']);
+for (const [name, l] of parts) row([name, l.startedAt.slice(11, 19), l.endedAt.slice(11, 19), `${f(l.loadAverage1m.before, 2)} → ${f(l.loadAverage1m.after, 2)}`]);
+out('');
+if (chaosFile) out(`**Chaos** (\`chaos-results.json\`): ${machine(chaosFile.meta)}; measured ${utc(chaosFile.meta.date)} (end).`, '');
+
+// --- headline figures
+out(
+  '## Headline figures',
+  '',
+  'The figures [README](../README.md) quotes, each with the field of the JSON it is computed from.',
+  '',
+);
+row(['figure', 'measured', 'from']);
+row(['---', '---', '---']);
+const headline = (figure, value, from) => row([figure, value, from]);
+headline(
+  `recycle latency p99, Node, ${threadCounts.join(' / ')} workers`,
+  `${p99s.map((v) => f(v, 0)).join(' / ')} ms`,
+  '`results.json` `recycle.latency[n].total.p99.median`',
+);
+headline(
+  `recycle latency p50, Node, ${threadCounts.join(' / ')} workers (of which the new workers' start)`,
+  `${p50s.map((v) => f(v)).join(' / ')} ms (start ${threadCounts.map((n) => f(latency(n).phasesP50.start.median)).join(' / ')} ms)`,
+  '`recycle.latency[n].total.p50.median`, `.phasesP50.start.median`',
+);
+headline(
+  `a job submitted during a recycle, submission to result, p99 (${avail.workers} workers)`,
+  `${f(avail.during.p99.median, 2)} ms (${range(avail.during.p99, 2)}); with no recycle ${f(avail.idle.p99.median, 2)} ms`,
+  '`availability.during.p99`, `availability.idle.p99`',
+);
+headline(
+  `instrumentation overhead, k=${over.k} proof, ${over.workers} workers, instrumented / baseline`,
+  `CPU ${f(over.pooledCpuRatio, 3)}, wall ${f(over.pooledRatio, 3)} (median of ${over.pairs} pairs; every pair's CPU ratio ${range(over.allPairCpuRatios, 3)})`,
+  '`overhead.pooledCpuRatio`, `.pooledRatio`, `.allPairCpuRatios`',
+);
+headline(
+  `leak per worker per recycle, ${leak.workers} workers`,
+  `allocator live ${f(leak.ours.allocatorBytesPerWorkerRecycle.median, 0)} bytes (runs ${range(leak.ours.allocatorBytesPerWorkerRecycle, 0)}), linear memory ${f(leak.ours.linearBytesPerWorkerRecycle.median, 0)} bytes; upstream's teardown order: ${mib(leak.upstreamStyle.linearBytesPerWorkerRecycle.median)} MiB of linear memory`,
+  '`recycle.leak.ours`, `recycle.leak.upstreamStyle`',
+);
+if (web) {
+  headline(
+    `recycle latency p99, Chromium, ${threadCounts.join(' / ')} workers (one run)`,
+    `${threadCounts.map((n) => f(web.byThreads[n].total.p99)).join(' / ')} ms`,
+    '`web.byThreads[n].total.p99`',
+  );
+}
+if (o1js) {
+  const prove = o1js.prove;
+  const counts = Object.keys(prove);
+  headline(
+    `real o1js prove, patched / stock, ${counts.join(' / ')} workers`,
+    `CPU ${counts.map((n) => f(prove[n].cpuRatio.median, 3)).join(' / ')}; wall ${counts.map((n) => f(prove[n].wallRatio.median, 3)).join(' / ')} (${counts.map((n) => prove[n].pairs).join(' / ')} pairs)`,
+    '`o1js.prove[n].cpuRatio`, `.wallRatio`',
+  );
+  headline(
+    `real o1js prove time, stock vs patched, ${counts.join(' / ')} workers`,
+    counts.map((n) => `${f(prove[n].stockWallMs.median / 1000, 2)} vs ${f(prove[n].patchedWallMs.median / 1000, 2)} s`).join(' / '),
+    '`o1js.prove[n].stockWallMs`, `.patchedWallMs`',
+  );
+  const { stock, patched } = o1js.memory;
+  headline(
+    `real o1js, linear memory after proof 1 → ${memEnd(stock).proof}, one process, ${stock.workers} workers`,
+    `stock ${mib(memStart(stock).linearBytes)} → ${mib(memEnd(stock).linearBytes)} MiB; patched, recycled every ${patched.recycleEvery} proofs (${patched.recycles.length} recycles): ${mib(memStart(patched).linearBytes)} → ${mib(memEnd(patched).linearBytes)} MiB`,
+    '`o1js.memory.{stock,patched}.samples[].linearBytes`',
+  );
+}
+headline(
+  `prover isolates: wasm linear memory after proof 1 → ${common}, stock o1js (one process)`,
+  `${mib(at(stockMem, 1).linearBytes)} → ${mib(at(stockMem, common).linearBytes)} MiB`,
+  '`isolates-results.json` `isolates.memory.stock.samples[].linearBytes`',
+);
+headline(
+  `prover isolates: one isolate's linear memory over ${common} proofs, replaced every ${poolMem.replaceEvery} (${poolMem.replacements.length} replacements)`,
+  `${mib(Math.min(...perIsolate))}–${mib(Math.max(...perIsolate))} MiB; ${mib(poolTotalPeak)} MiB in all at a swap (two instances)`,
+  '`isolates.memory.pool.samples[].isolates[].linearBytes`, `.samples[].linearBytes`',
+);
+headline(
+  "prover isolates: RSS the old isolate's terminate gave back",
+  `median ${f(median(released), 0)} MiB (${f(Math.min(...released), 0)}–${f(Math.max(...released), 0)}), ${released.length} replacements`,
+  '`isolates.memory.pool.replacements[]`: `rssBeforeTerminate - rssAfterTerminate`',
+);
+headline(
+  `prover isolates: process RSS after proof 1 → ${common} (peak)`,
+  `stock ${mib(at(stockMem, 1).rssBytes, 0)} → ${mib(at(stockMem, common).rssBytes, 0)} MiB (${mib(peak(stockMem, 'rssBytes'), 0)}); pool ${mib(at(poolMem, 1).rssBytes, 0)} → ${mib(at(poolMem, common).rssBytes, 0)} MiB (${mib(peak(poolMem, 'rssBytes'), 0)}, during a swap)`,
+  '`isolates.memory.{stock,pool}.samples[].rssBytes`',
+);
+headline(
+  `prover isolates: proofs per minute, ${iso.config.throughputProofs} proofs at once, ${isolatesFile.meta.cpus} CPUs`,
+  `1 isolate × 2 threads ${f(iso.throughput.proofsPerMinute['1x2'].median, 2)}, 2 isolates × 1 thread ${f(iso.throughput.proofsPerMinute['2x1'].median, 2)}: ratio ${f(iso.throughput.ratio.median, 2)} (${plural(iso.throughput.ratio.runs.length, 'run')} each)`,
+  '`isolates.throughput.proofsPerMinute`, `.ratio`',
+);
+headline(
+  'prover isolates: a new isolate from spawn to ready, warm (o1js cache) vs cold compile',
+  `${f(median(warm.map((c) => c.startMs)) / 1000)} s vs ${f(median(cold.map((c) => c.startMs)) / 1000)} s; first / second proof on the new isolate ${f(median(warm.map((c) => c.firstProofMs)) / 1000)} / ${f(median(warm.map((c) => c.secondProofMs)) / 1000)} s`,
+  '`isolates.replacement.warmStarts[]`, `.coldStarts[]`',
+);
+headline(
+  "prover isolates: the caller's longest event-loop gap while proving (goal ≤ 50 ms)",
+  `stock o1js ${f(gaps.stock.gaps.maxMs, 0)} ms (it proves on the caller's thread); pool ${gaps.pool.runs.map((v) => f(v, 0)).join(' and ')} ms (throughput runs), ${f(gaps.poolMemoryRun.maxMs, 0)} ms (${poolMem.proofs}-proof memory run); pool p99 ${f(Math.min(gaps.poolP99.min, gaps.poolMemoryRun.p99Ms))}–${f(Math.max(gaps.poolP99.max, gaps.poolMemoryRun.p99Ms))} ms`,
+  '`isolates.gaps.stock.gaps.maxMs`, `.pool.runs`, `.poolMemoryRun`, `.poolP99`',
+);
+out('');
+
+// --- goals
+out('## Goals: met and missed', '');
+row(['goal', 'measured', '']);
+row(['---', '---', '---']);
+const meets = (ok) => (ok ? 'met' : '**missed**');
+row([
+  'recycle p99 < 100 ms (Node)',
+  `${threadCounts.map((n, i) => `${f(p99s[i], 0)} ms at ${n}`).join(', ')}`,
+  `${meets(p99s.every((v) => v < 100))}: almost all of a recycle is the new workers' start, which grows with the load`,
+]);
+row(['a job submitted during a recycle waits p99 < 5 ms', `${f(avail.during.p99.median, 2)} ms`, meets(avail.during.p99.median < 5)]);
+row(['instrumentation overhead ≤ 2% (CPU)', `${f(over.pooledCpuRatio, 3)}`, meets(over.pooledCpuRatio <= 1.02)]);
+row([
+  'leak ≤ 4 KiB per worker per recycle',
+  `${f(leak.ours.allocatorBytesPerWorkerRecycle.median, 0)} bytes (runs ${range(leak.ours.allocatorBytesPerWorkerRecycle, 0)})`,
+  `${meets(leak.ours.allocatorBytesPerWorkerRecycle.median <= 4096)} on the median; the runs disagree widely under this load`,
+]);
+if (o1js) {
+  const prove = o1js.prove;
+  const ok = Object.values(prove).every((p) => p.cpuRatio.median <= 1.01 && p.wallRatio.median <= 1.01);
+  row([
+    'real o1js prove, patched / stock ≤ 1.01 (CPU and wall)',
+    Object.entries(prove).map(([n, p]) => `${plural(Number(n), 'worker')}: CPU ${f(p.cpuRatio.median, 3)}, wall ${f(p.wallRatio.median, 3)} (wall pairs ${range(p.wallRatio, 3)})`).join('; '),
+    `${meets(ok)} on the medians`,
+  ]);
+}
+row([
+  "prover isolates: the caller's longest event-loop gap ≤ 50 ms",
+  `${gaps.pool.runs.map((v) => f(v, 0)).join(', ')} and ${f(gaps.poolMemoryRun.maxMs, 0)} ms (p99 ${f(gaps.poolMemoryRun.p99Ms)} ms)`,
+  `${meets(gapMax <= 50)} at a load of ${f(Math.min(...loads))}–${f(Math.max(...loads))} on ${isolatesFile.meta.cpus} CPUs; stock o1js: ${f(gaps.stock.gaps.maxMs, 0)} ms`,
+]);
+out('');
+
+// --- what the numbers say (each sentence from the figures above)
+out('## What the numbers say', '');
+out(
+  `- **${latency(two).phasesP50.start.median > 0.8 * latency(two).total.p50.median ? 'Recycling is almost all start.' : 'Recycling.'}** A recycle's p50 at ${two} workers is ${f(latency(two).total.p50.median)} ms, of which ${f(latency(two).phasesP50.start.median)} ms is starting the new workers; ` +
+    `the old generation serves meanwhile, so a job submitted during a recycle waited p99 ${f(avail.during.p99.median, 2)} ms. ` +
+    `Drain is ${f(latency(two).phasesP50.drain.median, 2)} ms because the benchmark recycles between jobs, as the coordinator does before a job.` +
+    (web ? ` Chromium starts Web Workers faster: p99 ${f(web.byThreads[two].total.p99)} ms at ${two} workers.` : ''),
+  `- **${recyclingKeepsGrowing ? "Recycling does not give o1js's memory back." : "Recycling and o1js's memory."}**${o1js ? ` Over ${memEnd(o1js.memory.stock).proof} proofs, linear memory grew from ${mib(memStart(o1js.memory.stock).linearBytes)} to ${mib(memEnd(o1js.memory.stock).linearBytes)} MiB in stock o1js and from ${mib(memStart(o1js.memory.patched).linearBytes)} to ${mib(memEnd(o1js.memory.patched).linearBytes)} MiB with a recycle every ${o1js.memory.patched.recycleEvery} proofs.` : ''} ` +
+    (recyclingKeepsGrowing ? "That memory lives in the instance's main heap, not in the workers; wasm linear memory never shrinks." : ''),
+  `- **Replacing the instance does.** Stock o1js's linear memory went from ${mib(at(stockMem, 1).linearBytes)} to ${mib(at(stockMem, common).linearBytes)} MiB over ${common} proofs; ` +
+    `in the isolate pool, each isolate stayed within ${mib(Math.min(...perIsolate))}–${mib(Math.max(...perIsolate))} MiB, and each old isolate's terminate returned ` +
+    `${f(Math.min(...released), 0)}–${f(Math.max(...released), 0)} MiB of RSS to the OS. ` +
+    (peak(poolMem, 'rssBytes') > peak(stockMem, 'rssBytes')
+      ? `The pool is **not** cheaper in RSS at this size: each isolate is a thread with its own Node environment, and a swap briefly holds two instances ` +
+        `(RSS peak ${mib(peak(poolMem, 'rssBytes'), 0)} MiB against stock's ${mib(peak(stockMem, 'rssBytes'), 0)} MiB). `
+      : `Its RSS peak was ${mib(peak(poolMem, 'rssBytes'), 0)} MiB against stock's ${mib(peak(stockMem, 'rssBytes'), 0)} MiB. `) +
+    'What replacement buys is a bound: the instance that grows is dropped.',
+  `- **Throughput** of two single-threaded isolates was ${f(iso.throughput.ratio.median, 2)}× that of one isolate with 2 threads on ${isolatesFile.meta.cpus} CPUs (${plural(iso.throughput.ratio.runs.length, 'run')} each, side by side): ` +
+    (o1js ? `o1js itself proves ${f(o1js.speedup.patched, 2)}× faster on 2 workers than on 1, so two single-threaded provers can make at most about 2 / ${f(o1js.speedup.patched, 2)} = ${f(2 / o1js.speedup.patched, 2)}× the proofs. ` : '') +
+    (iso.throughput.ratio.runs.length === 1 ? `One pair of runs${loaded ? ' on a loaded machine' : ''} is an indication, not a settled ratio.` : ''),
+  `- **A replacement costs** its successor's start (${f(median(warm.map((c) => c.startMs)) / 1000)} s warm from o1js's cache against ${f(median(cold.map((c) => c.startMs)) / 1000)} s for a cold compile) ` +
+    `and a slower first proof on the new isolate (${f(median(warm.map((c) => c.firstProofMs)) / 1000)} s against ${f(median(warm.map((c) => c.secondProofMs)) / 1000)} s for the next).`,
+  `- **The caller's event loop**: stock o1js blocks it for the whole proof (${f(gaps.stock.gaps.maxMs / 1000)} s here). With isolates the caller only posts messages: ` +
+    `p99 gaps ${f(Math.min(gaps.poolP99.min, gaps.poolMemoryRun.p99Ms))}–${f(Math.max(gaps.poolP99.max, gaps.poolMemoryRun.p99Ms))} ms, but the longest gaps (${f(Math.min(...gaps.pool.runs, gaps.poolMemoryRun.maxMs) / 1000)}–${f(gapMax / 1000)} s) ${gapMax > 50 ? `miss the 50 ms goal${loaded ? ' on this loaded machine' : ''}` : 'meet the 50 ms goal'}. ` +
+    'The test suite asserts what is guaranteed: a gap far below a proof (`tests/isolates/o1js.test.js`: under a tenth of the fastest proof).',
+  '',
+);
+
+// --- charts
+const charts = [
+  ['recycle-latency.svg', 'Recycle latency, Node'],
+  ['recycle-phases.svg', 'Recycle phases'],
+  ['availability.svg', 'A job submitted during a recycle'],
+  ['overhead.svg', 'Instrumentation overhead'],
+  ['leak.svg', 'Leak per recycle'],
+  ['proof-scaling.svg', 'Proof time across thread counts'],
+  ['web-recycle-latency.svg', 'Recycle latency, Chromium'],
+  ['o1js-prove.svg', 'Real o1js prove time, stock against patched'],
+  ['o1js-memory.svg', 'Real o1js memory over proofs, stock against patched'],
+  ['isolates-memory.svg', 'Prover isolates: memory, stock o1js against the isolate pool'],
+  ['isolates-throughput.svg', 'Prover isolates: throughput'],
+  ['isolates-replacement.svg', 'Prover isolates: isolate start, cold vs warm'],
+  ['isolates-event-loop.svg', "Prover isolates: the caller's event loop"],
+].filter(([file]) => has(file));
+out('## Charts', '');
+for (const [file, title] of charts) out(`![${title}](bench/${file})`, '');
+
+// --- the tables bench/run.js wrote
+/** A table file as markdown, its text unchanged: blank lines around each table, each caption or note line a paragraph. */
+function embed(text) {
+  const result = [];
+  let inTable = false;
+  for (const line of text.replace(/\n+$/, '').split('\n')) {
+    const isRow = line.startsWith('|');
+    // A caption or note is a paragraph of its own; a table starts after a blank line.
+    if ((!isRow || !inTable) && result.length > 0 && result[result.length - 1] !== '') result.push('');
+    result.push(line);
+    inTable = isRow;
+  }
+  return result.join('\n').replace(/\n{3,}/g, '\n\n');
+}
+out('## The tables, as bench/run.js wrote them', '');
+out('### The pool ([`docs/bench/table.md`](bench/table.md))', '', embed(readText('table.md')), '');
+out('### Prover isolates ([`docs/bench/isolates-table.md`](bench/isolates-table.md))', '', embed(readText('isolates-table.md')), '');
+if (has('chaos-table.md')) out('### Chaos ([`docs/bench/chaos-table.md`](bench/chaos-table.md))', '', embed(readText('chaos-table.md')), '');
+
+const text = `${lines.join('\n').replace(/\n{3,}/g, '\n\n').replace(/\n+$/, '')}\n`;
+writeFileSync(OUT, text);
+console.log('docs/results.md written');
