@@ -32,24 +32,7 @@ import { NODE_ISOLATE_ROLE, type ToIsolate } from './protocol.js';
 import type { ProverJobs, UntypedJobs } from './jobs.js';
 import { ProverPool } from './prover-pool.js';
 
-export { ProverPool } from './prover-pool.js';
-export {
-  ProverPoolError,
-  ProverPoolConfigError,
-  ProverPoolClosedError,
-  ProverPoolAdmissionError,
-  ProverPoolUnknownJobError,
-  ProverPoolAbortError,
-  ProverPoolJobError,
-  ProverPoolCrashError,
-  ProverPoolStartError,
-} from './errors.js';
-export type { ProverPoolErrorCode, RemoteError, JobPhase, AdmissionRefusal, IsolateCrashKind, StartStage } from './errors.js';
-export type * from './health.js';
-export type * from './jobs.js';
-export type { ReplacementLimitsOptions } from './config.js';
-export type { ReplacementReport, CloseReport, CloseOptions, ProverPoolEvents, StartCause, StopReason, JobOutcome } from './prover-pool.js';
-export type { ReplacementMetric, ReplacementDecision } from './replacement-policy.js';
+export * from './api.js';
 
 export type NodeProverPoolOptions = Omit<ProverPoolOptions, 'module'> & {
   /** The proving module: a path (absolute, or relative to the working directory), a file: URL string, or a URL. */

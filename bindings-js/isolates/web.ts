@@ -42,25 +42,8 @@ import { ChannelEnd, SYSTEM_CLOCK, type IsolateChannel, type IsolateHandlers, ty
 import type { ToIsolate } from './protocol.js';
 import { ProverPool } from './prover-pool.js';
 
-export { ProverPool } from './prover-pool.js';
+export * from './api.js';
 export { serveProverIsolate } from './web-environment.js';
-export {
-  ProverPoolError,
-  ProverPoolConfigError,
-  ProverPoolClosedError,
-  ProverPoolAdmissionError,
-  ProverPoolUnknownJobError,
-  ProverPoolAbortError,
-  ProverPoolJobError,
-  ProverPoolCrashError,
-  ProverPoolStartError,
-} from './errors.js';
-export type { ProverPoolErrorCode, RemoteError, JobPhase, AdmissionRefusal, IsolateCrashKind, StartStage } from './errors.js';
-export type * from './health.js';
-export type * from './jobs.js';
-export type { ReplacementLimitsOptions } from './config.js';
-export type { ReplacementReport, CloseReport, CloseOptions, ProverPoolEvents, StartCause, StopReason, JobOutcome } from './prover-pool.js';
-export type { ReplacementMetric, ReplacementDecision } from './replacement-policy.js';
 
 /** The parts of the browser's Worker used here (a DOM `Worker` is one). */
 export interface BrowserWorker {

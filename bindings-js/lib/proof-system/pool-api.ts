@@ -89,17 +89,10 @@ export interface PoolBackendApi {
   openPoolHealthPort?(): Promise<PoolHealthPort>;
 }
 
-/** A backend's facade as the adapters have it (Node reads the health synchronously). */
-export interface PoolBackendFacade {
+/** A backend's facade as the adapters have it: the API but for the platform's name, and Node reads the health synchronously. */
+export type PoolBackendFacade = Omit<PoolBackendApi, 'platform' | 'poolHealth' | 'openPoolHealthPort'> & {
   poolHealth(): PoolHealth | Promise<PoolHealth>;
-  recycleThreadPool(options?: RecycleOptions): Promise<RecycleReport>;
-  exitThreadPool(): Promise<void>;
-  configurePoolHealth(options?: CoordinatorOptions): PoolHealthCoordinator;
-  configureThreadPool(options: ThreadPoolOptions): ThreadPoolSettings;
-  readonly poolHealthCoordinator: PoolHealthCoordinator;
-  readonly workerHost: WorkerHost;
-  readonly withThreadPool: WithThreadPool;
-}
+};
 
 const SLOT = Symbol.for('plonk-wasm-pool.backend');
 

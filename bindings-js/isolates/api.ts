@@ -1,0 +1,23 @@
+/**
+ * What `o1js/isolates` exports on every platform: the pool, its errors and
+ * the types of its options, jobs, events and health. node.ts and web.ts add
+ * their `createProverPool` (and web.ts `serveProverIsolate`).
+ */
+export { ProverPool } from './prover-pool.js';
+export {
+  ProverPoolError,
+  ProverPoolConfigError,
+  ProverPoolClosedError,
+  ProverPoolAdmissionError,
+  ProverPoolUnknownJobError,
+  ProverPoolAbortError,
+  ProverPoolJobError,
+  ProverPoolCrashError,
+  ProverPoolStartError,
+} from './errors.js';
+export type { ProverPoolErrorCode, RemoteError, JobPhase, AdmissionRefusal, IsolateCrashKind, StartStage } from './errors.js';
+export type * from './health.js';
+export type * from './jobs.js';
+export type { ReplacementLimitsOptions } from './config.js';
+export type { ReplacementReport, CloseReport, CloseOptions, ProverPoolEvents, StartCause, StopReason, JobOutcome } from './prover-pool.js';
+export type { ReplacementMetric, ReplacementDecision } from './replacement-policy.js';
