@@ -12,7 +12,9 @@
 //   call(name, ...args)   a wasm export on the thread that owns the pool; a Promise
 //   prove(k, seed)        a fixture proof as hex; a Promise
 //   health()              poolHealth(), as a Promise
-//   watchHealth(run)      runs `run()` while another thread reads the health
+//   watchHealth(run, { first })   runs `run()` while another thread reads the health;
+//                         `first()`, when given, runs once the reading has begun and
+//                         right before `run()`, with no other wait in between
 //                         (Node: a worker_thread through openPoolHealthPort; web:
 //                         the page, answered by the supervisor); resolves
 //                         { value, samples: [{ state, phase, generation, inFlight }], longestGapMs }
@@ -107,11 +109,17 @@ export const CASES = [
         for (const { k, seed } of PROOF_CASES) {
           const before = await api.prove(k, seed);
           const { generation, threads } = await api.health();
-          const recycling = backend.recycleThreadPool();
+          let recycling;
           // The proof is taken once the recycle runs: it cannot finish while
           // the thread that owns the pool proves, so the proof runs during it.
-          await waitUntil('the recycle to start', async () => (await api.health()).state === 'recycling');
-          const during = await api.watchHealth(() => api.prove(k, seed));
+          // The health reader is up before the recycle is asked for: starting
+          // it (a thread) after would give the recycle time to finish first.
+          const during = await api.watchHealth(() => api.prove(k, seed), {
+            first: async () => {
+              recycling = backend.recycleThreadPool();
+              await waitUntil('the recycle to start', async () => (await api.health()).state === 'recycling');
+            },
+          });
           const report = reportOf(await recycling);
           const after = await api.prove(k, seed);
           results.push({

@@ -26,7 +26,7 @@ async function nextMessage(type, ms) {
   })());
 }
 
-async function watchHealth(run) {
+async function watchHealth(run, { first } = {}) {
   if (reader === null) {
     const port = await within(10_000, 'openPoolHealthPort', backend.openPoolHealthPort());
     reader = new Worker(new URL('./health-reader.js', import.meta.url), { workerData: { variant: 'node-small', port }, transferList: [port] });
@@ -35,6 +35,7 @@ async function watchHealth(run) {
   }
   reader.postMessage('start');
   await nextMessage('reading', 10_000);
+  await first?.();
   const started = Date.now();
   const value = await run();
   const ended = Date.now();

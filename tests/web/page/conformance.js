@@ -17,7 +17,8 @@ export async function runCase(h, name, params) {
     callExport: (name, args) => backend.callInWorker(name, ...args),
     prove: async (k, seed) => toHex(await backend.callInWorker('fixtureProve', k, seed)),
     health: () => backend.poolHealth(),
-    async watchHealth(run) {
+    async watchHealth(run, { first } = {}) {
+      await first?.();
       let settled = false;
       const running = run().finally(() => (settled = true));
       running.catch(() => undefined);
