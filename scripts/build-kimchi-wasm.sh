@@ -39,7 +39,7 @@ if [ -n "${RUSTFLAGS:-}${CARGO_ENCODED_RUSTFLAGS:-}" ]; then
 fi
 [ -x "$WASM_BINDGEN" ] || die 3 "wasm-bindgen $WASM_BINDGEN_VERSION is not installed; run scripts/setup.sh"
 
-CACHE="${PLONK_WASM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/plonk-wasm-pool}/kimchi-wasm"
+CACHE="$CACHE_ROOT/kimchi-wasm"
 mkdir -p "$CACHE"
 
 # The source's identity: a tarball's bytes, or a directory's files (build

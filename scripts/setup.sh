@@ -2,7 +2,8 @@
 # Installs everything the build and tests need, idempotently:
 #   - the pinned nightly (rust-toolchain.toml) with rust-src, rustfmt and the wasm32 target
 #     (RUSTUP_AUTO_INSTALL=0 on our machines: a toolchain file alone installs nothing);
-#   - the wasm-bindgen CLI matching the exact crate pin, cached in .tools/;
+#   - the wasm-bindgen CLI matching the exact crate pin, cached per user outside the clone
+#     ($TOOLS: ~/.cache/plonk-wasm-pool/tools, or under $PLONK_WASM_CACHE);
 #   - npm packages from package.json, when it declares any;
 #   - Debian's chromium for the browser tests (apt-get, as root), unless CHROMIUM names one.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -23,13 +24,23 @@ else
     --component rust-src --component rustfmt --target wasm32-unknown-unknown
 fi
 
-if [ -x "$WASM_BINDGEN" ] && "$WASM_BINDGEN" --version | grep -q " $WASM_BINDGEN_VERSION\$"; then
-  info "wasm-bindgen $WASM_BINDGEN_VERSION is installed"
+wasm_bindgen_ok() { [ -x "$WASM_BINDGEN" ] && "$WASM_BINDGEN" --version | grep -q " $WASM_BINDGEN_VERSION\$"; }
+if wasm_bindgen_ok; then
+  info "wasm-bindgen $WASM_BINDGEN_VERSION is installed ($WASM_BINDGEN)"
 else
-  info "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION into .tools/ (about 2-3 minutes)"
-  # Not --locked: the registry mirror lacks a version the CLI's lock file names.
-  cargo +"$TOOLCHAIN" install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" \
-    --root "$TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION"
+  mkdir -p "$TOOLS"
+  # One install at a time: clones running side by side share the cache.
+  exec 8>"$TOOLS/.install.lock"
+  flock 8
+  if wasm_bindgen_ok; then
+    info "wasm-bindgen $WASM_BINDGEN_VERSION is installed ($WASM_BINDGEN)"
+  else
+    info "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION into $TOOLS (about 2-3 minutes, once per machine)"
+    # Not --locked: the registry mirror lacks a version the CLI's lock file names.
+    cargo +"$TOOLCHAIN" install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" \
+      --root "$TOOLS/wasm-bindgen-$WASM_BINDGEN_VERSION"
+  fi
+  exec 8>&-
 fi
 
 if node -e 'const p=require(process.argv[1]);process.exit(Object.keys({...p.dependencies,...p.devDependencies}).length?0:1)' "$ROOT/package.json"; then
