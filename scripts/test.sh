@@ -89,8 +89,10 @@ node --test --test-concurrency=1 "$ROOT/tests/web/"
 info "packages: build (scripts/pack.sh), then the install path through a local registry"
 "$ROOT/scripts/pack.sh" >/dev/null
 "$ROOT/scripts/prepare-o1js-apps.sh" stock
-node --test --test-concurrency=1 "$ROOT/tests/package/install.test.js" "$ROOT/tests/package/types.test.js" \
-  "$ROOT/tests/package/pnpm.test.js" "$ROOT/tests/package/vite.test.js" "$ROOT/tests/package/in-place.test.js"
+# install.test.js makes the apps the others use: it runs first (node --test orders the files it is given by name).
+node --test "$ROOT/tests/package/install.test.js"
+node --test --test-concurrency=1 "$ROOT/tests/package/types.test.js" "$ROOT/tests/package/pnpm.test.js" \
+  "$ROOT/tests/package/vite.test.js" "$ROOT/tests/package/in-place.test.js"
 
 info "real o1js: the package and npm's o1js 2.15.0 side by side (Node ES modules, CommonJS)"
 node --test --test-concurrency=1 "$ROOT/tests/o1js/"
