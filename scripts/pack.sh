@@ -16,4 +16,8 @@
 # TypeScript failed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 "$ROOT/scripts/setup.sh"
+# One build at a time in a clone (the work folder under build/packages is shared).
+mkdir -p "$ROOT/build/packages"
+exec 9>"$ROOT/build/packages/.pack.lock"
+flock 9
 exec node "$ROOT/scripts/o1js-npm/pack.mjs" "$@"

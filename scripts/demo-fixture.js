@@ -1,6 +1,7 @@
-// The demo behind README's first command: a long-lived prover under a memory
-// cap. The node backend (staged as o1js lays it out) runs on the 128 MiB
-// build; every job proves the embedded fixture and leaks on the way:
+// The fixture demo (scripts/demo.sh --fixture; the main demo is scripts/demo/,
+// on real o1js): a long-lived prover under a memory cap. The node backend
+// (staged as o1js lays it out) runs on the 128 MiB build; every job proves the
+// embedded fixture and leaks on the way:
 //   - 4 MiB that belongs to the pool generation (what a prover accumulates
 //     per pool and a recycle gives back), every job;
 //   - from job 16 on, 3 MiB more that the application keeps (a cache), which
@@ -13,7 +14,7 @@
 // keeps working, and the application does the same.
 // Every proof must equal the native snapshot and verify; the process exits 1
 // if one does not. A timeline goes to build/demo/timeline.svg.
-//   node scripts/demo.js [jobs]      (scripts/demo.sh builds what it needs first)
+//   node scripts/demo-fixture.js [jobs]      (scripts/demo.sh --fixture [jobs] builds what it needs first)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { timelineChart } from '../bench/svg.js';
