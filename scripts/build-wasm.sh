@@ -29,7 +29,7 @@ started=$(date +%s)
 cd "$ROOT"
 # Only the final crate gets the variant's memory maximum, so variants share
 # every dependency build (a RUSTFLAGS change would rebuild them all). The same value reaches the code through PLONK_WASM_MAX_MEMORY_BYTES.
-# PLONK_WASM_UNINSTRUMENTED (read at compile time, counting_alloc.rs) must be
+# PLONK_WASM_UNINSTRUMENTED (read at compile time, telemetry.rs) must be
 # absent, not empty, in every other variant.
 unset PLONK_WASM_UNINSTRUMENTED
 if [ -n "$uninstrumented" ]; then export PLONK_WASM_UNINSTRUMENTED=1; fi

@@ -40,7 +40,14 @@ export const EXPORTS = {
   logPoolEvent: { params: [['level', 'PoolLogLevel'], ['message', 'string']], returns: 'void', doc: "A line through the pool's tracing output (target plonk_wasm::coordinator)." },
   setPoolLogLevel: { params: [['level', 'PoolLogLevel']], returns: 'void', doc: "Prints the pool's tracing events at `level` and above." },
   threadStackBytes: { params: [['stack_alloc', 'number']], returns: 'number', doc: "The size of the calling thread's stack block, given its `__stack_alloc`." },
-  wbg_rayon_start_worker: { params: [['receiver', 'number']], returns: 'void', doc: "A worker's Rayon loop; returns when its generation is dropped." },
+  wbg_rayon_start_worker: {
+    params: [
+      ['receiver', 'number'],
+      ['worker', 'number | undefined'],
+    ],
+    returns: 'void',
+    doc: "A worker's Rayon loop; returns when its generation is dropped. `worker`: its index in its generation (the loss signal's).",
+  },
   fixtureProve: { test: true, params: [['k', 'number'], ['seed', 'number']], returns: 'Uint8Array' },
   fixtureVerify: { test: true, params: [['k', 'number'], ['proof', 'Uint8Array']], returns: 'boolean' },
   setAllocatorSoftLimit: { test: true, params: [['limit', 'number']], returns: 'number' },
@@ -52,6 +59,15 @@ export const EXPORTS = {
   testReleaseHeldMemory: { test: true, params: [], returns: 'number' },
   testTrapOnCaller: { test: true, params: [], returns: 'void' },
   testTrapOnWorker: { test: true, params: [], returns: 'void' },
+  testStrayWriter: {
+    test: true,
+    params: [['mode', "'job' | 'canary'"]],
+    returns: '{ frame: number; code?: string | null; intact?: boolean; passesDuring?: number; timedOut?: boolean }',
+  },
+  testStrayWriterState: { test: true, params: [], returns: '{ running: boolean; stopped: boolean; passes: number; worker: number }' },
+  testStrayWriterControl: { test: true, params: [['action', "'reset' | 'stop' | 'hold' | 'release'"]], returns: 'void' },
+  testTerminationsHeld: { test: true, params: [], returns: 'boolean' },
+  testLossSignalOut: { test: true, params: [['generation', 'number']], returns: 'number' },
 };
 
 /** PoolBuilder's methods (what `startWorkers` reads). */

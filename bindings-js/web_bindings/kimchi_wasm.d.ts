@@ -27,8 +27,8 @@ export interface KimchiWasmGlue {
   setPoolLogLevel(level: PoolLogLevel): void;
   /** The size of the calling thread's stack block, given its `__stack_alloc`. */
   threadStackBytes(stack_alloc: number): number;
-  /** A worker's Rayon loop; returns when its generation is dropped. */
-  wbg_rayon_start_worker(receiver: number): void;
+  /** A worker's Rayon loop; returns when its generation is dropped. `worker`: its index in its generation (the loss signal's). */
+  wbg_rayon_start_worker(receiver: number, worker?: number | undefined): void;
   /** Test builds only (features fixture, test-exports). */
   fixtureProve?(k: number, seed: number): Uint8Array;
   /** Test builds only (features fixture, test-exports). */
@@ -51,6 +51,16 @@ export interface KimchiWasmGlue {
   testTrapOnCaller?(): void;
   /** Test builds only (features fixture, test-exports). */
   testTrapOnWorker?(): void;
+  /** Test builds only (features fixture, test-exports). */
+  testStrayWriter?(mode: 'job' | 'canary'): { frame: number; code?: string | null; intact?: boolean; passesDuring?: number; timedOut?: boolean };
+  /** Test builds only (features fixture, test-exports). */
+  testStrayWriterState?(): { running: boolean; stopped: boolean; passes: number; worker: number };
+  /** Test builds only (features fixture, test-exports). */
+  testStrayWriterControl?(action: 'reset' | 'stop' | 'hold' | 'release'): void;
+  /** Test builds only (features fixture, test-exports). */
+  testTerminationsHeld?(): boolean;
+  /** Test builds only (features fixture, test-exports). */
+  testLossSignalOut?(generation: number): number;
   /** Instantiates synchronously (workers: the module and memory come in a message). */
   initSync(init: { module: WebAssembly.Module; memory?: WebAssembly.Memory }): RawExports;
   /** Instantiates on the page; `default.__wbindgen_wasm_module` is the compiled module afterwards. */

@@ -252,8 +252,8 @@ pub fn verify(k: u32, proof: &[u8]) -> Result<bool, FixtureError> {
 #[cfg(target_arch = "wasm32")]
 mod exports {
     use super::*;
+    use crate::rayon::error::js_error;
     use crate::rayon::js_args::{Input, MAX_SAFE_INTEGER};
-    use crate::rayon::wasm::js_error;
     use wasm_bindgen::prelude::*;
 
     fn to_js(error: FixtureError) -> JsValue {

@@ -14,6 +14,39 @@
 //! - out of memory as a catchable error instead of a trap ([`oom`]).
 //!
 //! The same code runs natively on std threads ([`native`]) for `cargo test`.
+//!
+//! # Modules
+//!
+//! A one-way stack: each row uses only rows below it, never its own or one
+//! above (`tests/module_graph.rs` reads every `use` and fails on a cycle or
+//! on a row out of place).
+//!
+//! ```text
+//!  ┌─────────────────────────────────────────────────┬────────────────────────────────────────────────┐
+//!  │ rayon.rs                                        │ run_in_pool: the choke point of every export   │
+//!  ├─────────────────────────────────────────────────┼────────────────────────────────────────────────┤
+//!  │ wasm · native · pool_abi                        │ the hosts: JS ABI, std threads; pool-abi.ts    │
+//!  ├─────────────────────────────────────────────────┼────────────────────────────────────────────────┤
+//!  │ flows · health                                  │ init, recycle, exit over a Host; poolHealth()  │
+//!  ├─────────────────────────────────────────────────┼────────────────────────────────────────────────┤
+//!  │ state · worker · completion · job               │ the lifecycle behind one lock, admission;      │
+//!  │                                                 │ a worker's body; waiting out a job             │
+//!  ├─────────────────────────────────────────────────┼────────────────────────────────────────────────┤
+//!  │ generation · counting_alloc                     │ a generation: pool, in-flight gate, fence;     │
+//!  │                                                 │ the global allocator                           │
+//!  ├─────────────────────────────────────────────────┼────────────────────────────────────────────────┤
+//!  │ lifecycle · loss_signal · caught · js_args ·    │ the state machine; losses and out words in     │
+//!  │ thread_stacks                                   │ shared memory; exports' panics; JS arguments;  │
+//!  │                                                 │ worker stacks                                  │
+//!  ├─────────────────────────────────────────────────┼────────────────────────────────────────────────┤
+//!  │ error                                           │ codes and messages; js_error                   │
+//!  ├─────────────────────────────────────────────────┼────────────────────────────────────────────────┤
+//!  │ oom · report                                    │ out of memory as a panic; the reports          │
+//!  ├─────────────────────────────────────────────────┼────────────────────────────────────────────────┤
+//!  │ telemetry · abi · console_log                   │ shared-memory counters, INSTRUMENTED; abi!;    │
+//!  │                                                 │ console output                                 │
+//!  └─────────────────────────────────────────────────┴────────────────────────────────────────────────┘
+//! ```
 
 mod abi;
 mod caught;
@@ -29,8 +62,10 @@ mod job;
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod js_args;
 pub mod lifecycle;
-mod loss_signal;
+pub(crate) mod loss_signal;
 mod oom;
+#[cfg(not(target_arch = "wasm32"))]
+mod pool_abi;
 pub mod report;
 mod state;
 mod telemetry;
@@ -46,7 +81,7 @@ pub mod wasm;
 pub use caught::caught;
 pub use counting_alloc::set_soft_limit_bytes;
 pub use error::PoolError;
-pub use flows::RetireOptions;
+pub use generation::RetireOptions;
 pub use health::{health, PoolHealth};
 pub use job::{current_job, JobInfo};
 pub use report::{ExitReport, RecycleReport, Retirement, StartReport, WorkerExit};
@@ -55,9 +90,9 @@ pub use report::{ExitReport, RecycleReport, Retirement, StartReport, WorkerExit}
 /// hosts report a lost worker, and the pieces the ABI test renders.
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing {
-    pub use super::abi::typescript;
-    pub use super::loss_signal::add_stopped;
+    pub use super::loss_signal::{current_worker, mark_out, out_count};
     pub use super::oom::{panic_message, OUT_OF_MEMORY_PREFIX};
+    pub use super::pool_abi::typescript;
     pub use super::state::worker_lost;
     pub use super::telemetry::{worker_snapshots, WorkerState};
 }
@@ -67,11 +102,14 @@ use std::panic::{self, AssertUnwindSafe};
 
 /// Runs `op` on the pool and returns its result (upstream's signature).
 ///
-/// Fails, with a message that starts `plonk-wasm [CODE]`, if no generation
-/// can take the job (not initialized, starting, poisoned, exiting); a panic
-/// or an out-of-memory inside `op` fails the call with the panic's message
-/// (out of memory: `plonk-wasm [OUT_OF_MEMORY] …`). See [`fail`] for how a
-/// failure reaches the caller.
+/// With no pool at all (before `initThreadPool`, after `exitThreadPool`) it
+/// runs `op` inline on the calling thread, as upstream's does, counted in
+/// `poolHealth().inlineJobs`. Fails, with a message that starts
+/// `plonk-wasm [CODE]`, if a pool exists but no generation can take the job
+/// (starting, poisoned, exiting); a panic or an out-of-memory inside `op`,
+/// pooled or inline, fails the call with the panic's message (out of memory:
+/// `plonk-wasm [OUT_OF_MEMORY] …`). See [`fail`] for how a failure reaches
+/// the caller.
 pub fn run_in_pool<OP, R>(op: OP) -> R
 where
     OP: FnOnce() -> R + Send,
@@ -80,9 +118,8 @@ where
     // Natively, and nested on a pool thread (inside an enclosing job), a
     // failure is a panic, which the caller's `catch_unwind` takes as it is.
     // Inside one of our exports (`caught`), a panic: the export turns it into the JS error.
-    let throws_to_js = cfg!(target_arch = "wasm32")
-        && ::rayon::current_thread_index().is_none()
-        && !caught::inside();
+    let throws_to_js =
+        cfg!(target_arch = "wasm32") && !worker::on_pool_worker() && !caught::inside();
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| try_run_in_pool(op)));
     // An out of memory used the reserve; it is set aside again only once the
     // failure is written, which may need the room the reserve left.
@@ -136,7 +173,10 @@ where
     R: Send,
 {
     oom::install_alloc_error_hook();
-    let mut lease = state::admit()?;
+    let mut lease = match state::admit()? {
+        state::Admission::Pool(lease) => lease,
+        state::Admission::Inline => return Ok(run_inline(op)),
+    };
     let generation = lease.generation().clone();
     // Owns its generation handle: after a lost worker this closure may outlive
     // the call (see `completion`), so it borrows nothing of ours but `op`.
@@ -146,7 +186,7 @@ where
         let _scope = job::JobScope::enter(&job_generation);
         op()
     };
-    let outcome = if ::rayon::current_thread_index().is_some() {
+    let outcome = if worker::on_pool_worker() {
         // Already on a pool thread (a nested call): Rayon runs it inline.
         panic::catch_unwind(AssertUnwindSafe(|| lease.pool().install(job)))
     } else {
@@ -177,6 +217,31 @@ where
             if let Some(message) = oom::panic_message(&*payload) {
                 if message.starts_with(oom::OUT_OF_MEMORY_PREFIX) {
                     tracing::warn!(target: "plonk_wasm::pool", generation = generation_number, %message, "job ran out of memory");
+                }
+            }
+            panic::resume_unwind(payload)
+        }
+    }
+}
+
+/// Runs `op` on the calling thread, as upstream's `run_in_pool` does when
+/// there is no pool, and counts it (`poolHealth().inlineJobs`). A panic or an
+/// out of memory unwinds to [`run_in_pool`] as from a pooled job, which makes
+/// it the same typed error; every frame of `op` is dropped on the way.
+fn run_inline<OP, R>(op: OP) -> R
+where
+    OP: FnOnce() -> R,
+{
+    telemetry::JOBS
+        .inline
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::debug!(target: "plonk_wasm::pool", "no thread pool: the job runs on the calling thread");
+    match panic::catch_unwind(AssertUnwindSafe(op)) {
+        Ok(result) => result,
+        Err(payload) => {
+            if let Some(message) = oom::panic_message(&*payload) {
+                if message.starts_with(oom::OUT_OF_MEMORY_PREFIX) {
+                    tracing::warn!(target: "plonk_wasm::pool", %message, "inline job (no thread pool) ran out of memory");
                 }
             }
             panic::resume_unwind(payload)

@@ -1,5 +1,5 @@
 //! The TypeScript side of the JS ABI is generated from the Rust definitions
-//! (see `src/rayon/abi.rs`); this test fails when the committed file differs
+//! (see `src/rayon/abi.rs` and `pool_abi.rs`); this test fails when the committed file differs
 //! from what they render, so a changed field, state or error code cannot
 //! reach JS unnoticed. `ABI_UPDATE=1` writes the file instead.
 

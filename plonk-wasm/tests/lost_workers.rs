@@ -1,7 +1,9 @@
 //! A worker that dies in the middle of a job. Natively no thread can die, so
 //! a piece of the job that never returns stands in for the dead worker's
 //! piece, `worker_lost` for the host's report of the loss, and
-//! `loss_signal::add_stopped` for its report that the worker stopped for good.
+//! `loss_signal::mark_out` (by the worker's index) for the host's evidence
+//! that the worker runs no more code (Node's `exit` event; on the web, its
+//! Web Lock released). A worker that was only told to stop is not out.
 //! The caller must get `POOL_WORKER_LOST` instead of waiting forever, but only
 //! once no surviving piece can still run (the generation is fenced), however
 //! long a surviving piece computes; a job the loss did not touch must still
@@ -14,7 +16,7 @@ use plonk_wasm::rayon::native::recycle_thread_pool;
 use plonk_wasm::rayon::testing as loss_signal;
 use plonk_wasm::rayon::testing::worker_lost;
 use plonk_wasm::rayon::{health, try_run_in_pool, PoolError, RetireOptions};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -39,6 +41,7 @@ fn a_job_stranded_by_a_lost_worker_fails_with_worker_lost_instead_of_hanging() {
     // The piece "held by the dead worker": it returns only when released.
     static RELEASE: AtomicBool = AtomicBool::new(false);
     static HELD: AtomicBool = AtomicBool::new(false);
+    static HELD_BY: AtomicUsize = AtomicUsize::new(usize::MAX);
     RELEASE.store(false, Ordering::SeqCst);
     HELD.store(false, Ordering::SeqCst);
 
@@ -46,6 +49,8 @@ fn a_job_stranded_by_a_lost_worker_fails_with_worker_lost_instead_of_hanging() {
         try_run_in_pool(|| {
             rayon::join(
                 || {
+                    let worker = loss_signal::current_worker().expect("a pool worker has an index");
+                    HELD_BY.store(worker, Ordering::SeqCst);
                     HELD.store(true, Ordering::SeqCst);
                     while !RELEASE.load(Ordering::SeqCst) {
                         thread::sleep(Duration::from_millis(5));
@@ -60,16 +65,26 @@ fn a_job_stranded_by_a_lost_worker_fails_with_worker_lost_instead_of_hanging() {
         HELD.load(Ordering::SeqCst)
     });
 
+    let dead = HELD_BY.load(Ordering::SeqCst);
+    let survivor = 1 - dead;
     worker_lost(generation, "worker 1 was terminated".into());
-    // Lost, but not yet known to have stopped: the caller keeps waiting (the
-    // other worker is fenced, the "dead" one could still run).
+    // Lost, but not proven to have stopped (it was only told to): the caller
+    // keeps waiting once the other worker is fenced, as the "dead" one could
+    // still run.
+    wait_until("the surviving worker parks at the fence", TIMEOUT, || {
+        loss_signal::out_count(generation, 2) == 1
+    });
+    // Evidence about the worker that is already parked (say, a kill of it)
+    // names the same worker: it must not count a second time.
+    loss_signal::mark_out(generation, survivor);
+    assert_eq!(loss_signal::out_count(generation, 2), 1);
     thread::sleep(Duration::from_millis(300));
     assert!(
         !caller.is_finished(),
         "no give-up while a worker of the generation may still run"
     );
     let stopped_at = Instant::now();
-    loss_signal::add_stopped(generation);
+    loss_signal::mark_out(generation, dead);
     wait_until("the caller gives up", GIVE_UP_BOUND, || {
         caller.is_finished()
     });
@@ -150,6 +165,7 @@ fn a_surviving_piece_that_computes_for_seconds_without_allocating_is_waited_for(
     static HELD: AtomicBool = AtomicBool::new(false);
     static COMPUTING: AtomicBool = AtomicBool::new(false);
     static COMPUTED: AtomicBool = AtomicBool::new(false);
+    static HELD_BY: AtomicUsize = AtomicUsize::new(usize::MAX);
     for flag in [&RELEASE, &HELD, &COMPUTING, &COMPUTED] {
         flag.store(false, Ordering::SeqCst);
     }
@@ -159,6 +175,8 @@ fn a_surviving_piece_that_computes_for_seconds_without_allocating_is_waited_for(
         try_run_in_pool(|| {
             rayon::join(
                 || {
+                    let worker = loss_signal::current_worker().expect("a pool worker has an index");
+                    HELD_BY.store(worker, Ordering::SeqCst);
                     HELD.store(true, Ordering::SeqCst);
                     while !RELEASE.load(Ordering::SeqCst) {
                         std::hint::spin_loop();
@@ -181,7 +199,7 @@ fn a_surviving_piece_that_computes_for_seconds_without_allocating_is_waited_for(
         HELD.load(Ordering::SeqCst) && COMPUTING.load(Ordering::SeqCst)
     });
     worker_lost(generation, "worker 0 was terminated".into());
-    loss_signal::add_stopped(generation);
+    loss_signal::mark_out(generation, HELD_BY.load(Ordering::SeqCst));
     thread::sleep(Duration::from_millis(1_200));
     assert!(
         !caller.is_finished(),

@@ -66,6 +66,39 @@ fn a_job_past_the_memory_limit_fails_with_the_memory_error_and_the_next_job_succ
 }
 
 #[test]
+fn out_of_memory_in_a_job_without_a_pool_is_the_same_error_and_the_memory_comes_back() {
+    let _serial = serial();
+    plonk_wasm::rayon::native::exit_thread_pool(Default::default()).expect("no pool");
+    let before = health();
+    assert_eq!(before.state, "uninit");
+    let limit = before.memory.allocator_live_bytes + 64 * MIB as u64;
+    set_soft_limit_bytes(limit);
+
+    let message = failure_message(|| {
+        allocate_in_job(256 * MIB);
+    });
+    assert!(
+        message.starts_with(OUT_OF_MEMORY_PREFIX),
+        "an inline job out of memory fails as a pooled one does: {}",
+        message
+    );
+    let after = health();
+    assert_eq!(after.inline_jobs, before.inline_jobs + 1);
+    assert!(
+        after.memory.allocator_live_bytes < limit,
+        "the failed job's memory was released"
+    );
+    set_soft_limit_bytes(health().memory.allocator_live_bytes + 64 * MIB as u64);
+    assert_eq!(
+        allocate_in_job(8 * MIB),
+        8 * MIB / 4096,
+        "the next inline job runs"
+    );
+    set_soft_limit_bytes(0);
+    assert_eq!(health().state, "uninit");
+}
+
+#[test]
 fn out_of_memory_on_every_worker_is_reported_once_at_the_caller() {
     let _serial = serial();
     fresh_pool(2);

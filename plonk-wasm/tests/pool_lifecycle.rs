@@ -80,11 +80,13 @@ fn recycling_before_init_is_not_initialized_and_says_to_call_init_first() {
         "plonk-wasm [POOL_NOT_INITIALIZED] the thread pool is not initialized; \
          call initThreadPool(numThreads) first"
     );
+    let inline_before = health().inline_jobs;
     assert_eq!(
         try_run_in_pool(|| 1),
-        Err(PoolError::NotInitialized),
-        "a job before init fails the same way"
+        Ok(1),
+        "a job before init runs inline on the calling thread, as upstream's does"
     );
+    assert_eq!(health().inline_jobs, inline_before + 1);
     let after = health();
     assert_eq!(after.state, "uninit");
     assert_eq!(after.generation, None);
@@ -186,8 +188,64 @@ fn initializing_with_0_or_1000_threads_is_an_invalid_thread_count_and_leaves_the
         assert_eq!(after.state, "uninit", "after init({})", threads);
         assert_eq!(after.generation, None);
         assert_eq!(after.threads, 0);
-        assert_eq!(try_run_in_pool(|| 1), Err(PoolError::NotInitialized));
+        assert_eq!(
+            try_run_in_pool(|| 1),
+            Ok(1),
+            "no pool after a refused init: the job runs inline"
+        );
     }
+}
+
+/// Upstream's `run_in_pool` (kimchi-wasm HEAD) runs the work on the calling
+/// thread when there is no pool, before the first init and after an exit;
+/// ours does too, counts it in `inlineJobs`, and a panic in it is the same
+/// failure as in a pooled job. A pool that exists but cannot take the job
+/// (starting, exiting, poisoned) still refuses it with its typed error.
+#[test]
+fn a_job_without_a_pool_runs_inline_on_the_calling_thread_before_init_and_after_exit() {
+    let _serial = serial();
+    no_pool();
+    let caller = thread::current().id();
+    let before = health();
+
+    let ran_on = run_in_pool(|| (thread::current().id(), plonk_wasm::rayon::current_job()));
+    assert_eq!(
+        ran_on,
+        (caller, None),
+        "inline, on the caller, outside any generation"
+    );
+    let failure = catch_unwind(AssertUnwindSafe(|| {
+        run_in_pool(|| -> u32 { panic!("inline failure") })
+    }))
+    .expect_err("the panic reaches the caller");
+    assert_eq!(panic_message(&*failure), Some("inline failure"));
+    let counted = health();
+    assert_eq!(counted.inline_jobs, before.inline_jobs + 2);
+    assert_eq!(
+        (counted.jobs_completed, counted.jobs_failed),
+        (before.jobs_completed, before.jobs_failed),
+        "inline jobs are counted apart from pool jobs"
+    );
+    assert_eq!(counted.state, "uninit", "an inline job starts no pool");
+
+    // After an exit, the same.
+    init_thread_pool(2).expect("init");
+    let pooled = run_in_pool(|| thread::current().id());
+    assert_ne!(pooled, caller, "with a pool, the job runs on a worker");
+    assert_eq!(health().inline_jobs, before.inline_jobs + 2);
+    exit_thread_pool(patient()).expect("exit");
+    assert_eq!(run_in_pool(|| thread::current().id()), caller);
+    assert_eq!(health().inline_jobs, before.inline_jobs + 3);
+
+    // A pool that is starting refuses, with its own error, as before.
+    let _slow = slow_starts();
+    let init = init_in_background(2);
+    assert!(matches!(
+        try_run_in_pool(|| 1),
+        Err(PoolError::Starting { .. })
+    ));
+    join_within("the init", init).expect("init");
+    assert_eq!(health().inline_jobs, before.inline_jobs + 3);
 }
 
 #[test]

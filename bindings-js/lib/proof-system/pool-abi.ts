@@ -1,5 +1,5 @@
-// Generated from plonk-wasm's Rust definitions (src/rayon/abi.rs, health.rs, report.rs,
-// error.rs, lifecycle.rs) by tests/abi.rs: do not edit. After changing them, run
+// Generated from plonk-wasm's Rust definitions (src/rayon/pool_abi.rs, from health.rs,
+// report.rs, error.rs, lifecycle.rs) by tests/abi.rs: do not edit. After changing them, run
 // `ABI_UPDATE=1 cargo test -p plonk_wasm --test abi` to write this file again.
 
 /** The pool's lifecycle state (`poolHealth().state`). */
@@ -20,6 +20,12 @@ export interface PoolHealth {
   readonly jobsCompleted: number;
   /** Panicked or out of memory. */
   readonly jobsFailed: number;
+  /**
+   * Jobs run inline on the calling thread because there was no pool
+   * (before initThreadPool, after exitThreadPool), as upstream runs
+   * them; not counted in the other job fields.
+   */
+  readonly inlineJobs: number;
   /** Jobs finished on the serving generation. */
   readonly generationJobs: number;
   readonly generationAgeMs: number;

@@ -1,10 +1,13 @@
 //! The JS ABI's shapes, declared once. Each type the pool hands to JS (the
 //! health snapshot, the reports) is declared with [`abi!`], which emits the
 //! Rust struct and, natively, its TypeScript interface; the error codes and
-//! the state names have their lists next to their definitions. The native
-//! test `tests/abi.rs` renders them all ([`typescript`]) and compares the
-//! result with bindings-js/lib/proof-system/pool-abi.ts, so the TypeScript
+//! the state names have their lists next to their definitions. `pool_abi`
+//! assembles them all into bindings-js/lib/proof-system/pool-abi.ts, which
+//! the native test `tests/abi.rs` compares with the file, so the TypeScript
 //! side cannot drift from the Rust definitions.
+//!
+//! A leaf: the modules that declare ABI types use this one, and it uses
+//! none of them (the assembly, which names them all, is `pool_abi`).
 
 /// Declares an ABI struct: docs, one `#[derive(...)]`, one `#[serde(...)]`
 /// (camelCase names), and `pub` fields with docs; a field may give its
@@ -149,7 +152,8 @@ mod render {
         }
     }
 
-    fn render(decl: InterfaceDecl) -> String {
+    /// An interface declaration as TypeScript.
+    pub fn render(decl: InterfaceDecl) -> String {
         let mut out = doc_comment(&decl.docs, "");
         out += &format!("export interface {} {{\n", decl.name);
         for field in decl.fields {
@@ -159,7 +163,8 @@ mod render {
         out + "}\n"
     }
 
-    fn union(name: &str, doc: &str, values: &[&str]) -> String {
+    /// A string-union type alias as TypeScript.
+    pub fn union(name: &str, doc: &str, values: &[&str]) -> String {
         let quoted: Vec<String> = values.iter().map(|v| format!("'{}'", v)).collect();
         format!(
             "/** {} */\nexport type {} = {};\n",
@@ -167,58 +172,5 @@ mod render {
             name,
             quoted.join(" | ")
         )
-    }
-
-    /// The whole of pool-abi.ts, rendered from the Rust definitions.
-    pub fn typescript() -> String {
-        use crate::rayon::health::{
-            MemoryHealth, Poisoning, PoolHealth, RecycleProgress, WorkerHealth,
-        };
-        use crate::rayon::report::{
-            ExitReport, RecycleReport, Retirement, StartReport, WorkerExit,
-        };
-        let mut parts = vec![
-            "// Generated from plonk-wasm's Rust definitions (src/rayon/abi.rs, health.rs, report.rs,\n\
-             // error.rs, lifecycle.rs) by tests/abi.rs: do not edit. After changing them, run\n\
-             // `ABI_UPDATE=1 cargo test -p plonk_wasm --test abi` to write this file again.\n"
-                .to_string(),
-            union(
-                "PoolLifecycleState",
-                "The pool's lifecycle state (`poolHealth().state`).",
-                &crate::rayon::lifecycle::STATE_NAMES,
-            ),
-            union(
-                "RecycleCause",
-                "Why a recycle runs: asked for, or a rebuild of a poisoned generation.",
-                &["requested", "poisoned"],
-            ),
-        ];
-        parts.extend(
-            vec![
-                PoolHealth::interface(),
-                RecycleProgress::interface(),
-                Poisoning::interface(),
-                MemoryHealth::interface(),
-                WorkerHealth::interface(),
-                StartReport::interface(),
-                RecycleReport::interface(),
-                WorkerExit::interface(),
-                Retirement::interface(),
-                ExitReport::interface(),
-            ]
-            .into_iter()
-            .map(render),
-        );
-        let codes: Vec<String> = crate::rayon::error::WASM_ERROR_CODES
-            .iter()
-            .map(|code| format!("  '{}',\n", code))
-            .collect();
-        parts.push(format!(
-            "/** The codes the wasm puts on the errors it throws (`error.code`, or the `plonk-wasm [CODE]` prefix of a failed job). */\n\
-             export const WASM_POOL_ERROR_CODES = [\n{}] as const;\n\
-             export type WasmPoolErrorCode = (typeof WASM_POOL_ERROR_CODES)[number];\n",
-            codes.concat()
-        ));
-        parts.join("\n")
     }
 }

@@ -75,7 +75,7 @@ pub fn failure_code(message: &str) -> &str {
 fn to_js_error(payload: Box<dyn Any + Send>) -> wasm_bindgen::JsValue {
     let message = failure_message(&*payload);
     drop(payload);
-    let error = super::wasm::js_error(failure_code(&message), &message);
+    let error = super::error::js_error(failure_code(&message), &message);
     drop(message);
     // Only now: writing the error may have needed the room the reserve left.
     oom::refill_reserve();

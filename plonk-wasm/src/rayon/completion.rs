@@ -10,11 +10,16 @@
 //!
 //! After a loss the caller raises the generation's fence (see
 //! `generation::Fence`) and keeps waiting for the job. It gives the job up
-//! only when every worker of the generation is fenced or has stopped for good:
-//! from then on no thread runs any piece of it, so nothing can touch the
-//! caller's frame any more, however long a surviving piece had computed. A job
-//! the loss did not touch finishes before its workers take the fence, and the
-//! caller gets its result as if nothing happened. No timing is involved.
+//! only when every worker of the generation is *out*: parked for good at the
+//! fence, or proven to run no more wasm by evidence from its own thread (its
+//! out word in `loss_signal`, whose module doc lists who writes it and on
+//! what evidence; a worker that was only asked to stop, `terminate()`, is
+//! not out). From then on no thread runs any piece of the job, so nothing can
+//! touch the caller's frame any more, however long a surviving piece had
+//! computed. A job the loss did not touch finishes before its workers take
+//! the fence, and the caller gets its result as if nothing happened. No
+//! timing is involved: a worker that never proves it is out keeps the caller
+//! waiting, as a worker that keeps computing does.
 
 use super::generation::{lock, Generation};
 use super::loss_signal;
@@ -30,8 +35,8 @@ const POLL: Duration = Duration::from_millis(20);
 pub enum Outcome<R> {
     /// The job ran to its end: its value, or the payload it panicked with.
     Finished(thread::Result<R>),
-    /// A worker of the generation died, and no worker of it runs the job any
-    /// more: it cannot finish.
+    /// A worker of the generation died, and every worker of it is out (see
+    /// the module doc): the job cannot finish, and no piece of it runs.
     Lost,
 }
 
@@ -57,13 +62,18 @@ where
         job_slot.done.notify_all();
     });
     // SAFETY: `op` may borrow from the caller's frame ('op), and `spawn` wants
-    // 'static. The borrow is sound because this function returns only after
-    // the job has finished (its result is in the slot), or, with
-    // `Outcome::Lost`, after the generation is fenced: every one of its
-    // workers is parked for good or stopped (`Generation::is_fenced`), so no
-    // piece of `op` runs, or will ever run, again. The parked pieces keep
-    // their frames, which reference the caller's, but never resume. The slot
-    // is shared through an `Arc`, so its own memory outlives everyone.
+    // 'static. Extending the lifetime is sound because this function returns
+    // only (a) once the job ran to its end (its result is in the slot, written
+    // after `op` returned or unwound: no thread uses `op` or its borrows any
+    // more), or (b) with `Outcome::Lost`, once `generation.is_fenced()`:
+    // every worker of the generation is out (invariant of the out words, kept
+    // in `loss_signal` by its writers: parked for good by the fence, or proven
+    // to run no more wasm by evidence from the worker's own thread, never by
+    // `terminate()` alone), and the job's pieces run only on the generation's
+    // pool threads, each run by one of those workers; so no piece of `op`
+    // runs, or will ever run, again. The parked pieces keep their frames,
+    // which reference the caller's, but never resume. The slot is shared
+    // through an `Arc`, so its own memory outlives everyone.
     let job: Box<dyn FnOnce() + Send + 'static> = unsafe { std::mem::transmute(job) };
     pool.spawn(job);
 

@@ -11,22 +11,16 @@
 //! `System`: no counters, no soft limit, no set-aside stacks, as if no global
 //! allocator were set (upstream sets none). They exist to measure what the
 //! instrumentation costs; nothing else uses them, and their health reports
-//! show zero allocator bytes.
+//! show zero allocator bytes. The switch is `telemetry::INSTRUMENTED`, which
+//! `thread_stacks` reads too.
 
 use super::oom;
-use super::telemetry::{self, ALLOCATOR};
+use super::telemetry::{self, ALLOCATOR, INSTRUMENTED};
 use super::thread_stacks;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::Ordering::Relaxed;
 
 pub struct CountingAllocator;
-
-/// False only in uninstrumented builds (see the module doc). A compile-time
-/// environment variable rather than a cargo feature: these files are installed
-/// into upstream's crate, whose manifest declares no such feature (an unknown
-/// `cfg(feature = ...)` would warn there). A constant, so either build
-/// compiles the other branch away.
-pub(crate) const INSTRUMENTED: bool = option_env!("PLONK_WASM_UNINSTRUMENTED").is_none();
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
@@ -43,14 +37,16 @@ impl CountingAllocator {
     }
 
     /// A starting thread's stack or TLS block (see `thread_stacks`): a
-    /// set-aside block if one fits, else the system's; never the soft limit,
-    /// and no thread-locals (there are none yet).
+    /// set-aside block at least as large (a larger one is lent: freed later
+    /// with its own layout), else the system's; never the soft limit, and no
+    /// thread-locals (there are none yet).
     #[cold]
     unsafe fn for_starting_thread(&self, layout: Layout) -> *mut u8 {
         let block = thread_stacks::take(&layout);
         if !block.is_null() {
             return block;
         }
+        // SAFETY: the caller's layout, as `GlobalAlloc::alloc` received it.
         let block = System.alloc(layout);
         if block.is_null() {
             telemetry::record_failed_alloc(layout.size() as u64);
@@ -90,10 +86,15 @@ impl CountingAllocator {
 }
 
 // SAFETY: every method forwards to `System` with the caller's layout and
-// pointer unchanged, except that a freed thread stack may be parked instead
-// (`stacks`) and handed out again for the same layout: it was allocated by
-// `System` with that layout and nobody else holds it. The counters are side
-// effects that never touch memory handed out to callers.
+// pointer unchanged, except for worker stacks (`thread_stacks`): a freed
+// block of a stack's layout may be set aside instead of freed, and a
+// starting thread may be handed a set-aside block at least as large as it
+// asked for. Such a block is owned by nobody else (its slot is emptied by a
+// compare-exchange before it is handed out), and it is always freed or set
+// aside with the layout `System` allocated it with: `allocated_layout` maps a
+// lent block back to its own layout before every free and realloc (the
+// invariants are kept in `thread_stacks`). The counters are side effects
+// that never touch memory handed out to callers.
 unsafe impl GlobalAlloc for CountingAllocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -144,7 +145,10 @@ unsafe impl GlobalAlloc for CountingAllocator {
         if !INSTRUMENTED {
             return System.dealloc(ptr, layout);
         }
-        // A set-aside block stays counted as live.
+        let layout = thread_stacks::allocated_layout(ptr, layout, true);
+        // A set-aside block stays counted as live. SAFETY (of `park`): `ptr`
+        // was allocated by `System` with exactly `layout` (the caller's, or
+        // the lent block's own, above), and the caller gives it up here.
         if !thread_stacks::park(ptr, &layout) {
             System.dealloc(ptr, layout);
             telemetry::record_dealloc(layout.size() as u64);
@@ -155,6 +159,18 @@ unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if !INSTRUMENTED {
             return System.realloc(ptr, layout, new_size);
+        }
+        if thread_stacks::allocated_layout(ptr, layout, false) != layout {
+            // A lent worker stack (never reallocated in practice): a new
+            // block, then the lent one freed through `dealloc`, which frees it
+            // with the layout it was allocated with. SAFETY (of the layout):
+            // `realloc`'s contract makes `new_size` valid with this alignment.
+            let moved = self.alloc(Layout::from_size_align_unchecked(new_size, layout.align()));
+            if !moved.is_null() {
+                std::ptr::copy_nonoverlapping(ptr, moved, layout.size().min(new_size));
+                self.dealloc(ptr, layout);
+            }
+            return moved;
         }
         let old = layout.size() as u64;
         let new = new_size as u64;

@@ -141,6 +141,15 @@ impl PoolError {
     }
 }
 
+/// A JS `Error` with a `code` property callers can branch on.
+#[cfg(target_arch = "wasm32")]
+pub fn js_error(code: &str, message: &str) -> wasm_bindgen::JsValue {
+    use wasm_bindgen::JsValue;
+    let error = js_sys::Error::new(message);
+    let _ = js_sys::Reflect::set(&error, &JsValue::from_str("code"), &JsValue::from_str(code));
+    error.into()
+}
+
 /// Validates a thread count coming from JS (a float there).
 pub fn validate_thread_count(value: f64) -> Result<usize, PoolError> {
     let whole = value.fract() == 0.0;

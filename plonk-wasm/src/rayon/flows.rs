@@ -33,7 +33,10 @@
 //! lost a worker while starting arrives poisoned.
 
 use super::error::PoolError;
-use super::generation::{Generation, PendingGeneration, Teardown};
+use super::generation::{
+    Generation, PendingGeneration, RetireOptions, Teardown, DEFAULT_DRAIN_TIMEOUT_MS,
+    DEFAULT_EXIT_TIMEOUT_MS,
+};
 use super::lifecycle::{Event, Lifecycle, NewGeneration, RecycleCause, Rejected};
 use super::report::{ExitReport, RecycleReport, Retirement, StartReport, WorkerExit};
 use super::state::{self, apply, workers_left};
@@ -60,22 +63,6 @@ pub trait Host {
     async fn pause(&self, ms: u64);
 }
 
-/// Bounds for one recycle or exit; `None` fields take the defaults.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RetireOptions {
-    pub drain_timeout_ms: Option<u64>,
-    pub exit_timeout_ms: Option<u64>,
-    /// Upstream's order, kept only to measure what it costs: stop the workers
-    /// while they sleep in Rayon's loop, then drop the pool. The workers never
-    /// leave the loop, so their stacks and TLS leak (1-2 MiB each).
-    pub stop_workers_first: bool,
-}
-
-/// Default bound for jobs on a retiring generation to finish: long enough for
-/// a real proof, short enough that a wedged job is reported.
-pub const DEFAULT_DRAIN_TIMEOUT_MS: u64 = 60_000;
-/// Default bound for retiring workers to report their exit.
-pub const DEFAULT_EXIT_TIMEOUT_MS: u64 = 5_000;
 /// How often a waiting operation looks at the lifecycle again.
 const WAIT_POLL_MS: u64 = 2;
 

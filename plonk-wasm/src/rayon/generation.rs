@@ -219,17 +219,45 @@ pub struct Generation {
 /// Each surviving worker is sent one fence job (a Rayon broadcast). A worker
 /// takes it when it next looks for work: when idle, when its piece of a job
 /// ends, or while it waits inside a job for a piece the dead worker held
-/// (Rayon runs broadcasts while it waits). The fence job counts itself and
-/// parks the thread for good, inside whatever job frames it has. Once every
-/// worker is fenced or known to have stopped (the host's count in
-/// `loss_signal`), no thread of the generation runs job code any more, so a
-/// caller's borrowed frame can no longer be touched. The parked threads are
-/// stopped by force when the generation is retired.
+/// (Rayon runs broadcasts while it waits). The fence job marks the worker out
+/// in the loss signal (its out word, by the host's index; a worker the host
+/// gave no index is counted in `parked_unindexed` instead) and parks the
+/// thread for good, inside whatever job frames it has. The generation is
+/// fenced once every worker is out: parked here, or proven gone by the
+/// evidence `loss_signal` lists (never by `terminate()` alone). From then on
+/// no thread of the generation runs job code, so a caller's borrowed frame
+/// can no longer be touched. The parked threads are stopped by force when
+/// the generation is retired.
+///
+/// Why one word per worker rather than two counts: a parked worker may later
+/// be proven gone too (a kill of a fenced worker); with counts it would be
+/// counted twice and the fence could open while another worker still runs.
+/// A word written twice by two pieces of evidence still counts once.
 #[derive(Default)]
 struct Fence {
     requested: AtomicBool,
-    parked: Arc<AtomicUsize>,
+    /// Parked workers the host gave no index (upstream's hosts). Such hosts
+    /// write no out words, so these are never counted twice either.
+    parked_unindexed: Arc<AtomicUsize>,
 }
+
+/// Bounds for retiring a generation (a recycle's old one, or the pool at
+/// exit); `None` fields take the defaults.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RetireOptions {
+    pub drain_timeout_ms: Option<u64>,
+    pub exit_timeout_ms: Option<u64>,
+    /// Upstream's order, kept only to measure what it costs: stop the workers
+    /// while they sleep in Rayon's loop, then drop the pool. The workers never
+    /// leave the loop, so their stacks and TLS leak (1-2 MiB each).
+    pub stop_workers_first: bool,
+}
+
+/// Default bound for jobs on a retiring generation to finish: long enough for
+/// a real proof, short enough that a wedged job is reported.
+pub const DEFAULT_DRAIN_TIMEOUT_MS: u64 = 60_000;
+/// Default bound for retiring workers to report their exit.
+pub const DEFAULT_EXIT_TIMEOUT_MS: u64 = 5_000;
 
 /// How a teardown went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -282,9 +310,13 @@ impl Generation {
         if self.fence.requested.swap(true, Ordering::AcqRel) {
             return;
         }
-        let parked = self.fence.parked.clone();
+        let number = self.number;
+        let parked_unindexed = self.fence.parked_unindexed.clone();
         pool.spawn_broadcast(move |_| {
-            parked.fetch_add(1, Ordering::AcqRel);
+            // This thread runs no job code from here on: it parks for good.
+            if !loss_signal::mark_current_worker_out(number) {
+                parked_unindexed.fetch_add(1, Ordering::AcqRel);
+            }
             park_for_good();
         });
     }
@@ -295,10 +327,11 @@ impl Generation {
         self.fence.requested.load(Ordering::Acquire)
     }
 
-    /// True once every worker is fenced or known to have stopped: no thread
-    /// of this generation runs job code again.
+    /// True once every worker is out (see [`Fence`]): no thread of this
+    /// generation runs job code again.
     pub fn is_fenced(&self) -> bool {
-        self.fence.parked.load(Ordering::Acquire) + loss_signal::stopped(self.number)
+        loss_signal::out_count(self.number, self.threads)
+            + self.fence.parked_unindexed.load(Ordering::Acquire)
             >= self.threads
     }
 

@@ -25,6 +25,10 @@ abi! {
         pub jobs_completed: u64,
         /// Panicked or out of memory.
         pub jobs_failed: u64,
+        /// Jobs run inline on the calling thread because there was no pool
+        /// (before initThreadPool, after exitThreadPool), as upstream runs
+        /// them; not counted in the other job fields.
+        pub inline_jobs: u64,
         /// Jobs finished on the serving generation.
         pub generation_jobs: u64,
         pub generation_age_ms: u64,
@@ -156,6 +160,7 @@ pub fn health() -> PoolHealth {
         in_flight,
         jobs_completed: telemetry::JOBS.completed.load(Relaxed),
         jobs_failed: telemetry::JOBS.failed.load(Relaxed),
+        inline_jobs: telemetry::JOBS.inline.load(Relaxed),
         generation_jobs: serving
             .as_ref()
             .map_or(0, |g| g.jobs_completed() + g.jobs_failed()),

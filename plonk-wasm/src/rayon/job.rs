@@ -40,9 +40,11 @@ pub struct JobInfo {
 /// The job running on this thread (`None` outside a top-level pool job).
 pub fn current_job() -> Option<JobInfo> {
     let generation = CURRENT.with(Cell::get);
-    // SAFETY: `CURRENT` is non-null only between `JobScope::enter` and its
-    // drop, on this thread, while `run_in_pool` holds the job's `Lease`,
-    // which owns an `Arc` of that generation; so the pointee is alive.
+    // SAFETY: `CURRENT` is non-null only between `JobScope::enter(g)` and the
+    // scope's drop, on this thread, and the job closure that holds the scope
+    // owns an `Arc` of `g` for at least as long (`job_generation` in
+    // `try_run_in_pool`, which lives as long as the closure, even past a lost
+    // job's lease); so the pointee is alive.
     unsafe { generation.as_ref() }.map(|generation| JobInfo {
         generation: generation.number,
         torn_down: generation.is_torn_down(),

@@ -1,4 +1,5 @@
-//! Worker losses, signalled through shared memory.
+//! Worker losses, and which workers of a generation can never run job code
+//! again, signalled through shared memory.
 //!
 //! A caller blocked in `run_in_pool` must learn that a worker of its
 //! generation died, or it waits forever for the piece of its job that worker
@@ -8,65 +9,121 @@
 //! this table with plain `Atomics` operations at [`slot_address`], which need
 //! no call into the instance. The waiting caller polls it (see `completion`).
 //!
-//! Layout, part of the JS contract: `SLOTS` slots of two little-endian `u64`s,
-//! 16 bytes each, for generation `g` (never 0) at slot `g % SLOTS`:
-//! - `[0]` the generation: `g` once a worker of `g` was lost (`Atomics.store`);
-//! - `[1]` how many workers of `g` are known to have stopped for good: their
-//!   thread runs no more wasm (`Atomics.add`, once per worker, after the loss).
+//! Layout, part of the JS contract (host/loss.ts): per generation `g` (never
+//! 0) a slot of little-endian `u64`s at [`slot_address`] (one of `SLOTS`,
+//! reused every `SLOTS` generations):
+//! - `[0]` lost: `g` once a worker of `g` was lost (`Atomics.store`);
+//! - `[1 + i]`, `i` < `MAX_THREADS`, worker `i`'s *out* word: `g` once worker
+//!   `i` of `g` (the host's numbering, the `worker` argument of
+//!   `wbg_rayon_start_worker`) provably runs no job code of `g`, ever again.
 //!
-//! When a generation takes over a slot from an older one, the count is reset
-//! first (by whichever side stores the generation). Slots are reused every
-//! `SLOTS` generations, far more than are ever alive at once.
+//! Who writes an out word, and the evidence each write rests on (this is the
+//! invariant the fence in `completion` relies on; every write is `Release`,
+//! every read `Acquire`):
+//! - the worker itself, in Rust, right before it parks at its generation's
+//!   fence for good ([`mark_current_worker_out`], `generation::Fence`);
+//! - the worker itself, in JS, on its own thread, after its last call into
+//!   wasm returned or threw (host/rayon-worker.ts);
+//! - the host, on evidence that the worker's thread ran its last script:
+//!   Node's `exit` event, a Web Worker's `error` event (its task threw out),
+//!   or its Web Lock released (host/supervisor.ts, worker-helpers.js). Never
+//!   on `terminate()` alone, which does not wait for the thread to stop.
+//!
+//! Every word holds a generation number, never a count or a flag, so each
+//! write is idempotent (two pieces of evidence for one worker count once)
+//! and a word left by an older generation in a reused slot never reads as
+//! the new one's: nothing is ever reset, and no writer races a reset. Slots
+//! are reused every `SLOTS` generations, far more than are ever alive at once.
 
+use super::error::MAX_THREADS;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub const SLOTS: usize = 64;
+pub const SLOTS: usize = 32;
 
 #[repr(C, align(16))]
 struct Slot {
-    generation: AtomicU64,
-    stopped: AtomicU64,
+    lost: AtomicU64,
+    out: [AtomicU64; MAX_THREADS],
 }
 
 #[allow(clippy::declare_interior_mutable_const)]
+const ZERO: AtomicU64 = AtomicU64::new(0);
+#[allow(clippy::declare_interior_mutable_const)]
 const EMPTY: Slot = Slot {
-    generation: AtomicU64::new(0),
-    stopped: AtomicU64::new(0),
+    lost: ZERO,
+    out: [ZERO; MAX_THREADS],
 };
-static LOST: [Slot; SLOTS] = [EMPTY; SLOTS];
+static TABLE: [Slot; SLOTS] = [EMPTY; SLOTS];
+
+const NO_WORKER: u32 = u32::MAX;
+
+thread_local! {
+    // The calling pool worker's index in its generation, as the host numbers
+    // it (set by `worker::run_worker`). Const-initialised, destructor-free.
+    static CURRENT_WORKER: Cell<u32> = const { Cell::new(NO_WORKER) };
+}
 
 fn slot(generation: u64) -> &'static Slot {
-    &LOST[(generation % SLOTS as u64) as usize]
+    &TABLE[(generation % SLOTS as u64) as usize]
 }
 
 /// Records that a worker of `generation` was lost (what the host's store does).
 pub fn mark(generation: u64) {
-    let slot = slot(generation);
-    if slot.generation.load(Ordering::Acquire) != generation {
-        slot.stopped.store(0, Ordering::Release);
-        slot.generation.store(generation, Ordering::Release);
-    }
+    slot(generation).lost.store(generation, Ordering::Release);
 }
 
 pub fn is_marked(generation: u64) -> bool {
-    generation != 0 && slot(generation).generation.load(Ordering::Acquire) == generation
+    generation != 0 && slot(generation).lost.load(Ordering::Acquire) == generation
 }
 
-/// Records that one more worker of a lost `generation` stopped for good
-/// (what the host's `Atomics.add` does; natively, tests stand in for it).
-#[cfg(not(target_arch = "wasm32"))]
-pub fn add_stopped(generation: u64) {
-    mark(generation);
-    slot(generation).stopped.fetch_add(1, Ordering::AcqRel);
+/// Records that worker `worker` of `generation` runs no job code of it ever
+/// again. Only with evidence of that (see the module doc); natively, tests
+/// stand in for the host's evidence with it.
+pub fn mark_out(generation: u64, worker: usize) {
+    if let Some(word) = slot(generation).out.get(worker) {
+        word.store(generation, Ordering::Release);
+    }
 }
 
-/// Workers of `generation` known to have stopped for good (0 if none was lost).
-pub fn stopped(generation: u64) -> usize {
-    let slot = slot(generation);
-    if slot.generation.load(Ordering::Acquire) == generation {
-        slot.stopped.load(Ordering::Acquire) as usize
-    } else {
-        0
+/// How many of workers `0..threads` of `generation` are out (see [`mark_out`]).
+pub fn out_count(generation: u64, threads: usize) -> usize {
+    slot(generation)
+        .out
+        .iter()
+        .take(threads)
+        .filter(|word| word.load(Ordering::Acquire) == generation)
+        .count()
+}
+
+/// Sets which worker of its generation the calling thread is (`None`: the
+/// host gave no index, and writes no out word for it).
+pub fn set_current_worker(worker: Option<usize>) {
+    let index = worker
+        .filter(|&w| w < MAX_THREADS)
+        .map_or(NO_WORKER, |w| w as u32);
+    CURRENT_WORKER.with(|current| current.set(index));
+}
+
+/// The calling thread's index as the host numbers it, if it is a pool worker
+/// the host gave one.
+pub fn current_worker() -> Option<usize> {
+    match CURRENT_WORKER.with(Cell::get) {
+        NO_WORKER => None,
+        index => Some(index as usize),
+    }
+}
+
+/// Marks the calling worker out of `generation` ([`mark_out`]): call it only
+/// when this thread will run no job code of it again (it parks for good next).
+/// False if the thread has no index, so that the caller counts it apart.
+pub fn mark_current_worker_out(generation: u64) -> bool {
+    match current_worker() {
+        Some(worker) => {
+            mark_out(generation, worker);
+            true
+        }
+        None => false,
     }
 }
 
@@ -93,19 +150,67 @@ mod tests {
     }
 
     #[test]
-    fn stopped_workers_are_counted_per_generation_and_reset_with_the_slot() {
+    fn out_words_count_each_worker_once_and_never_for_a_later_generation() {
         let g = 2_000_003;
-        assert_eq!(stopped(g), 0);
-        add_stopped(g);
-        add_stopped(g);
-        assert_eq!(stopped(g), 2);
-        let next = g + SLOTS as u64;
-        mark(next);
+        assert_eq!(out_count(g, 4), 0);
+        mark_out(g, 1);
+        mark_out(g, 1);
+        mark_out(g, 3);
         assert_eq!(
-            stopped(next),
-            0,
-            "a new generation in the slot starts from 0"
+            out_count(g, 4),
+            2,
+            "two pieces of evidence for worker 1 count once"
         );
-        assert_eq!(stopped(g), 0, "the old generation no longer owns the slot");
+        assert_eq!(out_count(g, 3), 1, "only workers below `threads` count");
+        mark_out(g, MAX_THREADS);
+        assert_eq!(
+            out_count(g, MAX_THREADS),
+            2,
+            "an index past the table is ignored"
+        );
+        let next = g + SLOTS as u64;
+        assert_eq!(
+            out_count(next, 4),
+            0,
+            "a reused slot starts with nobody out"
+        );
+        mark_out(next, 1);
+        assert_eq!(out_count(next, 4), 1);
+        assert_eq!(
+            out_count(g, 4),
+            1,
+            "a word the new generation wrote is no longer the old one's"
+        );
+    }
+
+    #[test]
+    fn the_layout_is_the_js_contract() {
+        assert_eq!(
+            std::mem::size_of::<Slot>(),
+            8 + 8 * MAX_THREADS + 8,
+            "lost word, out words, padding"
+        );
+        let g = 3_000_003;
+        let base = slot_address(g);
+        assert_eq!(&slot(g).lost as *const AtomicU64 as usize, base);
+        assert_eq!(
+            &slot(g).out[5] as *const AtomicU64 as usize,
+            base + 8 * (1 + 5)
+        );
+    }
+
+    #[test]
+    fn a_thread_without_an_index_marks_nothing() {
+        let g = 4_000_003;
+        std::thread::spawn(move || {
+            assert!(!mark_current_worker_out(g));
+            set_current_worker(Some(2));
+            assert_eq!(current_worker(), Some(2));
+            assert!(mark_current_worker_out(g));
+        })
+        .join()
+        .unwrap();
+        assert_eq!(out_count(g, 4), 1);
+        assert_eq!(current_worker(), None, "the index is per thread");
     }
 }

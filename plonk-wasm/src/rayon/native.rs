@@ -2,8 +2,8 @@
 //! [`Host`] blocks, so the async flows complete in one poll.
 
 use super::error::{PoolError, MAX_THREADS};
-use super::flows::{self, Host, RetireOptions};
-use super::generation::{lock, Generation, PendingGeneration};
+use super::flows::{self, Host};
+use super::generation::{lock, Generation, PendingGeneration, RetireOptions};
 use super::report::{ExitReport, RecycleReport, StartReport, WorkerExit};
 use super::state;
 use super::worker::run_worker;
@@ -46,7 +46,7 @@ impl Host for NativeHost {
             let inbox = pending.inbox.clone();
             let handle = thread::Builder::new()
                 .name(format!("plonk-wasm-g{}-w{}", pending.number, index))
-                .spawn(move || run_worker(&inbox))
+                .spawn(move || run_worker(&inbox, Some(index)))
                 .map_err(|error| format!("spawning worker {}: {}", index, error))?;
             lock(&THREADS).push((pending.number, handle));
         }

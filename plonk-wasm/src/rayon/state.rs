@@ -12,8 +12,7 @@
 //!   no loss falls between "starting" and "started".
 
 use super::error::PoolError;
-use super::flows::RetireOptions;
-use super::generation::{lock, Generation, Lease, PendingGeneration};
+use super::generation::{lock, Generation, Lease, PendingGeneration, RetireOptions};
 use super::lifecycle::{Event, Holder, Lifecycle, PendingRef, Rejected};
 use super::loss_signal;
 use super::report::RecycleReport;
@@ -118,11 +117,24 @@ pub(crate) fn recycles() -> u64 {
     POOL.recycles.load(Relaxed)
 }
 
-/// Admits one job to the serving generation.
-pub fn admit() -> Result<Lease, PoolError> {
+/// Where a job runs.
+pub enum Admission {
+    /// On the serving generation's pool, counted in flight by its lease.
+    Pool(Lease),
+    /// On the calling thread: no pool exists (`Uninit`: before the first
+    /// init, after an exit), where upstream runs the job inline too.
+    Inline,
+}
+
+/// Admits one job: to the serving generation, inline when there is no pool
+/// at all, or not (a pool that starts, exits, or lost a worker says why).
+pub fn admit() -> Result<Admission, PoolError> {
     let guarded = guarded();
+    if let Lifecycle::Uninit = guarded.lifecycle {
+        return Ok(Admission::Inline);
+    }
     let serving = guarded.lifecycle.serving()?;
-    Ok(serving.admit())
+    Ok(Admission::Pool(serving.admit()))
 }
 
 /// Blocks (natively) until the lifecycle changes or `timeout` passes.

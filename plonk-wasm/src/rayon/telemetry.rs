@@ -94,6 +94,16 @@ impl WorkerSlot {
 const EMPTY_SLOT: WorkerSlot = WorkerSlot::new();
 static SLOTS: [WorkerSlot; WORKER_SLOTS] = [EMPTY_SLOT; WORKER_SLOTS];
 
+/// False only in uninstrumented builds (`PLONK_WASM_UNINSTRUMENTED` set at
+/// compile time, by `scripts/build-wasm.sh node-baseline` only): the global
+/// allocator (`counting_alloc`) then forwards straight to `System`, keeps
+/// none of these counters and sets no stacks aside (`thread_stacks`). A
+/// compile-time environment variable rather than a cargo feature: these files
+/// are installed into upstream's crate, whose manifest declares no such
+/// feature (an unknown `cfg(feature = ...)` would warn there). A constant, so
+/// either build compiles the other branch away.
+pub(crate) const INSTRUMENTED: bool = option_env!("PLONK_WASM_UNINSTRUMENTED").is_none();
+
 /// Allocator counters for the whole instance (all threads).
 pub struct AllocatorCounters {
     pub live_bytes: AtomicU64,
@@ -119,11 +129,15 @@ pub static ALLOCATOR: AllocatorCounters = AllocatorCounters {
 pub struct JobCounters {
     pub completed: AtomicU64,
     pub failed: AtomicU64,
+    /// Jobs run on the calling thread because no pool existed (see
+    /// `run_in_pool`); not in `completed` or `failed`.
+    pub inline: AtomicU64,
 }
 
 pub static JOBS: JobCounters = JobCounters {
     completed: AtomicU64::new(0),
     failed: AtomicU64::new(0),
+    inline: AtomicU64::new(0),
 };
 
 /// Called by the counting allocator on every successful allocation.

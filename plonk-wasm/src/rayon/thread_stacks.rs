@@ -20,9 +20,14 @@
 //!   stacks would no longer fit in the hole: linear memory grew by a stack
 //!   every few recycles.
 //!
-//! Invariants, kept here: a set-aside block is counted in the allocator's live
-//! bytes at the size it is set aside under; it is handed out only to a thread
-//! that is starting; at most [`SLOTS`] blocks are set aside.
+//! Invariants, kept here: a set-aside block was allocated by `System` with
+//! exactly the layout it is set aside under (its size in the slot, alignment
+//! `STACK_ALIGN`), and is freed with that layout only: a block handed out
+//! for a smaller request is recorded as lent, and freed or set aside again
+//! under its own size ([`allocated_layout`], which the allocator asks on
+//! every free); it is counted in the allocator's live bytes at that size; it
+//! is handed out only to a thread that is starting; at most [`SLOTS`] blocks
+//! are set aside, and at most [`SLOTS`] lent.
 //!
 //! Natively there is no such lock and threads have their own stacks: every
 //! function here does nothing.
@@ -42,13 +47,18 @@ mod imp {
     use super::{DEFAULT_STACK_BYTES, SLOTS, STACK_ALIGN};
     use crate::rayon::telemetry;
     use std::alloc::{GlobalAlloc, Layout, System};
-    use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+    use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
     use std::sync::atomic::{AtomicU64, AtomicUsize};
 
     /// A set-aside block: address in the high half, size in the low half; 0 is empty.
     #[allow(clippy::declare_interior_mutable_const)]
     const EMPTY: AtomicU64 = AtomicU64::new(0);
     static PARKED: [AtomicU64; SLOTS] = [EMPTY; SLOTS];
+    /// Set-aside blocks handed out for a smaller request than their size
+    /// (see [`take`]), packed like `PARKED`: address and real size.
+    static LENT: [AtomicU64; SLOTS] = [EMPTY; SLOTS];
+    /// A `LENT` entry claimed by a `take` that has not stored its block yet.
+    const RESERVED: u64 = u64::MAX;
     /// The stack size the glue uses, once a worker started (0 before).
     static SEEN_STACK_BYTES: AtomicUsize = AtomicUsize::new(0);
 
@@ -93,9 +103,15 @@ mod imp {
     /// For a starting thread's stack: a set-aside block at least as large as
     /// `layout`, or null (also for its TLS block, which is small and never
     /// takes one). The first stack request is remembered as the stack size.
+    ///
+    /// A block set aside under a larger size (reserved before the first
+    /// worker told the stack size in use: o1js's glue asks for 1 MiB, the
+    /// reserve assumes wasm-bindgen's 2 MiB) is lent: recorded in `LENT`, so
+    /// that when its owner frees it under `layout` it is freed, or set aside
+    /// again, with the layout it was allocated with ([`allocated_layout`]).
     pub fn take(layout: &Layout) -> *mut u8 {
         let bytes = layout.size();
-        if layout.align() != STACK_ALIGN || bytes < 64 * 1024 || bytes % (64 * 1024) != 0 {
+        if !is_stack_shaped(layout) {
             return std::ptr::null_mut();
         }
         SEEN_STACK_BYTES.store(bytes, Relaxed);
@@ -104,21 +120,82 @@ mod imp {
             if entry == 0 || unpack(entry).1 < bytes {
                 continue;
             }
-            if slot.compare_exchange(entry, 0, AcqRel, Relaxed).is_ok() {
-                let (block, parked_bytes) = unpack(entry);
-                // Counted at `parked_bytes` while set aside; from now on at the
-                // size its owner will free it with (dlmalloc frees the whole
-                // block whatever size it is told).
-                telemetry::record_dealloc(parked_bytes as u64);
-                telemetry::record_alloc_unattributed(bytes as u64);
-                return block;
+            let larger = unpack(entry).1 > bytes;
+            // A larger block needs a free `LENT` entry; claimed first, so a
+            // block is never handed out without one.
+            let lent = if larger {
+                match LENT
+                    .iter()
+                    .find(|lent| lent.compare_exchange(0, RESERVED, AcqRel, Relaxed).is_ok())
+                {
+                    Some(lent) => Some(lent),
+                    None => continue,
+                }
+            } else {
+                None
+            };
+            if slot.compare_exchange(entry, 0, AcqRel, Relaxed).is_err() {
+                if let Some(lent) = lent {
+                    lent.store(0, Release);
+                }
+                continue;
             }
+            let (block, parked_bytes) = unpack(entry);
+            if let Some(lent) = lent {
+                lent.store(entry, Release);
+            }
+            // Counted at `parked_bytes` while set aside, and still (that is
+            // the size it will be freed with); one more allocation.
+            telemetry::record_dealloc(parked_bytes as u64);
+            telemetry::record_alloc_unattributed(parked_bytes as u64);
+            return block;
         }
         std::ptr::null_mut()
     }
 
+    /// The layout `block` was allocated with, given the layout its owner
+    /// holds it under: its real one if [`take`] lent it, else `layout`.
+    /// `freed`: the block is being freed (or was just reallocated), so it is
+    /// no longer lent and its entry is dropped.
+    #[inline]
+    pub fn allocated_layout(block: *mut u8, layout: Layout, freed: bool) -> Layout {
+        if !is_stack_shaped(&layout) {
+            return layout;
+        }
+        for lent in LENT.iter() {
+            let entry = lent.load(Acquire);
+            if entry == 0 || entry == RESERVED || unpack(entry).0 != block {
+                continue;
+            }
+            // Only the block's owner frees or reallocates it: nobody races this.
+            if freed {
+                lent.store(0, Release);
+            }
+            return stack_layout(unpack(entry).1);
+        }
+        layout
+    }
+
+    /// What a stack request looks like (a TLS block never does).
+    fn is_stack_shaped(layout: &Layout) -> bool {
+        let bytes = layout.size();
+        layout.align() == STACK_ALIGN && bytes >= 64 * 1024 && bytes % (64 * 1024) == 0
+    }
+
+    fn stack_layout(bytes: usize) -> Layout {
+        Layout::from_size_align(bytes, STACK_ALIGN).expect("a valid stack layout")
+    }
+
     /// Sets `block` aside if it has a stack's layout and a slot is free.
-    pub fn park(block: *mut u8, layout: &Layout) -> bool {
+    ///
+    /// # Safety
+    ///
+    /// `block` must have been allocated by `System` with exactly `layout`
+    /// (so that `take` can hand it out, and `trim` free it, with that layout)
+    /// and must not be used or freed by anyone after this call if it returns
+    /// true: ownership passes to the set-aside slot. If it returns false the
+    /// caller still owns the block.
+    pub unsafe fn park(block: *mut u8, layout: &Layout) -> bool {
         if !is_stack_layout(layout) {
             return false;
         }
@@ -143,22 +220,26 @@ mod imp {
     pub fn reserve(workers: usize) -> Result<(), usize> {
         // An uninstrumented allocator (the benchmark's baseline) is upstream's:
         // it never hands set-aside blocks out, so none are set aside.
-        if !crate::rayon::counting_alloc::INSTRUMENTED {
+        if !telemetry::INSTRUMENTED {
             return Ok(());
         }
         let bytes = stack_bytes();
-        let layout = Layout::from_size_align(bytes, STACK_ALIGN).expect("a valid stack layout");
+        let layout = stack_layout(bytes);
         let mut missing = workers.min(SLOTS).saturating_sub(parked_at_least(bytes));
         while missing > 0 {
-            // SAFETY: a valid, non-zero layout; the block is parked or freed below.
+            // SAFETY: `layout` is valid and non-zero (a stack size, a multiple
+            // of 64 KiB); the block is parked or freed below.
             let block = unsafe { System.alloc(layout) };
             if block.is_null() {
                 telemetry::record_failed_alloc(bytes as u64);
                 return Err(missing * bytes);
             }
             telemetry::record_alloc_unattributed(bytes as u64);
-            if !park(block, &layout) {
+            // SAFETY: allocated by `System` with exactly `layout` just above,
+            // and used by nobody else: ownership passes to the slot.
+            if !unsafe { park(block, &layout) } {
                 // Every slot is taken by blocks of another size: not ours to fix here.
+                // SAFETY: not parked, so still ours; allocated with `layout` above.
                 unsafe { System.dealloc(block, layout) };
                 telemetry::record_dealloc(bytes as u64);
                 return Ok(());
@@ -182,11 +263,11 @@ mod imp {
             let entry = slot.swap(0, AcqRel);
             if entry != 0 {
                 let (block, bytes) = unpack(entry);
-                let layout =
-                    Layout::from_size_align(bytes, STACK_ALIGN).expect("a valid stack layout");
-                // SAFETY: the block came from `System` with this size (or a
-                // larger one: dlmalloc frees the whole block either way).
-                unsafe { System.dealloc(block, layout) };
+                // SAFETY: a set-aside block was allocated by `System` with
+                // exactly this layout (`park`'s contract, which the allocator
+                // keeps by asking `allocated_layout` first), and the swap
+                // made this thread its only owner.
+                unsafe { System.dealloc(block, stack_layout(bytes)) };
                 telemetry::record_dealloc(bytes as u64);
             }
         }
@@ -207,7 +288,14 @@ mod imp {
     pub fn take(_layout: &Layout) -> *mut u8 {
         std::ptr::null_mut()
     }
-    pub fn park(_block: *mut u8, _layout: &Layout) -> bool {
+    #[inline]
+    pub fn allocated_layout(_block: *mut u8, layout: Layout, _freed: bool) -> Layout {
+        layout
+    }
+    /// # Safety
+    ///
+    /// As on wasm; natively nothing is set aside and the caller keeps the block.
+    pub unsafe fn park(_block: *mut u8, _layout: &Layout) -> bool {
         false
     }
     pub fn reserve(_workers: usize) -> Result<(), usize> {
@@ -216,4 +304,4 @@ mod imp {
     pub fn trim(_keep: usize) {}
 }
 
-pub use imp::{park, reserve, stack_bytes, take, thread_is_starting, trim};
+pub use imp::{allocated_layout, park, reserve, stack_bytes, take, thread_is_starting, trim};

@@ -14,9 +14,9 @@
 
 use super::caught::{caught, Caught};
 use super::console_log::LEVEL_NAMES;
-use super::error::{PoolError, MAX_THREADS};
-use super::flows::{self, Host, RetireOptions};
-use super::generation::{Generation, Inbox, PendingGeneration};
+use super::error::{js_error, PoolError, MAX_THREADS};
+use super::flows::{self, Host};
+use super::generation::{Generation, Inbox, PendingGeneration, RetireOptions};
 use super::js_args::{Input, Options, MAX_SAFE_INTEGER};
 use super::report::WorkerExit;
 use super::worker::run_worker;
@@ -172,13 +172,6 @@ fn describe(error: &JsValue) -> String {
     }
 }
 
-/// A JS `Error` with a `code` property callers can branch on.
-pub fn js_error(code: &str, message: &str) -> JsValue {
-    let error = js_sys::Error::new(message);
-    let _ = Reflect::set(&error, &JsValue::from_str("code"), &JsValue::from_str(code));
-    error.into()
-}
-
 fn pool_error(error: &PoolError) -> JsValue {
     js_error(error.code(), &error.to_string())
 }
@@ -318,21 +311,40 @@ fn report_worker_lost_checked(generation: &JsValue, reason: &JsValue) -> Result<
 /// Called by each worker with `builder.receiver()`; returns when the worker's
 /// generation is dropped. The worker must then call
 /// `__wbindgen_thread_destroy()` and report its exit to the host.
+///
+/// `worker` (optional, an addition to upstream's ABI): the worker's index in
+/// its generation, 0 to `numThreads() - 1`, distinct per worker. A host that
+/// writes loss evidence into the loss signal (`lossSignalAddress()`) must
+/// give it: the fence marks a parked worker out under this index, so that
+/// evidence about the same worker is never counted twice (`loss_signal`).
 #[wasm_bindgen]
-pub fn wbg_rayon_start_worker(receiver: JsValue) -> Result<(), JsValue> {
-    caught(|| start_worker(&receiver))
+pub fn wbg_rayon_start_worker(receiver: JsValue, worker: JsValue) -> Result<(), JsValue> {
+    caught(|| start_worker(&receiver, &worker))
 }
 
-fn start_worker(receiver: &JsValue) -> Result<(), JsValue> {
+fn start_worker(receiver: &JsValue, worker: &JsValue) -> Result<(), JsValue> {
     let handle = Input::argument("wbg_rayon_start_worker", "receiver").whole(
         receiver,
         0.0,
         u32::MAX as f64,
         "the number builder.receiver() returned: a whole number from 0 to 2^32 - 1",
     )? as u32;
+    let worker = if worker.is_undefined() {
+        None
+    } else {
+        Some(Input::argument("wbg_rayon_start_worker", "worker").whole(
+            worker,
+            0.0,
+            (MAX_THREADS - 1) as f64,
+            &format!(
+                "the worker's index in its generation, or undefined: a whole number from 0 to {}",
+                MAX_THREADS - 1
+            ),
+        )? as usize)
+    };
     let inbox: Arc<Inbox> = Inbox::find(handle)
         .ok_or_else(|| pool_error(&PoolError::UnknownReceiver { value: handle }))?;
-    run_worker(&inbox);
+    run_worker(&inbox, worker);
     Ok(())
 }
 

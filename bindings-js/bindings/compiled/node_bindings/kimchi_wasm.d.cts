@@ -24,8 +24,8 @@ export declare function logPoolEvent(level: PoolLogLevel, message: string): void
 export declare function setPoolLogLevel(level: PoolLogLevel): void;
 /** The size of the calling thread's stack block, given its `__stack_alloc`. */
 export declare function threadStackBytes(stack_alloc: number): number;
-/** A worker's Rayon loop; returns when its generation is dropped. */
-export declare function wbg_rayon_start_worker(receiver: number): void;
+/** A worker's Rayon loop; returns when its generation is dropped. `worker`: its index in its generation (the loss signal's). */
+export declare function wbg_rayon_start_worker(receiver: number, worker?: number | undefined): void;
 /** Test builds only (features fixture, test-exports). */
 export declare const fixtureProve: ((k: number, seed: number) => Uint8Array) | undefined;
 /** Test builds only (features fixture, test-exports). */
@@ -48,6 +48,16 @@ export declare const testReleaseHeldMemory: (() => number) | undefined;
 export declare const testTrapOnCaller: (() => void) | undefined;
 /** Test builds only (features fixture, test-exports). */
 export declare const testTrapOnWorker: (() => void) | undefined;
+/** Test builds only (features fixture, test-exports). */
+export declare const testStrayWriter: ((mode: 'job' | 'canary') => { frame: number; code?: string | null; intact?: boolean; passesDuring?: number; timedOut?: boolean }) | undefined;
+/** Test builds only (features fixture, test-exports). */
+export declare const testStrayWriterState: (() => { running: boolean; stopped: boolean; passes: number; worker: number }) | undefined;
+/** Test builds only (features fixture, test-exports). */
+export declare const testStrayWriterControl: ((action: 'reset' | 'stop' | 'hold' | 'release') => void) | undefined;
+/** Test builds only (features fixture, test-exports). */
+export declare const testTerminationsHeld: (() => boolean) | undefined;
+/** Test builds only (features fixture, test-exports). */
+export declare const testLossSignalOut: ((generation: number) => number) | undefined;
 
 /** The instance's raw exports (the glue instantiates itself as it loads). */
 export declare const __wasm: RawExports;

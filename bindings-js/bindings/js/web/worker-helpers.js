@@ -19,6 +19,15 @@
 // Browsers give no event when a worker's thread ends: a worker's end is its
 // `exited` message, an `error` (its wasm threw out), or its termination by the
 // supervisor (host/supervisor.ts says what that means for a lost worker).
+// `terminate()` does not wait for the thread to stop running wasm, so it is no
+// evidence that a worker is gone. The evidence is the worker's Web Lock: each
+// rayon worker holds a lock of its own (`navigator.locks`) from before it
+// enters wasm until its last wasm call returned, and the browser releases a
+// worker's locks only once its script stopped for good (its callback
+// returned, or the worker was discarded). So a lost worker's handle resolves
+// `gone()` once the supervisor gets that lock, never before. Where Web Locks
+// are missing, `gone()` never resolves: a job stranded by a worker terminated
+// in the middle of it then waits, bounded by the page's call timeout.
 //
 // Workers are built from function sources, as upstream's are, so they work in
 // o1js's one-file bundle: `srcFromFunctionModule(f)` ships `f` and everything
@@ -204,13 +213,51 @@ connectPoolHost.deps = [requester, channelOf];
 
 // --------------------------------------------------------------- rayon worker
 
-/** A rayon worker's script: waits for its start message, then lives the life of host/rayon-worker.ts. */
+/**
+ * A rayon worker's script: waits for its start message, then lives the life
+ * of host/rayon-worker.ts, holding its Web Lock (`lifeLock`, see the top of
+ * this file) around it where the browser has Web Locks.
+ */
 function workerHelperMain() {
   onceMessage('plonk-wasm:rayon-start', (data) => {
     const glue = kimchiWasm();
     const raw = glue.initSync({ module: data.module, memory: data.memory });
-    runRayonWorker(glue, raw, data.receiver, (message) => postMessage(message));
-    close();
+    const identity =
+      typeof data.index === 'number'
+        ? { index: data.index, generation: data.generation, lossSignalAddress: data.lossSignalAddress, memory: data.memory }
+        : undefined;
+    /** @param {boolean} lifeLock */
+    const live = (lifeLock) => runRayonWorker(glue, raw, data.receiver, (message) => postMessage(message), identity, lifeLock);
+    // A failure leaves as an uncaught error of the worker (an `error` event at the supervisor), as without the lock.
+    const rethrow = (/** @type {unknown} */ error) =>
+      setTimeout(() => {
+        throw error;
+      });
+    const locks = typeof navigator === 'object' ? navigator.locks : undefined;
+    if (typeof data.lifeLock !== 'string' || locks === undefined) {
+      live(false);
+      close();
+      return;
+    }
+    let granted = false;
+    locks
+      .request(data.lifeLock, () => {
+        granted = true;
+        live(true);
+      })
+      .then(
+        () => close(),
+        (error) => {
+          if (granted) return rethrow(error);
+          // The lock could not be had (not in this context): live without it; the host gets no lock evidence.
+          try {
+            live(false);
+            close();
+          } catch (failure) {
+            rethrow(failure);
+          }
+        },
+      );
   });
 }
 workerHelperMain.deps = [{ kimchiWasm }, onceMessage, runRayonWorker];
@@ -239,6 +286,22 @@ function runWebSupervisor({ module, memory, rayonSource, port, settings: initial
   // One URL for every worker of every generation, kept for the supervisor's life.
   const rayonUrl = URL.createObjectURL(new Blob([rayonSource], { type: 'text/javascript' }));
   const settings = { ...initialSettings };
+  // Web Locks are per origin: the workers' lock names carry this supervisor's own token.
+  const lockPrefix = `plonk-wasm ${globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random()}`}`;
+  const locks = typeof navigator === 'object' ? navigator.locks : undefined;
+  /**
+   * Test builds only: `testHoldTerminations(true)` (on any thread of the instance) makes
+   * `terminate()` take effect only once it is released, as a terminate() that has not taken
+   * effect yet: the thread keeps running wasm meanwhile (tests/web/stray-writer.test.js).
+   * @param {Worker} worker
+   */
+  const terminateWhenAllowed = (worker) => {
+    if (typeof glue.testTerminationsHeld === 'function' && glue.testTerminationsHeld()) {
+      setTimeout(() => terminateWhenAllowed(worker), 10);
+      return;
+    }
+    worker.terminate();
+  };
   const operations = runSupervisor({
     instance: { ...glue, poolHealth: glue.poolHealth, logPoolEvent: glue.logPoolEvent, reportWorkerLost: glue.reportWorkerLost, __wasm: raw },
     memory,
@@ -246,18 +309,44 @@ function runWebSupervisor({ module, memory, rayonSource, port, settings: initial
     reportsEnd: false,
     spawn(request, index, events) {
       const worker = new Worker(rayonUrl, { name: `plonk-wasm rayon ${request.generation}.${index}` });
-      worker.addEventListener('message', ({ data }) => routeRayonMessage(data, events));
+      const lifeLock = `${lockPrefix} g${request.generation} w${index}`;
+      /** True once the worker said it holds its lock: from then on, getting the lock proves it stopped. */
+      let holdsLock = false;
+      /** @type {Promise<void> | undefined} */
+      let gone;
+      worker.addEventListener('message', ({ data }) => {
+        if (data?.type === 'plonk-wasm:rayon-ready' && data.lifeLock === true) holdsLock = true;
+        routeRayonMessage(data, events);
+      });
       worker.addEventListener('messageerror', () => events.broken('a message from it could not be deserialized'));
       worker.addEventListener('error', (error) => {
         // Handled here: the loss is reported through the pool and host events.
         error.preventDefault();
         events.failed(`error: ${error.message || 'uncaught error'}`);
       });
-      worker.postMessage({ type: 'plonk-wasm:rayon-start', module: request.module, memory: request.memory, receiver: request.receiver });
+      worker.postMessage({
+        type: 'plonk-wasm:rayon-start',
+        module: request.module,
+        memory: request.memory,
+        receiver: request.receiver,
+        generation: request.generation,
+        index,
+        lossSignalAddress: request.lossSignalAddress,
+        ...(locks === undefined ? {} : { lifeLock }),
+      });
       return {
         terminate() {
-          worker.terminate();
+          terminateWhenAllowed(worker);
+          // The request only: browsers tell nobody when a worker's thread stops.
           return Promise.resolve();
+        },
+        gone() {
+          gone ??=
+            locks !== undefined && holdsLock
+              ? locks.request(lifeLock, () => undefined).then(() => undefined)
+              : // No evidence will ever come: it is never proven gone.
+                new Promise(() => undefined);
+          return gone;
         },
       };
     },

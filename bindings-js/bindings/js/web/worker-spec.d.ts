@@ -3,18 +3,8 @@
 // not: the bindings the backend forwards from the page to its main worker.
 // Never installed (o1js has the file itself).
 
-/** How a value crosses: a wasm class (`__wrap` rebuilds it from a pointer), or a conversion there and back. */
-export interface WorkerSpecType {
-  readonly prototype?: object;
-  __wrap?(pointer: number): unknown;
-  there?(value: unknown): number;
-  back?(value: number): unknown;
-}
+// The shapes are the ones the backend forwards by (host/forwarded-calls.ts).
+export type { ForwardedType as WorkerSpecType, ForwardedBinding as WorkerSpecEntry } from '../../../lib/proof-system/host/forwarded-calls.js';
+import type { ForwardedBinding } from '../../../lib/proof-system/host/forwarded-calls.js';
 
-export interface WorkerSpecEntry {
-  readonly args?: readonly (WorkerSpecType | undefined)[];
-  readonly res?: WorkerSpecType;
-  readonly disabled?: boolean;
-}
-
-export function workerSpec(wasm: object): Record<string, WorkerSpecEntry>;
+export function workerSpec(wasm: object): Record<string, ForwardedBinding>;

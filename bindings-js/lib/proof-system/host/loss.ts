@@ -1,18 +1,24 @@
 /**
- * How the host tells the pool that a worker died: through the loss signal in
- * shared memory (plonk-wasm's loss_signal.rs: per generation a 16-byte slot of
- * two u64s, the generation and how many of its workers stopped for good),
- * written with `Atomics` so that it needs no call into the instance (which may
- * be terminated, or blocked on the main thread), and then through
- * `reportWorkerLost`, which poisons the generation.
+ * How the host tells the pool that a worker died, and that a worker runs no
+ * more wasm: through the loss signal in shared memory (plonk-wasm's
+ * loss_signal.rs: per generation a slot of u64s at `lossSignalAddress`, `[0]`
+ * the generation once a worker of it was lost, `[1 + i]` the generation once
+ * worker `i` of it is *out*), written with `Atomics` so that it needs no call
+ * into the instance (which may be terminated, or blocked on the main thread),
+ * and then through `reportWorkerLost`, which poisons the generation.
  *
- * Shippable (the web supervisor is built from function sources): these
- * functions use only their arguments, globals and each other.
+ * Every word holds a generation number, so writing one twice (two pieces of
+ * evidence about one worker) counts once, and nothing is ever reset.
+ *
+ * Shippable (the web supervisor and the rayon workers are built from
+ * function sources): these functions use only their arguments, globals and
+ * each other.
  */
 
-/** A worker as the loss report needs it. */
+/** A worker as the loss signal names it. */
 export interface LostWorker {
   readonly generation: number;
+  /** The worker's index in its generation, as passed to `wbg_rayon_start_worker`. */
   readonly index: number;
   /** From `PoolBuilder.lossSignalAddress()`. */
   readonly lossSignalAddress: number;
@@ -22,30 +28,33 @@ interface SharedMemory {
   readonly buffer: ArrayBufferLike;
 }
 
-/**
- * Marks `generation` lost in its slot (resetting the stopped count if the
- * slot belonged to an older generation): a job blocked on it sees the loss
- * and fences the generation.
- */
+/** Marks `generation` lost in its slot: a job blocked on it sees the loss and fences the generation. */
 export function signalWorkerLoss(memory: SharedMemory, lossSignalAddress: number, generation: number): void {
-  const slot = new BigInt64Array(memory.buffer, lossSignalAddress, 2);
-  if (Atomics.load(slot, 0) !== BigInt(generation)) {
-    Atomics.store(slot, 1, 0n);
-    Atomics.store(slot, 0, BigInt(generation));
-  }
+  Atomics.store(new BigInt64Array(memory.buffer, lossSignalAddress, 1), 0, BigInt(generation));
 }
 
 /**
- * Counts one more worker of a lost generation that runs no more wasm, ever
- * (its thread ended, or its wasm threw out and it was terminated). A job
- * blocked on the generation gives up only once every worker is fenced or
- * counted here, so call it only when that is certain.
+ * The host's evidence that `worker` runs no more wasm, ever: its thread
+ * ended (Node's `exit` event), its wasm threw out of its task (an `error`
+ * event, a `failed` report), or its Web Lock was released (the browser
+ * releases it only after the worker's script stopped for good). Never call it
+ * because `terminate()` was called: that does not wait for the thread to
+ * stop, and a job blocked on the generation gives up, and frees what its
+ * workers may still touch, once every worker is out.
  */
-export function signalWorkerStopped(memory: SharedMemory, lossSignalAddress: number, generation: number): void {
-  signalWorkerLoss(memory, lossSignalAddress, generation);
-  Atomics.add(new BigInt64Array(memory.buffer, lossSignalAddress, 2), 1, 1n);
+export function signalWorkerStopped(memory: SharedMemory, worker: LostWorker): void {
+  const word = new BigInt64Array(memory.buffer, worker.lossSignalAddress + 8 * (1 + worker.index), 1);
+  Atomics.store(word, 0, BigInt(worker.generation));
 }
-signalWorkerStopped.deps = [signalWorkerLoss];
+
+/**
+ * The worker's own word that it left wasm for good: called on the worker's
+ * thread, after its last call into wasm returned or threw (host/rayon-worker.ts).
+ */
+export function signalWorkerLeft(memory: SharedMemory, worker: LostWorker): void {
+  const word = new BigInt64Array(memory.buffer, worker.lossSignalAddress + 8 * (1 + worker.index), 1);
+  Atomics.store(word, 0, BigInt(worker.generation));
+}
 
 /**
  * A worker died: signals the loss through shared memory, then tells the pool
