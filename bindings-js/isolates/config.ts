@@ -2,19 +2,26 @@
  * createProverPool's options: all optional except `module`, resolved into a
  * complete, frozen config from frozen defaults.
  *
- * Every field is validated with the same message shape,
- * `prover pool option <field> is <value>: expected <range>` (a
- * ProverPoolConfigError carrying field, value and expected); `limits` fields
- * are named `limits.<field>`. Unknown fields are refused, so a misspelt option
- * is not silently ignored. The caller's objects are never mutated or kept:
- * resolveProverPoolConfig copies what it reads (the warm step's `args` are
- * structured-cloned into each isolate anyway).
+ * Every field is checked by the kernel's one validator and rules
+ * (kernel/options.ts), the same the pool's options are checked by, with its
+ * one message shape, `prover pool option <field> is <value>: expected <range>`
+ * (a ProverPoolConfigError carrying field, value and expected); `limits`
+ * fields are named `limits.<field>`. Unknown fields are refused, so a
+ * misspelt option is not silently ignored. The caller's objects are never
+ * mutated or kept: the validator copies what it reads (the warm step's `args`
+ * are structured-cloned into each isolate anyway).
  */
+import {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  checkOptions,
+  isPlainObject,
+  rules,
+  type FieldRules,
+  type RefuseOption,
+} from '../lib/proof-system/kernel/options.js';
 import { ProverPoolConfigError } from './errors.js';
 
 const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
-const WASM_PAGE_BYTES = 65_536;
 
 /** When an isolate is replaced (replacement-policy.ts applies them), and its memory ceiling. */
 export interface ReplacementLimits {
@@ -38,7 +45,7 @@ export interface ReplacementLimits {
    * freshly warmed isolate would be below it.
    */
   readonly admissionHeadroomBytes: number;
-  /** Band, as a fraction of a threshold, for the memory thresholds (replacement-policy.ts). Range [0, 0.5]. */
+  /** The smallest change that counts, as a fraction of a threshold (kernel/thresholds.ts). Range [0, 0.5]. */
   readonly hysteresisFraction: number;
   /** No two replacements for limits closer than this, pool-wide (crashes, aborts and headroom are exempt). */
   readonly cooldownMs: number;
@@ -117,92 +124,56 @@ export const DEFAULT_CONFIG: Omit<ProverPoolConfig, 'module'> = Object.freeze({
   restartDelayMs: 1_000,
 });
 
-/** One rule per field: `accepts` the value; `expected` names the range. */
-interface FieldRule {
-  readonly expected: string;
-  readonly accepts: (value: unknown) => boolean;
-}
-
-const isFiniteNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
-const positive = (value: unknown) => isFiniteNumber(value) && value > 0;
-const nonNegative = (value: unknown) => isFiniteNumber(value) && value >= 0;
-const positiveInteger = (value: unknown) => Number.isSafeInteger(value) && (value as number) > 0;
-const nonNegativeInteger = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
-const orNull = (accepts: (value: unknown) => boolean) => (value: unknown) => value === null || accepts(value);
-const fraction = (value: unknown) => isFiniteNumber(value) && value >= 0 && value <= 0.5;
-/** setTimeout's largest delay: a longer one fires after 1 ms in Node and in browsers. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-/** A delay handed to setTimeout/setInterval: whole milliseconds from `min` to MAX_TIMER_MS. */
-const timerMs = (min: number): FieldRule => ({
-  expected: `a whole number of milliseconds from ${min} to ${MAX_TIMER_MS} (2^31 - 1)`,
-  accepts: (v) => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= MAX_TIMER_MS,
-});
-
-const LIMIT_RULES: { readonly [K in keyof ReplacementLimits]: FieldRule } = {
-  memoryMaximumBytes: {
-    expected: 'null, or bytes: a multiple of 65536 from 16 MiB to 4 GiB',
-    accepts: orNull((v) => Number.isSafeInteger(v) && (v as number) % WASM_PAGE_BYTES === 0 && (v as number) >= 16 * MiB && (v as number) <= 4 * GiB),
-  },
-  maxLinearBytes: { expected: 'a positive number of bytes, or null (off)', accepts: orNull(positive) },
-  maxAllocatorLiveBytes: { expected: 'a positive number of bytes, or null (off)', accepts: orNull(positive) },
-  maxJobs: { expected: 'a positive integer, or null (off)', accepts: orNull(positiveInteger) },
-  maxAgeMs: { expected: 'a positive whole number of milliseconds, or null (off)', accepts: orNull(positiveInteger) },
-  admissionHeadroomBytes: { expected: 'a number of bytes >= 0', accepts: nonNegative },
-  hysteresisFraction: { expected: 'a number in [0, 0.5]', accepts: fraction },
-  cooldownMs: { expected: 'a whole number of milliseconds >= 0', accepts: nonNegativeInteger },
-  jitterFraction: { expected: 'a number in [0, 0.5]', accepts: fraction },
+const LIMIT_RULES: FieldRules<ReplacementLimits> = {
+  memoryMaximumBytes: rules.orNull(rules.memoryMaximum(), "the platform's default"),
+  maxLinearBytes: rules.orNull(rules.bytes(1)),
+  maxAllocatorLiveBytes: rules.orNull(rules.bytes(1)),
+  maxJobs: rules.orNull(rules.wholeNumber(1, Number.MAX_SAFE_INTEGER)),
+  maxAgeMs: rules.orNull(rules.ageMs()),
+  admissionHeadroomBytes: rules.bytes(0),
+  hysteresisFraction: rules.fraction(0, 0.5),
+  cooldownMs: rules.timerMs(0),
+  jitterFraction: rules.fraction(0, 0.5),
 };
 
 type ScalarField = Exclude<keyof ProverPoolConfig, 'module' | 'warm' | 'limits'>;
 
-const FIELD_RULES: { readonly [K in ScalarField]: FieldRule } = {
-  isolates: { expected: 'an integer from 1 to 64', accepts: (v) => positiveInteger(v) && (v as number) <= 64 },
-  threadsPerIsolate: { expected: 'an integer from 1 to 256, or null (o1js default)', accepts: orNull((v) => positiveInteger(v) && (v as number) <= 256) },
-  maxQueuedJobs: { expected: 'an integer >= 0, or null (no bound)', accepts: orNull(nonNegativeInteger) },
-  startTimeoutMs: timerMs(1),
-  terminateTimeoutMs: timerMs(1),
-  healthTimeoutMs: timerMs(1),
-  idleCheckIntervalMs: timerMs(1),
-  maxStartFailures: { expected: 'a positive integer', accepts: positiveInteger },
-  restartDelayMs: timerMs(0),
+const FIELD_RULES: FieldRules<Pick<ProverPoolConfig, ScalarField>> = {
+  isolates: rules.wholeNumber(1, 64),
+  threadsPerIsolate: rules.orNull(rules.wholeNumber(1, 256), "o1js's default"),
+  maxQueuedJobs: rules.orNull(rules.wholeNumber(0, Number.MAX_SAFE_INTEGER), 'no bound'),
+  startTimeoutMs: rules.timerMs(1),
+  terminateTimeoutMs: rules.timerMs(1),
+  healthTimeoutMs: rules.timerMs(1),
+  idleCheckIntervalMs: rules.timerMs(1),
+  maxStartFailures: rules.wholeNumber(1, Number.MAX_SAFE_INTEGER),
+  restartDelayMs: rules.timerMs(0),
 };
 
-const SCALAR_FIELDS = Object.keys(FIELD_RULES) as ScalarField[];
-const LIMIT_FIELDS = Object.keys(LIMIT_RULES) as (keyof ReplacementLimits)[];
-const KNOWN_FIELDS = ['module', 'warm', 'limits', ...SCALAR_FIELDS];
+/** The options as a whole (`module`, `warm` and `limits` are checked by their own rules, below). */
+const TOP_RULES: FieldRules<ProverPoolConfig> = {
+  // `null`: the isolate's script brings its own module (the web's `worker` option); required either way.
+  module: { expected: 'the URL or path of the proving module (a non-empty string)', accepts: (v) => v === null || (typeof v === 'string' && v.length > 0) },
+  warm: { expected: 'null, or { name, args? }: the name of a job of the module and its arguments', accepts: () => true },
+  limits: { expected: 'an object of limits, or undefined', accepts: () => true },
+  ...FIELD_RULES,
+};
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function refuseUnknown(given: Record<string, unknown>, known: readonly string[], prefix: string): void {
-  for (const field of Object.keys(given)) {
-    if (!known.includes(field)) {
-      throw new ProverPoolConfigError(`${prefix}${field}`, given[field], `one of the known options (${known.join(', ')})`);
-    }
-  }
+/** A ProverPoolConfigError for a field, named under `prefix` (`limits.`, `warm.`, `close.`). */
+function refuse(prefix = ''): RefuseOption {
+  return (field, value, expected) => new ProverPoolConfigError(`${prefix}${field}`, value, expected);
 }
 
 function resolveLimits(given: unknown): ReplacementLimits {
-  if (given === undefined) return DEFAULT_LIMITS;
-  if (!isPlainObject(given)) throw new ProverPoolConfigError('limits', given, 'an object of limits, or undefined');
-  refuseUnknown(given, LIMIT_FIELDS, 'limits.');
-  const resolved: Record<string, unknown> = {};
-  for (const field of LIMIT_FIELDS) {
-    const value = given[field] === undefined ? DEFAULT_LIMITS[field] : given[field];
-    if (!LIMIT_RULES[field].accepts(value)) throw new ProverPoolConfigError(`limits.${field}`, value, LIMIT_RULES[field].expected);
-    resolved[field] = value;
-  }
-  return Object.freeze(resolved as unknown as ReplacementLimits);
+  if (given !== undefined && !isPlainObject(given)) throw refuse()('limits', given, TOP_RULES.limits.expected);
+  return Object.freeze({ ...DEFAULT_LIMITS, ...checkOptions(given, LIMIT_RULES, refuse('limits.')) });
 }
 
 function resolveWarm(given: unknown): WarmStep | null {
   if (given === undefined || given === null) return null;
-  if (!isPlainObject(given) || typeof given.name !== 'string' || given.name.length === 0) {
-    throw new ProverPoolConfigError('warm', given, "null, or { name, args? }: the name of a job of the module and its arguments");
-  }
-  refuseUnknown(given, ['name', 'args'], 'warm.');
-  return Object.freeze({ name: given.name, args: given.args });
+  if (!isPlainObject(given) || typeof given.name !== 'string' || given.name.length === 0) throw refuse()('warm', given, TOP_RULES.warm.expected);
+  const { name, args } = checkOptions(given, { name: rules.nonEmptyString('a job of the module'), args: { expected: 'any value', accepts: () => true } }, refuse('warm.'));
+  return Object.freeze({ name: name as string, args });
 }
 
 /** close()'s options, resolved: drain (default true) and its bound (default 60000 ms). */
@@ -211,18 +182,12 @@ export interface ResolvedCloseOptions {
   readonly timeoutMs: number;
 }
 
-const CLOSE_TIMEOUT_RULE = timerMs(0);
+const CLOSE_RULES: FieldRules<ResolvedCloseOptions> = { drain: rules.flag(), timeoutMs: rules.timerMs(0) };
 
 /** Checks close()'s options (`close.drain`, `close.timeoutMs`, no others); throws ProverPoolConfigError. */
 export function resolveCloseOptions(options: unknown): ResolvedCloseOptions {
-  if (options === undefined) return { drain: true, timeoutMs: 60_000 };
-  if (!isPlainObject(options)) throw new ProverPoolConfigError('close', options, 'an object { drain?, timeoutMs? }, or undefined');
-  refuseUnknown(options, ['drain', 'timeoutMs'], 'close.');
-  const drain = options.drain ?? true;
-  if (typeof drain !== 'boolean') throw new ProverPoolConfigError('close.drain', drain, 'true or false (default true)');
-  const timeoutMs = options.timeoutMs ?? 60_000;
-  if (!CLOSE_TIMEOUT_RULE.accepts(timeoutMs)) throw new ProverPoolConfigError('close.timeoutMs', timeoutMs, CLOSE_TIMEOUT_RULE.expected);
-  return { drain, timeoutMs: timeoutMs as number };
+  if (options !== undefined && !isPlainObject(options)) throw refuse()('close', options, 'an object { drain?, timeoutMs? }, or undefined');
+  return { drain: true, timeoutMs: DEFAULT_DRAIN_TIMEOUT_MS, ...checkOptions(options, CLOSE_RULES, refuse('close.')) };
 }
 
 /**
@@ -232,17 +197,14 @@ export function resolveCloseOptions(options: unknown): ResolvedCloseOptions {
  * adapter's isolates bring their own module.
  */
 export function resolveProverPoolConfig(options: unknown): ProverPoolConfig {
-  if (!isPlainObject(options)) throw new ProverPoolConfigError('options', options, 'an object of prover pool options');
-  refuseUnknown(options, KNOWN_FIELDS, '');
-  const module = options.module;
-  if (module !== null && (typeof module !== 'string' || module.length === 0)) {
-    throw new ProverPoolConfigError('module', module, 'the URL or path of the proving module (a non-empty string)');
-  }
-  const resolved: Record<string, unknown> = { module, warm: resolveWarm(options.warm), limits: resolveLimits(options.limits) };
-  for (const field of SCALAR_FIELDS) {
-    const value = options[field] === undefined ? DEFAULT_CONFIG[field] : options[field];
-    if (!FIELD_RULES[field].accepts(value)) throw new ProverPoolConfigError(field, value, FIELD_RULES[field].expected);
-    resolved[field] = value;
-  }
-  return Object.freeze(resolved as unknown as ProverPoolConfig);
+  if (!isPlainObject(options)) throw refuse()('options', options, 'an object of prover pool options');
+  const given = checkOptions(options, TOP_RULES, refuse());
+  if (given.module === undefined) throw refuse()('module', undefined, TOP_RULES.module.expected);
+  return Object.freeze({
+    ...DEFAULT_CONFIG,
+    ...given,
+    module: given.module as string | null,
+    warm: resolveWarm(options.warm),
+    limits: resolveLimits(options.limits),
+  });
 }

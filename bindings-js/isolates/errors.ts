@@ -3,11 +3,15 @@
  *
  * Each class has a stable `code` a caller can branch on (never parse the
  * message), the context that explains it, and the original error as `cause`
- * when it wraps one. Messages say what happened, what was expected and what to
- * do. Errors that happened inside an isolate cross the thread boundary as a
- * `RemoteError` (plain data: name, message, code, stack) and come back as
- * `cause`, rebuilt as an `Error` with those fields.
+ * when it wraps one; the base class is the kernel's (kernel/errors.ts), as
+ * for the pool's errors. Messages say what happened, what was expected and
+ * what to do. Errors that happened inside an isolate cross the thread
+ * boundary as a `RemoteError` (the kernel's plain error: name, message, code,
+ * stack and context fields) and come back as `cause`, rebuilt as an `Error`
+ * with those fields.
  */
+import { CodedError, fromPlainError, type PlainError } from '../lib/proof-system/kernel/errors.js';
+import { optionMessage } from '../lib/proof-system/kernel/options.js';
 import type { IsolateSnapshot } from './health.js';
 
 export type ProverPoolErrorCode =
@@ -20,71 +24,21 @@ export type ProverPoolErrorCode =
   | 'PROVER_POOL_ISOLATE_CRASHED'
   | 'PROVER_POOL_START_FAILED';
 
-/** An error as it crosses from an isolate: plain, structured-cloneable data. */
-export interface RemoteError {
-  readonly name: string;
-  readonly message: string;
-  /** The error's `code` property when it has a string one (e.g. `POOL_INSTANCE_TERMINATED`). */
-  readonly code: string | null;
-  readonly stack: string | null;
-}
-
-/** Turns anything thrown into a RemoteError (never throws). */
-export function toRemoteError(error: unknown): RemoteError {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return {
-      name: error.name,
-      message: error.message,
-      code: typeof code === 'string' ? code : null,
-      stack: typeof error.stack === 'string' ? error.stack : null,
-    };
-  }
-  return { name: 'NonError', message: safeString(error), code: null, stack: null };
-}
-
-/** Rebuilds a RemoteError as an `Error` with the same name, message, code and stack (for `cause`). */
-export function fromRemoteError(remote: RemoteError): Error {
-  const error = new Error(remote.message);
-  error.name = remote.name;
-  if (remote.code !== null) Object.defineProperty(error, 'code', { value: remote.code, enumerable: true, configurable: true });
-  if (remote.stack !== null) error.stack = remote.stack;
-  return error;
-}
-
-function safeString(value: unknown): string {
-  try {
-    return String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
-}
+/** An error as it crosses from an isolate: plain, structured-cloneable data (kernel `toPlainError`). */
+export type RemoteError = PlainError;
 
 /** Base of every prover pool error: a stable `code`, and `cause` when it wraps one. */
-export class ProverPoolError extends Error {
-  readonly code: ProverPoolErrorCode;
-
-  constructor(code: ProverPoolErrorCode, message: string, cause?: unknown) {
-    super(message);
-    // Set by hand: o1js's compiler options (ES2021) have no Error options. Not enumerable, like Error's own.
-    if (cause !== undefined) Object.defineProperty(this, 'cause', { value: cause, writable: true, configurable: true });
-    this.code = code;
-    this.name = new.target.name;
-  }
-}
+export class ProverPoolError extends CodedError<ProverPoolErrorCode> {}
 
 /** `PROVER_POOL_INVALID_CONFIG`: one option of createProverPool is out of range. */
 export class ProverPoolConfigError extends ProverPoolError {
-  readonly field: string;
-  readonly value: unknown;
-  readonly expected: string;
-
-  constructor(field: string, value: unknown, expected: string) {
-    // The one uniform message for every option (tests check it by text).
-    super('PROVER_POOL_INVALID_CONFIG', `prover pool option ${field} is ${describeValue(value)}: expected ${expected}`);
-    this.field = field;
-    this.value = value;
-    this.expected = expected;
+  constructor(
+    readonly field: string,
+    readonly value: unknown,
+    readonly expected: string,
+  ) {
+    // The one message shape for every option (kernel/options.ts; tests check it by text).
+    super('PROVER_POOL_INVALID_CONFIG', optionMessage('prover pool', field, value, expected));
   }
 }
 
@@ -93,9 +47,10 @@ export type JobPhase = 'queued' | 'running';
 
 /** `PROVER_POOL_CLOSED`: the pool is closing or closed; the job was not taken, or was cut off by close(). */
 export class ProverPoolClosedError extends ProverPoolError {
-  readonly phase: JobPhase | 'submitted';
-
-  constructor(phase: JobPhase | 'submitted', detail: string) {
+  constructor(
+    readonly phase: JobPhase | 'submitted',
+    detail: string,
+  ) {
     super(
       'PROVER_POOL_CLOSED',
       phase === 'submitted'
@@ -103,7 +58,6 @@ export class ProverPoolClosedError extends ProverPoolError {
         : `the prover pool closed while this job was ${phase} (${detail}); expected close() to drain it. ` +
             `Give close() a longer timeoutMs, or finish your jobs before closing.`,
     );
-    this.phase = phase;
   }
 }
 
@@ -135,17 +89,15 @@ export class ProverPoolAdmissionError extends ProverPoolError {
 
 /** `PROVER_POOL_UNKNOWN_JOB`: the proving module exports no job of that name. */
 export class ProverPoolUnknownJobError extends ProverPoolError {
-  readonly jobName: string;
-  readonly known: readonly string[];
-
-  constructor(jobName: string, known: readonly string[]) {
+  constructor(
+    readonly jobName: string,
+    readonly known: readonly string[],
+  ) {
     super(
       'PROVER_POOL_UNKNOWN_JOB',
       `the proving module has no job '${jobName}': expected one of ${known.map((n) => `'${n}'`).join(', ') || '(none)'} ` +
         '(the functions of its `jobs` export)',
     );
-    this.jobName = jobName;
-    this.known = known;
   }
 }
 
@@ -155,10 +107,11 @@ export class ProverPoolUnknownJobError extends ProverPoolError {
  * terminated (the only way to stop a running proof) and a replacement started.
  */
 export class ProverPoolAbortError extends ProverPoolError {
-  readonly phase: JobPhase;
-  readonly isolateId: number | null;
-
-  constructor(phase: JobPhase, isolateId: number | null, reason: unknown) {
+  constructor(
+    readonly phase: JobPhase,
+    readonly isolateId: number | null,
+    reason: unknown,
+  ) {
     super(
       'PROVER_POOL_JOB_ABORTED',
       phase === 'queued'
@@ -167,8 +120,6 @@ export class ProverPoolAbortError extends ProverPoolError {
             '(the only way to stop a running proof) and a replacement is starting',
       reason,
     );
-    this.phase = phase;
-    this.isolateId = isolateId;
   }
 }
 
@@ -178,19 +129,17 @@ export class ProverPoolAbortError extends ProverPoolError {
  * isolate keeps serving. `remote` holds the error as it was thrown there.
  */
 export class ProverPoolJobError extends ProverPoolError {
-  readonly jobName: string;
-  readonly isolateId: number;
-  readonly remote: RemoteError;
-
-  constructor(jobName: string, isolateId: number, remote: RemoteError) {
+  constructor(
+    readonly jobName: string,
+    readonly isolateId: number,
+    /** The error as it was thrown inside the isolate. */
+    readonly remote: RemoteError,
+  ) {
     super(
       'PROVER_POOL_JOB_FAILED',
       `job '${jobName}' failed in isolate ${isolateId}: ${remote.name}${remote.code ? ` [${remote.code}]` : ''}: ${remote.message}`,
-      fromRemoteError(remote),
+      fromPlainError(remote),
     );
-    this.jobName = jobName;
-    this.isolateId = isolateId;
-    this.remote = remote;
   }
 }
 
@@ -246,27 +195,17 @@ export type StartStage = 'spawn' | 'load' | 'warm' | 'timeout' | 'exit';
  * startTimeoutMs.
  */
 export class ProverPoolStartError extends ProverPoolError {
-  readonly stage: StartStage;
-  readonly isolateId: number;
-
-  constructor(stage: StartStage, isolateId: number, detail: string, cause?: unknown) {
+  constructor(
+    readonly stage: StartStage,
+    readonly isolateId: number,
+    detail: string,
+    cause?: unknown,
+  ) {
     super(
       'PROVER_POOL_START_FAILED',
       `isolate ${isolateId} failed to start (${stage}: ${detail}); expected it to load the proving module and finish ` +
         'its warm step. Check the module path, that it imports a patched o1js, and the warm job.',
       cause,
     );
-    this.stage = stage;
-    this.isolateId = isolateId;
   }
-}
-
-/** Renders an option value for a message: strings quoted, everything else as JS would print it. */
-export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'object' && value !== null) return 'an object';
-  return String(value);
 }

@@ -43,7 +43,7 @@ export interface IsolateSnapshot {
   readonly jobsRun: number;
 }
 
-/** Lifecycle of an isolate (isolate-record.ts has the transitions). */
+/** Lifecycle of an isolate (lifecycle.ts has the transitions). */
 export type IsolateState = 'starting' | 'idle' | 'busy' | 'draining' | 'stopping' | 'stopped';
 
 /** What an isolate is for, now. */

@@ -24,9 +24,18 @@
  * fresh one (out of wasm memory; a Rust panic that left the wasm as a bare
  * WebAssembly.Exception, which carries no message: the panic hook's console
  * line, seen while the job ran, gives it one).
+ *
+ * A trap is taken only on evidence from the instance, the rule o1js/pool's
+ * backend follows (errors.ts `PoolInstanceTerminatedError`): the job's error
+ * is o1js/pool's POOL_INSTANCE_TERMINATED (the backend saw the trap escape
+ * one of the instance's exports), or reading o1js/pool's health right after
+ * the job fails. An error's name is not evidence: a `RuntimeError` thrown by
+ * the job's own code, or by another wasm module, is the job's failure, and
+ * the isolate keeps serving.
  */
+import { toPlainError } from '../lib/proof-system/kernel/errors.js';
 import type { PoolHealth } from '../lib/proof-system/pool-health.js';
-import { toRemoteError, type RemoteError } from './errors.js';
+import type { RemoteError } from './errors.js';
 import type { IsolateMemory, IsolateSnapshot } from './health.js';
 import type { JobContext, O1jsModule, O1jsPoolModule, ProverJobs } from './jobs.js';
 import type { FromIsolate, InitMessage, RunMessage } from './protocol.js';
@@ -117,7 +126,7 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
       endpoint.post({ type: 'ready', jobNames: Object.keys(module.jobs), loadMs, warmMs, snapshot: await snapshot() });
     } catch (error) {
       const failure = error instanceof StartFailure ? error : new StartFailure('load', error);
-      endpoint.post({ type: 'start-failed', stage: failure.stage, error: toRemoteError(failure.original) });
+      endpoint.post({ type: 'start-failed', stage: failure.stage, error: toPlainError(failure.original) });
     }
   };
 
@@ -126,7 +135,7 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
     const job = (module as ProvingModule).jobs[message.name];
     const context: JobContext = { isolateId: (init as InitMessage).isolateId, jobId: message.jobId, platform: environment.platform };
     let failure: RemoteError | null = null;
-    let trapped = false;
+    let reportedTerminated = false;
     let fault: JobFault | null = null;
     panics.reset();
     try {
@@ -138,12 +147,12 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
         endpoint.post({ type: 'result', jobId: message.jobId, value, runMs, snapshot: await snapshot() });
         return;
       } catch (error) {
-        failure = toRemoteError(error); // the value could not be cloned
+        failure = toPlainError(error); // the value could not be cloned
       }
     } catch (error) {
       jobsRun++;
-      failure = toRemoteError(error);
-      trapped = isInstanceTermination(error);
+      failure = toPlainError(error);
+      reportedTerminated = failure.code === 'POOL_INSTANCE_TERMINATED';
       const panic = panics.last();
       if (isWasmException(error)) {
         failure = {
@@ -151,6 +160,7 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
           message: `a Rust panic left the wasm as a WebAssembly.Exception: ${panic ?? '(no panic message was printed)'}`,
           code: /\[OUT_OF_MEMORY\]/.test(panic ?? '') ? 'POOL_OUT_OF_MEMORY' : 'POOL_JOB_PANICKED',
           stack: null,
+          fields: {},
         };
         fault = 'wasmPanic';
       }
@@ -161,8 +171,9 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
       const { linearBytes, linearMaxBytes } = after.memory;
       failure = { ...failure, message: `${failure.message}; linear memory ${linearBytes} of ${linearMaxBytes} bytes` };
     }
-    // After a trap, any call into the instance throws: poolHealth() failing right after the job tells.
-    const instanceDead = trapped || (module?.o1jsPool?.poolHealth !== undefined && after.pool === null);
+    // The evidence: o1js/pool said so, or its health read failed right after the job.
+    const healthReadFailed = module?.o1jsPool?.poolHealth !== undefined && after.pool === null;
+    const instanceDead = reportedTerminated || healthReadFailed;
     endpoint.post({ type: 'failed', jobId: message.jobId, error: failure, instanceDead, fault: instanceDead ? null : fault, runMs: performance.now() - started, snapshot: after });
   };
 
@@ -230,10 +241,4 @@ function isWasmException(error: unknown): boolean {
 function isOutOfMemory(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   return (error as { code?: unknown }).code === 'POOL_OUT_OF_MEMORY' || /\[OUT_OF_MEMORY\]|ran out of wasm memory/.test(error.message);
-}
-
-/** A wasm trap (`RuntimeError`) or o1js/pool's POOL_INSTANCE_TERMINATED: the instance cannot be used again. */
-function isInstanceTermination(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  return (error as { code?: unknown }).code === 'POOL_INSTANCE_TERMINATED' || error.name === 'RuntimeError' || error.message === 'Module terminated';
 }

@@ -1,7 +1,7 @@
 /**
- * The two state machines of the pool, each one `state` field on its record and
- * one transition helper that throws on an edge the table does not allow (a
- * bug in the pool, never a user error).
+ * The two state machines of the pool, each one `state` field on its record,
+ * a table of its edges, and the kernel's `transition`, which throws on an edge
+ * the table does not allow (a bug in the pool, never a user error).
  *
  * Isolate (one thread with its own o1js, wasm memory and Rayon pool):
  *
@@ -27,11 +27,12 @@
  *
  * Job:  queued ──▶ running ──▶ settled,  queued ──▶ settled (aborted, refused, closed)
  */
+import { transition, type TransitionTable } from '../lib/proof-system/kernel/state-machine.js';
 import type { IsolateState } from './health.js';
 
 export type JobState = 'queued' | 'running' | 'settled';
 
-export const ISOLATE_TRANSITIONS: { readonly [S in IsolateState]: readonly IsolateState[] } = {
+export const ISOLATE_TRANSITIONS: TransitionTable<IsolateState> = {
   starting: ['idle', 'stopping'],
   idle: ['busy', 'stopping'],
   busy: ['idle', 'draining', 'stopping'],
@@ -40,21 +41,18 @@ export const ISOLATE_TRANSITIONS: { readonly [S in IsolateState]: readonly Isola
   stopped: [],
 };
 
-export const JOB_TRANSITIONS: { readonly [S in JobState]: readonly JobState[] } = {
+export const JOB_TRANSITIONS: TransitionTable<JobState> = {
   queued: ['running', 'settled'],
   running: ['settled'],
   settled: [],
 };
 
-/** Moves `record` to `to`; throws (a pool bug) when the table has no such edge. */
-export function transition<S extends string>(
-  record: { state: S; readonly id: number },
-  to: S,
-  table: { readonly [K in S]: readonly S[] },
-  what: 'isolate' | 'job',
-): void {
-  if (!table[record.state].includes(to)) {
-    throw new Error(`prover pool bug: ${what} ${record.id} cannot go from ${record.state} to ${to} (allowed: ${table[record.state].join(', ') || 'none'})`);
-  }
-  record.state = to;
+/** Moves an isolate along ISOLATE_TRANSITIONS (the kernel's `transition`: an illegal edge is a pool bug). */
+export function moveIsolate(record: { state: IsolateState; readonly id: number }, to: IsolateState): void {
+  transition(record, to, ISOLATE_TRANSITIONS, `prover pool: isolate ${record.id}`);
+}
+
+/** Moves a job along JOB_TRANSITIONS. */
+export function moveJob(record: { state: JobState; readonly id: number }, to: JobState): void {
+  transition(record, to, JOB_TRANSITIONS, `prover pool: job ${record.id}`);
 }

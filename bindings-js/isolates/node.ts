@@ -26,7 +26,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { ProverPoolOptions } from './config.js';
-import { ProverPoolConfigError, toRemoteError, type RemoteError } from './errors.js';
+import { toPlainError } from '../lib/proof-system/kernel/errors.js';
+import { ProverPoolConfigError, type RemoteError } from './errors.js';
 import { ChannelEnd, SYSTEM_CLOCK, type IsolateChannel, type IsolateHandlers, type IsolatePlatform } from './platform.js';
 import { NODE_ISOLATE_ROLE, type ToIsolate } from './protocol.js';
 import type { ProverJobs, UntypedJobs } from './jobs.js';
@@ -88,8 +89,8 @@ class NodeIsolateChannel implements IsolateChannel {
       if (!this.#end.terminating) handlers.message(message);
     });
     // An uncaught error (or a V8 heap out-of-memory) ends the thread: 'error', then 'exit'.
-    this.#worker.on('error', (error) => (lastError = toRemoteError(error)));
-    this.#worker.on('messageerror', (error) => this.#end.end({ kind: 'messageerror', exitCode: null, error: toRemoteError(error) }));
+    this.#worker.on('error', (error) => (lastError = toPlainError(error)));
+    this.#worker.on('messageerror', (error) => this.#end.end({ kind: 'messageerror', exitCode: null, error: toPlainError(error) }));
     this.#worker.on('exit', (exitCode) => this.#end.end({ kind: 'exit', exitCode, error: lastError }));
   }
 

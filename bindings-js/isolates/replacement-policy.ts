@@ -4,9 +4,9 @@
  *
  * No clocks, no randomness, no I/O: everything is an argument, so the policy
  * is tested from plain objects (tests/isolates/replacement-policy.test.js).
- * The pool (prover-pool.ts) holds the states between calls and acts on the
- * decision. Same style as the Rayon coordinator's `decide()`
- * (coordinator-policy.ts): thresholds, jitter, hysteresis, cooldown.
+ * The pool holds the states between calls and acts on the decision. The
+ * thresholds are decided by the kernel's one engine (kernel/thresholds.ts:
+ * jitter, hysteresis, cooldown), as the Rayon coordinator's are.
  *
  * Order of the checks (the first that applies wins):
  *   0. the isolate's last job hit a fault the instance survived → replace at
@@ -20,25 +20,14 @@
  *      keep: replacing cannot help, and admission refuses jobs instead).
  *   2. thresholds, in order linear memory, allocator live bytes, age, jobs
  *      → replace, unless within cooldownMs of the last replacement (then keep,
- *      with the reason, and the metric stays latched).
+ *      with the reason, and the crossing stays latched).
  *   3. otherwise keep.
  *
- * Jitter: each threshold is lowered by jitterFraction × jitterUnit of itself,
- * jitterUnit in [0, 1) drawn once per isolate by the pool. Lowered, never
- * raised: isolates started together are not all replaced together, and none
- * later than the limit the user set.
- *
- * Hysteresis, with margin = hysteresisFraction × threshold:
- *   - Latch (a Schmitt trigger): a threshold crossed while the cooldown holds
- *     stays pending until the value falls below threshold - margin. Allocator
- *     live bytes go up and down between jobs; a crossing is not forgotten
- *     because the next reading dips just under the line.
- *   - Baseline guard (memory thresholds only): a replacement gives an
- *     isolate's post-warm memory (its baseline), not zero. A memory threshold
- *     fires only once the isolate grew at least the margin past its baseline;
- *     with a threshold below what the warm step alone takes, isolates would
- *     otherwise be replaced forever. Age and jobs restart at zero.
+ * The unit of the thresholds is an isolate: its jitter is drawn once, and its
+ * baseline for the memory thresholds is its own post-warm memory (what a
+ * replacement gives back to); age and jobs start at zero.
  */
+import { checkThresholds, freshUnit, type Crossing, type ThresholdReading, type UnitThresholds } from '../lib/proof-system/kernel/thresholds.js';
 import type { ReplacementLimits } from './config.js';
 
 /** What can make an isolate be replaced. */
@@ -64,14 +53,10 @@ export interface MemoryBaseline {
   readonly allocatorLiveBytes: number | null;
 }
 
-/** Kept per isolate, between calls. */
-export interface IsolatePolicyState {
-  /** In [0, 1): this isolate's jitter draw. 0 means no jitter. */
-  readonly jitterUnit: number;
+/** Kept per isolate, between calls: its jitter draw, its latched crossings, and its post-warm memory. */
+export interface IsolatePolicyState extends UnitThresholds<ReplacementMetric> {
   /** The isolate's own post-warm memory; `null` until it is ready. */
   readonly baseline: MemoryBaseline | null;
-  /** Thresholds crossed and still pending, with the value at the crossing. Absent = not latched. */
-  readonly latched: { readonly [M in ReplacementMetric]?: number };
 }
 
 /** Kept per pool, between calls. */
@@ -82,14 +67,8 @@ export interface PoolPolicyState {
 
 export type ReplacementDecision =
   | { readonly kind: 'keep'; readonly reason: string | null }
-  | {
-      readonly kind: 'replace';
-      readonly reason: string;
-      readonly metric: ReplacementMetric;
-      readonly value: number;
-      /** The effective threshold (after jitter) that was reached. */
-      readonly threshold: number;
-    };
+  /** `metric`'s `value` reached `threshold` (after jitter; 1 of 1 for a fault); `reason` says so with the numbers. */
+  | ({ readonly kind: 'replace' } & Crossing<ReplacementMetric>);
 
 export interface ReplacementResult {
   readonly decision: ReplacementDecision;
@@ -100,7 +79,7 @@ export interface ReplacementResult {
 export const INITIAL_POOL_POLICY_STATE: PoolPolicyState = Object.freeze({ lastReplacementMs: null });
 
 export function initialIsolatePolicyState(jitterUnit: number): IsolatePolicyState {
-  return Object.freeze({ jitterUnit, baseline: null, latched: Object.freeze({}) });
+  return Object.freeze({ ...freshUnit<ReplacementMetric>(jitterUnit), baseline: null });
 }
 
 /** linearMaxBytes - allocatorLiveBytes, or `null` when either is unknown. */
@@ -128,43 +107,22 @@ export function freshIsolateHeadroom(
   return { enough: availableBytes === null || availableBytes >= limits.admissionHeadroomBytes, availableBytes };
 }
 
-interface Threshold {
-  readonly metric: Exclude<ReplacementMetric, 'headroomBytes' | JobFault>;
-  readonly value: number;
-  readonly threshold: number;
-  readonly baselineValue: number | null;
-  readonly label: string;
-}
+type ThresholdMetric = Exclude<ReplacementMetric, 'headroomBytes' | JobFault>;
 
-/** The configured thresholds whose value is known, in check order. */
-function thresholds(reading: IsolateReading, limits: ReplacementLimits, state: IsolatePolicyState): Threshold[] {
-  const lowered = (limit: number) => limit * (1 - limits.jitterFraction * state.jitterUnit);
-  const list: Threshold[] = [];
+/** The configured limits whose value is known, in check order. */
+function readings(reading: IsolateReading, limits: ReplacementLimits, state: IsolatePolicyState): ThresholdReading<ThresholdMetric>[] {
+  const list: ThresholdReading<ThresholdMetric>[] = [];
+  const baselineLabel = 'its post-warm value';
   if (limits.maxLinearBytes !== null && reading.linearBytes !== null) {
-    list.push({
-      metric: 'linearBytes',
-      value: reading.linearBytes,
-      threshold: lowered(limits.maxLinearBytes),
-      baselineValue: state.baseline?.linearBytes ?? null,
-      label: 'linear memory bytes',
-    });
+    const baseline = state.baseline?.linearBytes ?? null;
+    list.push({ metric: 'linearBytes', value: reading.linearBytes, limit: limits.maxLinearBytes, baseline, baselineLabel, label: 'linear memory bytes' });
   }
   if (limits.maxAllocatorLiveBytes !== null && reading.allocatorLiveBytes !== null) {
-    list.push({
-      metric: 'allocatorLiveBytes',
-      value: reading.allocatorLiveBytes,
-      threshold: lowered(limits.maxAllocatorLiveBytes),
-      baselineValue: state.baseline?.allocatorLiveBytes ?? null,
-      label: 'allocator live bytes',
-    });
+    const baseline = state.baseline?.allocatorLiveBytes ?? null;
+    list.push({ metric: 'allocatorLiveBytes', value: reading.allocatorLiveBytes, limit: limits.maxAllocatorLiveBytes, baseline, baselineLabel, label: 'allocator live bytes' });
   }
-  if (limits.maxAgeMs !== null) {
-    list.push({ metric: 'ageMs', value: reading.ageMs, threshold: lowered(limits.maxAgeMs), baselineValue: null, label: 'age (ms)' });
-  }
-  if (limits.maxJobs !== null) {
-    // Jobs are whole: a lowered threshold of 7.6 means "at the 8th job".
-    list.push({ metric: 'jobs', value: reading.jobs, threshold: Math.ceil(lowered(limits.maxJobs)), baselineValue: null, label: 'jobs' });
-  }
+  if (limits.maxAgeMs !== null) list.push({ metric: 'ageMs', value: reading.ageMs, limit: limits.maxAgeMs, baseline: null, label: 'age (ms)' });
+  if (limits.maxJobs !== null) list.push({ metric: 'jobs', value: reading.jobs, limit: limits.maxJobs, count: true, baseline: null, label: 'jobs' });
   return list;
 }
 
@@ -205,38 +163,10 @@ export function decideReplacement(
     return replace('headroomBytes', headroom, limits.admissionHeadroomBytes, numbers);
   }
 
-  // 2. Thresholds: update the latches, find the first that fires.
-  const latched: { [M in ReplacementMetric]?: number } = { ...isolate.latched };
-  let trigger: Threshold | null = null;
-  let guarded: string | null = null;
-  for (const t of thresholds(reading, limits, isolate)) {
-    const margin = limits.hysteresisFraction * t.threshold;
-    if (latched[t.metric] !== undefined && t.value < t.threshold - margin) delete latched[t.metric]; // left the band
-    const crossed = t.value >= t.threshold || latched[t.metric] !== undefined;
-    if (!crossed) continue;
-    if (t.baselineValue !== null && t.value - t.baselineValue < margin) {
-      guarded ??=
-        `${t.label} ${fmt(t.value)} >= threshold ${fmt(t.threshold)}, but within the hysteresis margin ${fmt(margin)} of its ` +
-        `post-warm value ${fmt(t.baselineValue)}: a fresh isolate would start there (raise the limit above what the warm step takes)`;
-      continue;
-    }
-    trigger ??= t;
-  }
-  const kept: IsolatePolicyState = { ...isolate, latched };
-  if (trigger === null) return { decision: { kind: 'keep', reason: guarded }, isolate: kept, pool };
-
-  const crossing = `${trigger.label} ${fmt(trigger.value)} >= threshold ${fmt(trigger.threshold)}`;
-  if (pool.lastReplacementMs !== null && nowMs - pool.lastReplacementMs < limits.cooldownMs) {
-    const sinceMs = nowMs - pool.lastReplacementMs;
-    return {
-      decision: { kind: 'keep', reason: `${crossing}, but the last replacement was ${sinceMs} ms ago (cooldownMs ${limits.cooldownMs})` },
-      isolate: { ...kept, latched: { ...latched, [trigger.metric]: latched[trigger.metric] ?? trigger.value } },
-      pool,
-    };
-  }
-  return replace(trigger.metric, trigger.value, trigger.threshold, crossing, latched);
-}
-
-function fmt(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toFixed(1);
+  // 2. Thresholds.
+  const cooldown = { lastActionMs: pool.lastReplacementMs, actionName: 'replacement' };
+  const { verdict, unit } = checkThresholds(readings(reading, limits, isolate), limits, isolate, cooldown, nowMs);
+  if (verdict.kind !== 'act') return { decision: { kind: 'keep', reason: verdict.reason }, isolate: { ...isolate, latched: unit.latched }, pool };
+  const { metric, value, threshold, reason } = verdict.crossing;
+  return replace(metric, value, threshold, reason, unit.latched);
 }

@@ -125,7 +125,7 @@ class WebIsolateChannel implements IsolateChannel {
     this.#end = new ChannelEnd(handlers);
     this.#worker = worker;
     const end = (kind: 'error' | 'messageerror', name: string, message: string) =>
-      this.#end.end({ kind, exitCode: null, error: { name, message, code: null, stack: null } });
+      this.#end.end({ kind, exitCode: null, error: { name, message, code: null, stack: null, fields: {} } });
     this.#worker.addEventListener('message', (event) => {
       if (this.#end.open) handlers.message(event.data);
     });

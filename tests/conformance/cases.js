@@ -419,6 +419,41 @@ export const CASES = [
   },
 
   {
+    name: "a RuntimeError thrown inside run() that is not the instance's passes through as it was; the pool keeps proving",
+    timeoutMs: 120_000,
+    async run(api) {
+      const { backend, errors } = api;
+      fresh(api);
+      // What user code, or another wasm module's trap, throws: no evidence that the pool's instance trapped.
+      const thrown = new WebAssembly.RuntimeError('unreachable');
+      let caught = null;
+      try {
+        await backend.withThreadPool(() => {
+          throw thrown;
+        });
+      } catch (error) {
+        caught = error;
+      }
+      const proof = await settle(backend.withThreadPool(() => api.prove(PROOF_CASES[0].k, PROOF_CASES[0].seed)), errors);
+      const health = await api.health();
+      return {
+        same: caught === thrown,
+        isPoolError: caught instanceof errors.PoolError,
+        name: caught?.name,
+        proof,
+        poisoned: health.poisoned,
+      };
+    },
+    check(result, { assert, expectedHex }) {
+      assert.equal(result.same, true, `the caller got the RuntimeError it threw (${result.name})`);
+      assert.equal(result.isPoolError, false);
+      assert.ok(result.proof.ok, `the pool proves after it: ${JSON.stringify(result.proof.error)}`);
+      assert.equal(result.proof.value, expectedHex(PROOF_CASES[0]));
+      assert.equal(result.poisoned, null, 'poolHealth() answers, nothing poisoned');
+    },
+  },
+
+  {
     name: 'every export refuses every bad input with a typed error; the instance keeps proving',
     timeoutMs: 300_000,
     async run(api, { expectedProofHex }) {

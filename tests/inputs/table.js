@@ -1,9 +1,12 @@
-// The inputs every export accepts: one table, the source of README's "Accepted
-// inputs" (scripts/render-input-table.mjs writes it; tests/inputs/readme.test.js
-// keeps the two equal) and of the bad-input suite (suite.js), which calls every
-// export with every bad kind of value for each of its parameters, in Node and
-// in Chromium. Plain data and value builders, no imports: the test page loads
-// this file too.
+// The inputs every export accepts: one table, the source of docs/api.md's
+// "Accepted inputs" (scripts/render-input-table.mjs writes it;
+// tests/inputs/node.test.js keeps the two equal) and of the bad-input suite
+// (suite.js), which calls every export with every bad kind of value for each
+// of its parameters, in Node and in Chromium. Plain data and value builders;
+// its one import is the kernel's `describeValue` (compiled by tsc into
+// build/ts, which the browser tests' server serves too), so that the text the
+// suite expects is the text the messages write.
+import { describeValue } from '../../build/ts/bindings-js/lib/proof-system/kernel/options.js';
 
 /** What a parameter accepts, and the values that must be refused. */
 export const KINDS = {
@@ -36,6 +39,10 @@ export const KINDS = {
     accepts: 'a whole number from 0 to 255',
     bad: () => [-1, 1.5, 256, NaN, Infinity, ...notNumbers()],
   },
+  workerIndex: {
+    accepts: "the worker's index in its generation, a whole number from 0 to 255, or undefined",
+    bad: () => [-1, 1.5, 256, NaN, Infinity, ...notNumbers().filter((v) => v !== undefined)],
+  },
   receiver: {
     accepts: 'a whole number from 0 to 2^32 - 1',
     bad: () => [-1, 1.5, 2 ** 32, NaN, Infinity, ...notNumbers()],
@@ -48,9 +55,9 @@ export const KINDS = {
     accepts: 'a whole number from 0 to 2^53 - 1',
     bad: () => [-1, 1.5, 2 ** 53, NaN, Infinity, ...notNumbers()],
   },
-  fraction: {
-    accepts: 'a number in (0, 1]',
-    bad: () => [0, -0.5, 1.5, NaN, Infinity, ...notNumbers()],
+  fractionOrNull: {
+    accepts: 'a number in (0, 1], or null (off)',
+    bad: () => [0, -0.5, 1.5, NaN, Infinity, ...notNumbers().filter((v) => v !== null)],
   },
   fractionHalf: {
     accepts: 'a number in [0, 0.5]',
@@ -64,9 +71,9 @@ export const KINDS = {
     accepts: 'a whole number from 1 to 2^53 - 1, or null (off)',
     bad: () => [0, -1, 1.5, 2 ** 53, NaN, Infinity, ...notNumbers().filter((v) => v !== null)],
   },
-  positiveMillisecondsOrNull: {
-    accepts: 'a positive number of milliseconds, or null (off)',
-    bad: () => [0, -1, NaN, Infinity, ...notNumbers().filter((v) => v !== null)],
+  ageMsOrNull: {
+    accepts: 'a whole number of milliseconds from 1 to 2^53 - 1, or null (off)',
+    bad: () => [0, -1, 1.5, 2 ** 53, NaN, Infinity, ...notNumbers().filter((v) => v !== null)],
   },
   memoryMaximum: {
     accepts: 'a multiple of 65536 bytes from 16 MiB to 4 GiB, or null (the default)',
@@ -171,7 +178,14 @@ export const INPUTS = [
       ['reason', 'string', 'unused: the call is refused'],
     ],
   },
-  { name: 'wbg_rayon_start_worker', where: 'wasm', params: [['receiver', 'receiver', 0]] },
+  {
+    name: 'wbg_rayon_start_worker',
+    where: 'wasm',
+    params: [
+      ['receiver', 'receiver', 0],
+      ['worker', 'workerIndex', undefined],
+    ],
+  },
   { name: 'setPoolLogLevel', where: 'wasm', params: [['level', 'logLevel', 'warn']] },
   {
     name: 'logPoolEvent',
@@ -203,9 +217,9 @@ export const INPUTS = [
       [
         'options',
         options({
-          maxLinearMemoryFraction: 'fraction',
+          maxLinearMemoryFraction: 'fractionOrNull',
           maxAllocatorLiveBytes: 'bytesOrNull',
-          maxGenerationAgeMs: 'positiveMillisecondsOrNull',
+          maxGenerationAgeMs: 'ageMsOrNull',
           maxJobsPerGeneration: 'countOrNull',
           jitterFraction: 'fractionHalf',
           hysteresisFraction: 'fractionHalf',
@@ -250,16 +264,8 @@ export const INPUTS = [
   { name: 'testPanicOnWorker', where: 'fixture', params: [['message', 'string', 'unused']] },
 ];
 
-/** A value as the messages write it (the wasm's `describe`, errors.ts's `describeValue`). */
-export function written(value) {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'symbol') return `Symbol(${value.description ?? ''})`;
-  if (typeof value === 'function') return 'a function';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object' && value !== null) return 'an object';
-  return String(value);
-}
+/** A value as the messages write it: the kernel's `describeValue` (the wasm's js_args.rs `describe` writes the same). */
+export const written = describeValue;
 
 /**
  * The bad calls for one parameter: `{ label, value }`, where `value` replaces
@@ -285,7 +291,7 @@ export function badCalls(kind) {
   return KINDS[kind].bad().map((value) => ({ label: written(value), value, written: written(value), kind }));
 }
 
-/** What README's table says a parameter accepts. */
+/** What docs/api.md's table says a parameter accepts. */
 export function describeKind(kind) {
   if (typeof kind === 'object' && kind.kind === 'options') {
     return (
@@ -298,7 +304,7 @@ export function describeKind(kind) {
   return KINDS[kind].accepts;
 }
 
-/** README's "Accepted inputs" table, as markdown. */
+/** docs/api.md's "Accepted inputs" table, as markdown. */
 export function renderTable() {
   const lines = ['| export | where | parameter | accepts |', '| --- | --- | --- | --- |'];
   for (const row of INPUTS) {

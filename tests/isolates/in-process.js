@@ -121,11 +121,21 @@ export function scriptedModule(isolateId, { warm = async () => 'warm', memory = 
       fail: async () => {
         throw Object.assign(new Error('the job failed'), { code: 'JOB_CODE' });
       },
+      /** A trap of the isolate's instance: o1js/pool's health read fails after it (the evidence). */
       trap: async () => {
         const error = new Error('unreachable');
         error.name = 'RuntimeError';
         state.dead = true;
         throw error;
+      },
+      /** A RuntimeError that is not the instance's (another wasm module's trap): the instance reads its health fine. */
+      foreignTrap: async () => {
+        throw new WebAssembly.RuntimeError('unreachable');
+      },
+      /** o1js/pool's own word that the instance trapped (its backend saw the trap escape an export). */
+      reportedTrap: async () => {
+        state.dead = false;
+        throw Object.assign(new Error('the wasm instance is terminated (RuntimeError: unreachable)'), { name: 'PoolInstanceTerminatedError', code: 'POOL_INSTANCE_TERMINATED' });
       },
       returnFunction: async () => () => 1,
       /** A Rust panic unwinding out of the wasm: the panic hook's console line, then a bare WebAssembly.Exception. */

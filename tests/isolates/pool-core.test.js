@@ -45,7 +45,7 @@ test('isolates start one after another, each warmed, and the pool resolves once 
   const health = await pool.health();
   assert.deepEqual(health.isolates.map((i) => [i.id, i.slot, i.state, i.role]), [[1, 0, 'idle', 'serving'], [2, 1, 'idle', 'serving'], [3, 2, 'idle', 'serving']]);
   assert.deepEqual([...isolates.values()].map((i) => i.keepAlive), [false, false, false], 'idle isolates do not keep the process alive');
-  assert.deepEqual(pool.jobNames, ['warm', 'work', 'slow', 'fail', 'trap', 'returnFunction', 'wasmPanic', 'outOfMemory']);
+  assert.deepEqual(pool.jobNames, ['warm', 'work', 'slow', 'fail', 'trap', 'foreignTrap', 'reportedTrap', 'returnFunction', 'wasmPanic', 'outOfMemory']);
   await pool.close();
 });
 
@@ -161,6 +161,24 @@ test('a trap in a job is the isolate\'s loss (instance-terminated); a job that t
   });
   assert.equal((await pool.run('work')).isolateId, 1, 'the same isolate serves on');
   await assert.rejects(pool.run('trap'), (error) => error instanceof errors.ProverPoolCrashError && error.kind === 'instance-terminated' && /RuntimeError: unreachable/.test(error.message));
+  assert.equal(isolates.get(1).terminated, true);
+  await nextEvent(pool, 'isolate-ready', (e) => e.isolateId === 2);
+  assert.equal((await pool.run('work')).isolateId, 2);
+  await close();
+});
+
+test("a trap is taken on the instance's evidence only: a RuntimeError that is not the instance's fails only its job", OPTS, async () => {
+  const { pool, isolates, close } = await startPool();
+  // Another wasm module's trap: o1js/pool's health reads fine after it, so the isolate's instance is alive.
+  await assert.rejects(pool.run('foreignTrap'), (error) => {
+    assert.ok(error instanceof errors.ProverPoolJobError, String(error));
+    assert.deepEqual([error.remote.name, error.remote.message], ['RuntimeError', 'unreachable']);
+    return true;
+  });
+  assert.equal(isolates.get(1).terminated, false);
+  assert.equal((await pool.run('work')).isolateId, 1, 'the same isolate serves on');
+  // o1js/pool said the instance trapped (POOL_INSTANCE_TERMINATED): that is evidence, whatever the health read says.
+  await assert.rejects(pool.run('reportedTrap'), (error) => error instanceof errors.ProverPoolCrashError && error.kind === 'instance-terminated');
   assert.equal(isolates.get(1).terminated, true);
   await nextEvent(pool, 'isolate-ready', (e) => e.isolateId === 2);
   assert.equal((await pool.run('work')).isolateId, 2);

@@ -50,11 +50,28 @@ function recycles({ warmUp, count, teardown }) {
   });
 }
 
+/**
+ * A module of its own, not the pool's: `(module (func (export "trap") unreachable))`. Its trap is
+ * a WebAssembly.RuntimeError that never passed through the pool's instance.
+ */
+const foreignTrap = new WebAssembly.Instance(
+  new WebAssembly.Module(
+    new Uint8Array([
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+      0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type section: () -> ()
+      0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+      0x07, 0x08, 0x01, 0x04, 0x74, 0x72, 0x61, 0x70, 0x00, 0x00, // export "trap" = function 0
+      0x0a, 0x05, 0x01, 0x03, 0x00, 0x00, 0x0b, // code: no locals, unreachable, end
+    ]),
+  ),
+).exports.trap;
+
 const operations = {
   recycles,
   prove: ({ k, seed }) => withThreadPool(async () => Buffer.from(wasm.fixtureProve(k, seed)).toString('hex')),
   trap: () => withThreadPool(async () => wasm.testTrapOnWorker()),
   'trap-caller': () => withThreadPool(async () => wasm.testTrapOnCaller()),
+  'foreign-trap': () => withThreadPool(async () => foreignTrap()),
   health: () => poolHealth(),
 };
 parentPort.on('message', async (request) => {
@@ -63,7 +80,14 @@ parentPort.on('message', async (request) => {
     const value = await operations[request.op](request);
     parentPort.postMessage({ ok: true, ms: performance.now() - started, value });
   } catch (error) {
-    parentPort.postMessage({ ok: false, ms: performance.now() - started, code: error?.code, name: error?.name, message: String(error?.message ?? error) });
+    parentPort.postMessage({
+      ok: false,
+      ms: performance.now() - started,
+      code: error?.code,
+      name: error?.name,
+      message: String(error?.message ?? error),
+      isRuntimeError: error instanceof WebAssembly.RuntimeError,
+    });
   }
 });
 parentPort.postMessage({ ready: true });

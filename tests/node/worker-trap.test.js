@@ -8,7 +8,10 @@
 //     lock they held, so the backend refuses every later call at once with
 //     POOL_INSTANCE_TERMINATED instead of risking one that waits forever. The
 //     mitigation (README, "Worker death and traps"): host the prover in a
-//     worker thread or process and replace it on that error.
+//     worker thread or process and replace it on that error;
+//   - a RuntimeError that is not the instance's (user code inside run(),
+//     another wasm module's trap) is no such evidence: it reaches the caller
+//     as it was thrown, and the pool keeps proving.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProverHost as startHost } from './backend.js';
@@ -67,5 +70,26 @@ test('a trap on the calling thread: POOL_INSTANCE_TERMINATED at once and for eve
     assert.deepEqual(Buffer.from(again.value, 'hex'), expectedProof(c));
   } finally {
     await second.host.terminate();
+  }
+});
+
+test("a trap of another wasm module inside run() is the caller's error, not the instance's: it passes through and the pool keeps proving", { timeout: 120_000 }, async () => {
+  const host = await startHost();
+  try {
+    const trapped = await host.ask({ op: 'foreign-trap' });
+    assert.equal(trapped.ok, false);
+    assert.equal(trapped.isRuntimeError, true, `the RuntimeError as it was thrown: ${trapped.name}: ${trapped.message}`);
+    assert.equal(trapped.code, undefined, 'not mapped to a pool error');
+    assert.match(trapped.message, /unreachable/);
+    for (let i = 0; i < 2; i++) {
+      const after = await host.ask({ op: 'prove', ...c });
+      assert.ok(after.ok, `the instance proves after the foreign trap: ${after.code} ${after.message}`);
+      assert.deepEqual(Buffer.from(after.value, 'hex'), expectedProof(c));
+    }
+    const health = await host.ask({ op: 'health' });
+    assert.ok(health.ok, `poolHealth() works: ${health.message}`);
+    assert.equal(health.value.poisoned, null);
+  } finally {
+    await host.host.terminate();
   }
 });

@@ -19,7 +19,7 @@ function assertRejects(options: unknown, message: string): void {
 
 test('no options resolve to the documented defaults', OPTS, () => {
   assert.deepEqual(resolveConfig(), {
-    maxLinearMemoryFraction: 0.75,
+    maxLinearMemoryFraction: null,
     maxAllocatorLiveBytes: null,
     maxGenerationAgeMs: null,
     maxJobsPerGeneration: null,
@@ -56,22 +56,25 @@ test('given options override defaults and undefined means the default', OPTS, ()
   assert.equal(config.jitterFraction, 0);
 });
 
-test('maxLinearMemoryFraction outside (0, 1] is refused', OPTS, () => {
-  assertRejects({ maxLinearMemoryFraction: 0 }, 'coordinator option maxLinearMemoryFraction is 0: expected a number in (0, 1]');
-  assertRejects({ maxLinearMemoryFraction: 1.5 }, 'coordinator option maxLinearMemoryFraction is 1.5: expected a number in (0, 1]');
+test('maxLinearMemoryFraction outside (0, 1] is refused; null (the default now) turns it off', OPTS, () => {
+  assertRejects({ maxLinearMemoryFraction: 0 }, 'coordinator option maxLinearMemoryFraction is 0: expected a number in (0, 1], or null (off)');
+  assertRejects({ maxLinearMemoryFraction: 1.5 }, 'coordinator option maxLinearMemoryFraction is 1.5: expected a number in (0, 1], or null (off)');
   assert.equal(resolveConfig({ maxLinearMemoryFraction: 1 }).maxLinearMemoryFraction, 1);
+  assert.equal(resolveConfig({ maxLinearMemoryFraction: null }).maxLinearMemoryFraction, null);
 });
 
 test('maxAllocatorLiveBytes must be positive or null', OPTS, () => {
   assertRejects({ maxAllocatorLiveBytes: -5 }, 'coordinator option maxAllocatorLiveBytes is -5: expected a whole number of bytes from 1 to 2^53 - 1, or null (off)');
 });
 
-test('maxGenerationAgeMs must be positive or null', OPTS, () => {
-  assertRejects({ maxGenerationAgeMs: '60s' }, 'coordinator option maxGenerationAgeMs is "60s": expected a positive number of milliseconds, or null (off)');
+test('maxGenerationAgeMs must be whole milliseconds from 1, or null (the one rule for age limits, as limits.maxAgeMs)', OPTS, () => {
+  assertRejects({ maxGenerationAgeMs: '60s' }, 'coordinator option maxGenerationAgeMs is "60s": expected a whole number of milliseconds from 1 to 2^53 - 1, or null (off)');
+  assertRejects({ maxGenerationAgeMs: 0.5 }, 'coordinator option maxGenerationAgeMs is 0.5: expected a whole number of milliseconds from 1 to 2^53 - 1, or null (off)');
+  assert.equal(resolveConfig({ maxGenerationAgeMs: 3e9 }).maxGenerationAgeMs, 3e9, 'an age is compared, not handed to a timer: past 2^31 - 1 is fine');
 });
 
 test('maxJobsPerGeneration must be a positive integer or null', OPTS, () => {
-  assertRejects({ maxJobsPerGeneration: 2.5 }, 'coordinator option maxJobsPerGeneration is 2.5: expected a whole number from 1 to 9007199254740991, or null (off)');
+  assertRejects({ maxJobsPerGeneration: 2.5 }, 'coordinator option maxJobsPerGeneration is 2.5: expected a whole number from 1 to 2^53 - 1, or null (off)');
 });
 
 test('jitterFraction outside [0, 0.5] is refused', OPTS, () => {

@@ -15,6 +15,7 @@ export function healthWith(overrides: HealthOverrides = {}): PoolHealth {
     inFlight: 0,
     jobsCompleted: 0,
     jobsFailed: 0,
+    inlineJobs: 0,
     generationJobs: 0,
     generationAgeMs: 1_000,
     recycles: 0,

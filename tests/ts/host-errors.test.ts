@@ -17,6 +17,7 @@ import {
   fromWasmError,
 } from '../../bindings-js/lib/proof-system/errors.js';
 import { createBackend, type BackendPlatform } from '../../bindings-js/lib/proof-system/host/backend.js';
+import { guardInstanceExports, type InstanceGuard } from '../../bindings-js/lib/proof-system/host/instance-guard.js';
 import { keepingAlive, requester, serve, type Channel } from '../../bindings-js/lib/proof-system/host/protocol.js';
 import type { RecycleReport } from '../../bindings-js/lib/proof-system/pool-health.js';
 import { deferred, flushMicrotasks } from './deferred.js';
@@ -72,8 +73,8 @@ test('an OCaml-wrapped error that is not the pool\'s comes back as it was thrown
   assert.equal(fromWasmError(data), data);
 });
 
-/** A backend over a platform that fakes the pool: `health` is what poolHealth() answers. */
-function fakeBackend() {
+/** A backend over a platform that fakes the pool: `health` is what poolHealth() answers; `instanceGuard` the evidence of traps. */
+function fakeBackend(instanceGuard?: InstanceGuard) {
   const health = healthWith({ threads: 2 });
   let supervisor: ReturnType<typeof requester> | null = null;
   const platform: BackendPlatform<object> = {
@@ -91,6 +92,7 @@ function fakeBackend() {
       log: () => undefined,
     },
     supervisor: () => supervisor,
+    ...(instanceGuard === undefined ? {} : { instanceGuard }),
   };
   const backend = createBackend(platform);
   backend.configureThreadPool({ lifetime: 'operation' });
@@ -132,16 +134,137 @@ test('a job whose wasm error comes back OCaml-wrapped fails withThreadPool with 
   assert.equal(await backend.withThreadPool(() => 42), 42);
 });
 
-test('an OCaml-wrapped trap on the calling thread makes the backend refuse later calls, typed', OPTS, async () => {
-  const { backend } = fakeBackend();
-  const trap = Object.assign(new Error('unreachable'), { name: 'RuntimeError' });
+// Issue 5: an instance is taken as terminated only on evidence from the instance (a trap that escaped
+// one of its exports, seen by the guard), never by an error's name.
+const { RuntimeError } = (globalThis as unknown as { WebAssembly: { RuntimeError: new (message?: string) => Error } }).WebAssembly;
+
+/** A glue whose exports trap as an instance's would: a free function, a class method and a getter. */
+function trappingGlue() {
+  class WasmThing {
+    free(): void {
+      throw new RuntimeError('memory access out of bounds');
+    }
+    get size(): number {
+      throw new RuntimeError('unreachable');
+    }
+    static __wrap(): WasmThing {
+      return new WasmThing();
+    }
+  }
+  return {
+    trapOnCaller(): never {
+      throw new RuntimeError('unreachable');
+    },
+    overflow(): never {
+      throw new RangeError('Maximum call stack size exceeded');
+    },
+    panic(): never {
+      throw new PanicError('plonk-wasm [POOL_JOB_PANICKED] a job panicked: boom');
+    },
+    answer: () => 42,
+    __wbg_import: () => 'an import of the instance',
+    WasmThing,
+  };
+}
+
+test('fromWasmError maps no error to POOL_INSTANCE_TERMINATED by its name: only with the evidence', OPTS, () => {
+  const userTrap = new RuntimeError('unreachable');
+  assert.equal(fromWasmError(userTrap), userTrap, 'a RuntimeError without evidence is passed through');
+  const wrapped = ocamlWrapped(userTrap);
+  assert.equal(fromWasmError(wrapped), wrapped, 'also OCaml-wrapped');
+  const terminated = new Error('Module terminated');
+  assert.equal(fromWasmError(terminated), terminated);
+  const named = Object.assign(new Error('unreachable'), { name: 'RuntimeError' });
+  assert.equal(fromWasmError(named, { isInstanceTrap: () => false }), named);
+
+  const ownTrap = new RuntimeError('unreachable');
+  const mapped = fromWasmError(ocamlWrapped(ownTrap), { isInstanceTrap: (error) => error === ownTrap });
+  assert.ok(mapped instanceof PoolInstanceTerminatedError);
+  assert.equal(mapped.code, 'POOL_INSTANCE_TERMINATED');
+  assert.equal(mapped.cause, ownTrap);
+  assert.match(mapped.message, /RuntimeError: unreachable.*restart the process, or the worker that hosts the prover/);
+});
+
+test("the guard records traps that escape the glue's exports, and only those; it wraps once", OPTS, () => {
+  const glue = trappingGlue();
+  const originalImport = glue.__wbg_import;
+  const guard = guardInstanceExports(glue);
+  assert.equal(guardInstanceExports(glue), guard, 'idempotent per glue');
+  assert.equal(glue.__wbg_import, originalImport, "wasm-bindgen's own entries are left alone");
+  assert.equal(glue.answer(), 42);
+  assert.throws(() => glue.panic(), PanicError);
+  assert.equal(guard.trap, null, 'a panic mapped to an error is not a trap');
+  const thing = glue.WasmThing.__wrap();
+  let trap: unknown = null;
+  try {
+    thing.free();
+  } catch (error) {
+    trap = error;
+  }
+  assert.ok(trap instanceof RuntimeError);
+  assert.equal(guard.trap, trap, 'a class method is guarded');
+  assert.equal(guard.isTrap(trap), true);
+  assert.throws(() => thing.size, RuntimeError);
+  assert.throws(() => glue.overflow(), RangeError);
+  assert.equal(guard.trap, trap, 'the first trap is kept');
+  assert.equal(guard.isTrap(new RuntimeError('unreachable')), false, 'an error that did not escape the glue is not a trap');
+});
+
+test('a RuntimeError thrown by user code inside run() passes through as it was, and the pool keeps working', OPTS, async () => {
+  const glue = trappingGlue();
+  const { backend } = fakeBackend(guardInstanceExports(glue));
+  const userTrap = new RuntimeError('unreachable'); // what another wasm module's trap, or user code, throws
   await assert.rejects(
     backend.withThreadPool(() => {
-      throw ocamlWrapped(trap);
+      throw userTrap;
+    }),
+    (error: unknown) => error === userTrap,
+  );
+  await assert.rejects(
+    backend.withThreadPool(async () => {
+      throw ocamlWrapped(userTrap);
+    }),
+    (error: unknown) => Array.isArray(error) && error[2] === userTrap,
+  );
+  assert.equal(await backend.withThreadPool(() => glue.answer()), 42, 'the pool still takes jobs');
+  assert.equal((await backend.poolHealth()).threads, 2, 'and reads its health');
+});
+
+test('an OCaml-wrapped trap that escaped the instance on the calling thread makes the backend refuse later calls, typed', OPTS, async () => {
+  const glue = trappingGlue();
+  const { backend } = fakeBackend(guardInstanceExports(glue));
+  await assert.rejects(
+    backend.withThreadPool(() => {
+      try {
+        glue.trapOnCaller();
+      } catch (error) {
+        throw ocamlWrapped(error);
+      }
     }),
     (error: unknown) => error instanceof PoolInstanceTerminatedError && error.code === 'POOL_INSTANCE_TERMINATED',
   );
   await assert.rejects(backend.withThreadPool(() => 1), PoolInstanceTerminatedError);
+  assert.throws(() => backend.poolHealth(), PoolInstanceTerminatedError);
+});
+
+test('a trap of the instance that user code caught and swallowed still ends it: the next call is refused', OPTS, async () => {
+  const glue = trappingGlue();
+  const { backend } = fakeBackend(guardInstanceExports(glue));
+  backend.configureThreadPool({ lifetime: 'process' }); // no exit after the run: the next call is what is refused
+  const swallowed = await backend.withThreadPool(() => {
+    try {
+      glue.WasmThing.__wrap().free();
+    } catch {
+      return 'swallowed';
+    }
+    return 'no trap';
+  });
+  assert.equal(swallowed, 'swallowed');
+  await assert.rejects(backend.withThreadPool(() => 1), (error: unknown) => {
+    assert.ok(error instanceof PoolInstanceTerminatedError);
+    assert.match(error.message, /memory access out of bounds.*this call was refused: the instance trapped earlier/);
+    return true;
+  });
 });
 
 /** Two ends of an in-memory message channel; messages are structured-cloned as postMessage would. */

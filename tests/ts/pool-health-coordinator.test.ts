@@ -9,6 +9,7 @@ import {
 } from '../../bindings-js/lib/proof-system/pool-health-coordinator.js';
 import { PoolConfigError, PoolMemoryError, PoolPoisonedError, PoolRecycleTimeoutError } from '../../bindings-js/lib/proof-system/errors.js';
 import { GiB, MiB, healthWith, linearFraction } from './health-fixture.js';
+import { WithThreadPool } from '../../bindings-js/lib/proof-system/workers.js';
 import { deferred, flushMicrotasks, waitFor, type Deferred } from './deferred.js';
 
 const OPTS = { timeout: 5_000 };
@@ -69,8 +70,9 @@ function fakeBackend(initial: PoolHealth = healthWith()) {
   };
 }
 
+/** Tests that cross a threshold with linear memory set the (deprecated, off by default) fraction. */
 function coordinator(fake: ReturnType<typeof fakeBackend>, options: CoordinatorOptions = {}, logs: CoordinatorLogEvent[] = []) {
-  return new PoolHealthCoordinator(fake.backend, { cooldownMs: 0, ...options }, { log: (event) => logs.push(event), random: () => 0 });
+  return new PoolHealthCoordinator(fake.backend, { cooldownMs: 0, maxLinearMemoryFraction: 0.75, ...options }, { log: (event) => logs.push(event), random: () => 0 });
 }
 
 test('a healthy pool proceeds without recycling', OPTS, async () => {
@@ -132,7 +134,7 @@ test('a recycle that outlasts recycleTimeoutMs rejects with PoolRecycleTimeoutEr
 test('a failed recycle is mapped and reported, and the cooldown keeps it from looping', OPTS, async () => {
   const fake = fakeBackend(healthWith({ memory: linearFraction(0.8) }));
   let nowMs = 1_000_000;
-  const c = new PoolHealthCoordinator(fake.backend, { cooldownMs: 60_000 }, { log: () => {}, now: () => nowMs });
+  const c = new PoolHealthCoordinator(fake.backend, { cooldownMs: 60_000, maxLinearMemoryFraction: 0.75 }, { log: () => {}, now: () => nowMs });
   fake.failNextRecycle(Object.assign(new Error('generation 1 is poisoned'), { code: 'POOL_POISONED' }));
   await assert.rejects(c.beforeJob(), PoolPoisonedError);
   const next = await c.beforeJob();
@@ -284,4 +286,38 @@ test("idle checks read the backend's idleHealth (Node: the supervisor); a job's 
   } finally {
     c.stop();
   }
+});
+
+test('a recycle the coordinator decides while one is in progress joins it: WithThreadPool alone decides', OPTS, async () => {
+  let health = healthWith({ generation: 1, generationJobs: 10 });
+  const held = deferred<RecycleReport>();
+  let recycles = 0;
+  const runner = WithThreadPool<unknown, RecycleReport>({
+    initThreadPool: async () => undefined,
+    exitThreadPool: async () => undefined,
+    recycleThreadPool: async () => {
+      recycles += 1;
+      const report = await held.promise;
+      health = healthWith({ generation: 2 });
+      return report;
+    },
+  }, { lifetime: () => 'process' });
+  await runner(() => undefined);
+  const reports: RecycleReport[] = [];
+  const c = new PoolHealthCoordinator(
+    { poolHealth: () => health, recycleThreadPool: (options) => runner.recycle(options) },
+    { maxJobsPerGeneration: 10, cooldownMs: 0 },
+    { log: () => undefined },
+  );
+  c.on('recycle', ({ report }) => reports.push(report));
+  const requested = runner.recycle(); // the application's recycle, in progress
+  health = { ...health, state: 'recycling' };
+  const job = c.beforeJob();
+  await flushMicrotasks();
+  held.resolve(report(1));
+  assert.equal((await job).kind, 'recycle', 'the coordinator decided a recycle');
+  assert.equal((await requested).joined, false);
+  assert.equal(recycles, 1, 'one recycle: the coordinator joined the one in progress');
+  assert.equal(reports.length, 1);
+  assert.equal(reports[0]?.joined, true);
 });

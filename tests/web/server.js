@@ -20,6 +20,8 @@ export const HARNESS_ROUTES = [
   ['/page/', join(ROOT, 'tests/web/page/')],
   ['/stand-ins/', join(ROOT, 'tests/web/stand-ins/')],
   ['/inputs/', join(ROOT, 'tests/inputs/')],
+  // tests/inputs/table.js imports the kernel's describeValue from tsc's output.
+  ['/build/ts/', join(ROOT, 'build/ts/')],
   ['/conformance/', join(ROOT, 'tests/conformance/')],
 ];
 

@@ -2,20 +2,30 @@
  * The pool health coordinator's options: all optional for the caller,
  * resolved into a complete, frozen config from frozen defaults.
  *
- * Every field is checked by options.ts, with its message shape,
- * `coordinator option <field> is <value>: expected <range>` (a PoolConfigError
- * carrying field, value and expected). The caller's object is never mutated or
+ * Every field is checked by the kernel's validator (kernel/options.ts), with
+ * its message shape, `coordinator option <field> is <value>: expected <range>`
+ * (a PoolConfigError carrying field, value and expected). The caller's object is never mutated or
  * kept: resolveConfig copies what it reads.
  */
-import { resolveOptions, rules, type FieldRules } from './options.js';
+import { resolvePoolOptions, rules, type FieldRules } from './options.js';
 
 const MiB = 1024 * 1024;
 
 /** The resolved, complete coordinator config. Units are in the names. */
 export interface CoordinatorConfig {
-  /** Recycle when linearBytes / linearMaxBytes reaches this. Range (0, 1]. */
-  readonly maxLinearMemoryFraction: number;
-  /** Recycle when the allocator's live bytes reach this; `null` = off. */
+  /**
+   * Recycle when linearBytes / linearMaxBytes reaches this. Range (0, 1];
+   * `null` = off (the default).
+   * @deprecated A recycle never shrinks linear memory: set `limits.maxLinearBytes`
+   * on prover isolates (o1js/isolates), whose replacement gives it back
+   * (docs/internals.md, "Which limits belong where").
+   */
+  readonly maxLinearMemoryFraction: number | null;
+  /**
+   * Recycle when the allocator's live bytes reach this; `null` = off (the default).
+   * @deprecated A recycle frees worker stacks only, not live data: set
+   * `limits.maxAllocatorLiveBytes` on prover isolates (o1js/isolates) instead.
+   */
   readonly maxAllocatorLiveBytes: number | null;
   /** Recycle when the serving generation is this old; `null` = off. */
   readonly maxGenerationAgeMs: number | null;
@@ -27,7 +37,7 @@ export interface CoordinatorConfig {
    * not all recycle at the same moment. Range [0, 0.5].
    */
   readonly jitterFraction: number;
-  /** Margin, as a fraction of the threshold, before a fired metric fires again. Range [0, 0.5]. */
+  /** The smallest change that counts, as a fraction of a threshold (kernel/thresholds.ts). Range [0, 0.5]. */
   readonly hysteresisFraction: number;
   /** No two recycles closer than this (a rebuild of a poisoned pool is exempt). */
   readonly cooldownMs: number;
@@ -43,7 +53,7 @@ export interface CoordinatorConfig {
 export type CoordinatorOptions = { readonly [K in keyof CoordinatorConfig]?: CoordinatorConfig[K] };
 
 export const DEFAULT_COORDINATOR_CONFIG: CoordinatorConfig = Object.freeze({
-  maxLinearMemoryFraction: 0.75,
+  maxLinearMemoryFraction: null,
   maxAllocatorLiveBytes: null,
   maxGenerationAgeMs: null,
   maxJobsPerGeneration: null,
@@ -56,19 +66,16 @@ export const DEFAULT_COORDINATOR_CONFIG: CoordinatorConfig = Object.freeze({
 });
 
 const FIELD_RULES: FieldRules<CoordinatorConfig> = {
-  maxLinearMemoryFraction: rules.fraction(0, 1, true),
+  maxLinearMemoryFraction: rules.orNull(rules.fraction(0, 1, true)),
   maxAllocatorLiveBytes: rules.orNull(rules.bytes(1)),
-  maxGenerationAgeMs: rules.orNull({
-    expected: 'a positive number of milliseconds',
-    accepts: (v) => typeof v === 'number' && Number.isFinite(v) && v > 0,
-  }),
+  maxGenerationAgeMs: rules.orNull(rules.ageMs()),
   maxJobsPerGeneration: rules.orNull(rules.wholeNumber(1, Number.MAX_SAFE_INTEGER)),
   jitterFraction: rules.fraction(0, 0.5),
   hysteresisFraction: rules.fraction(0, 0.5),
-  cooldownMs: rules.milliseconds(0),
+  cooldownMs: rules.timerMs(0),
   admissionHeadroomBytes: rules.bytes(0),
-  idleCheckIntervalMs: rules.milliseconds(1),
-  recycleTimeoutMs: rules.milliseconds(1),
+  idleCheckIntervalMs: rules.timerMs(1),
+  recycleTimeoutMs: rules.timerMs(1),
 };
 
 /**
@@ -77,5 +84,5 @@ const FIELD_RULES: FieldRules<CoordinatorConfig> = {
  * fields are refused so a misspelt option is not silently ignored).
  */
 export function resolveConfig(options?: CoordinatorOptions): CoordinatorConfig {
-  return resolveOptions('coordinator option', options, FIELD_RULES, DEFAULT_COORDINATOR_CONFIG);
+  return resolvePoolOptions('coordinator', options, FIELD_RULES, DEFAULT_COORDINATOR_CONFIG);
 }

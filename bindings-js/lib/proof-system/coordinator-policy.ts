@@ -9,117 +9,107 @@
  * Order of the checks (the first that applies wins):
  *   1. poisoned              → rebuild (never delayed by the cooldown: a
  *                              poisoned generation takes no jobs)
- *   2. starting / recycling / exiting → wait (the pool is changing; no new recycle)
+ *   2. starting / exiting    → wait (WithThreadPool owns starts and exits)
  *   3. admission             → refuse when linearMaxBytes - allocatorLiveBytes
  *                              < admissionHeadroomBytes. A recycle would not
  *                              help: it cannot free memory held for live data
  *                              and linear memory never shrinks.
- *   4. thresholds, in order linear memory fraction, allocator live bytes,
- *      generation age, jobs per generation → recycle, unless within
- *      cooldownMs of the last recycle (then proceed, with the reason).
+ *   4. thresholds (kernel/thresholds.ts: jitter, hysteresis, cooldown), in
+ *      order linear memory fraction, allocator live bytes, generation age,
+ *      jobs per generation → recycle, or proceed with the reason when the
+ *      cooldown holds it back.
  *   5. otherwise             → proceed.
  *
- * Jitter: each threshold is lowered by `jitterFraction × jitterUnit` of itself,
- * where `jitterUnit` in [0, 1) is drawn once per generation by the caller and
- * kept in the state. Lowered, never raised: jitter only makes a recycle come
- * earlier than configured, never later than the limit the user set.
+ * A pool already recycling is decided like a running one: a recycle decided
+ * then is asked of WithThreadPool, which alone decides that it joins the one
+ * in progress (workers.ts).
  *
- * Hysteresis (the choice made here): when a metric fires at value v, it is
- * disarmed. It fires again only if either
- *   - it keeps growing: value ≥ v + margin (margin = hysteresisFraction ×
- *     threshold). Linear memory never shrinks, so a fraction that fired once
- *     stays above the threshold after the recycle; re-arming only "below the
- *     threshold" would switch it off for good, and firing at any value above
- *     the threshold would recycle forever. Growing by a margin means new
- *     memory was taken since the last recycle, which is worth reclaiming.
- *   - or it came back below threshold - margin (it is re-armed and fires at the
- *     threshold again). Age and jobs reset with the new generation, so they
- *     re-arm this way at once.
+ * The unit of the thresholds is a generation: `state.generation` follows the
+ * serving generation, and when it changes the latches are dropped and the
+ * memory readings of the new generation's first check become its baseline
+ * (a recycle frees no live data and linear memory never shrinks, so a memory
+ * threshold fires again only once the new generation grew by the margin).
+ * Memory thresholds are deprecated here for that reason: they belong to
+ * prover isolates, whose replacement does give memory back (docs/internals.md,
+ * "Which limits belong where"). Age and jobs restart with each generation.
  */
 import type { CoordinatorConfig } from './coordinator-config.js';
+import { checkThresholds, freshUnit, type Crossing, type ThresholdReading, type UnitThresholds } from './kernel/thresholds.js';
 import type { PoolHealth } from './pool-health.js';
 
 /** Metrics that can trigger a recycle. */
 export type RecycleMetric = 'linearMemoryFraction' | 'allocatorLiveBytes' | 'generationAgeMs' | 'generationJobs';
 
+/** The memory metrics: a recycle cannot bring them down (deprecated as recycle triggers). */
+type MemoryMetric = Extract<RecycleMetric, 'linearMemoryFraction' | 'allocatorLiveBytes'>;
+
 export type Decision =
   | { readonly kind: 'proceed'; readonly reason: string | null }
-  | {
-      readonly kind: 'recycle';
-      readonly reason: string;
-      readonly metric: RecycleMetric;
-      readonly value: number;
-      /** The effective threshold (after jitter) that was reached. */
-      readonly threshold: number;
-    }
+  /** `metric`'s `value` reached `threshold` (after jitter); `reason` says so with the numbers. */
+  | ({ readonly kind: 'recycle' } & Crossing<RecycleMetric>)
   | { readonly kind: 'rebuild'; readonly reason: string }
   | { readonly kind: 'refuse'; readonly reason: string; readonly neededBytes: number; readonly availableBytes: number }
   | { readonly kind: 'wait'; readonly reason: string };
 
 export type DecisionKind = Decision['kind'];
 
-export interface PolicyState {
+export interface PolicyState extends UnitThresholds<RecycleMetric> {
   /** When the last recycle or rebuild was decided (epoch ms), `null` before the first. */
   readonly lastRecycleMs: number | null;
-  /** In [0, 1): this generation's jitter draw. 0 means no jitter. */
-  readonly jitterUnit: number;
-  /** Disarmed metrics, with the value each fired at. Absent = armed. */
-  readonly firedAt: { readonly [M in RecycleMetric]?: number };
+  /** The generation the thresholds are for: `null` before the first check. */
+  readonly generation: number | null;
+  /** The memory readings the generation started with; `null` for the pool's first generation. */
+  readonly baseline: { readonly [M in MemoryMetric]: number | null } | null;
 }
 
-export const INITIAL_POLICY_STATE: PolicyState = Object.freeze({ lastRecycleMs: null, jitterUnit: 0, firedAt: Object.freeze({}) });
+export const INITIAL_POLICY_STATE: PolicyState = Object.freeze({ ...freshUnit<RecycleMetric>(0), lastRecycleMs: null, generation: null, baseline: null });
 
 export interface DecideResult {
   readonly decision: Decision;
   readonly state: PolicyState;
 }
 
-interface MetricReading {
-  readonly metric: RecycleMetric;
-  readonly value: number;
-  readonly threshold: number;
-  readonly label: string;
+const DEPRECATED_MEMORY_TRIGGER =
+  'a recycle gives back worker stacks only, not this memory (deprecated: set memory limits on prover isolates, o1js/isolates)';
+
+/** The state for this health's generation: a new generation drops the latches and takes its memory as the baseline. */
+function forGeneration(health: PoolHealth, state: PolicyState): PolicyState {
+  if (health.generation === null || health.generation === state.generation) return state;
+  const renewed = state.generation !== null;
+  return {
+    ...state,
+    generation: health.generation,
+    latched: renewed ? {} : state.latched,
+    baseline: renewed ? { linearMemoryFraction: linearFraction(health), allocatorLiveBytes: health.memory.allocatorLiveBytes } : null,
+  };
 }
 
-/** The readings whose threshold is configured and whose value is known, in check order. */
-function metricReadings(health: PoolHealth, config: CoordinatorConfig, jitterUnit: number): MetricReading[] {
-  const lowered = (threshold: number) => threshold * (1 - config.jitterFraction * jitterUnit);
-  const readings: MetricReading[] = [];
-  const { linearBytes, linearMaxBytes, allocatorLiveBytes } = health.memory;
-  if (linearBytes !== null && linearMaxBytes !== null && linearMaxBytes > 0) {
-    readings.push({
-      metric: 'linearMemoryFraction',
-      value: linearBytes / linearMaxBytes,
-      threshold: lowered(config.maxLinearMemoryFraction),
-      label: `linear memory ${linearBytes} of ${linearMaxBytes} bytes`,
-    });
+function linearFraction(health: PoolHealth): number | null {
+  const { linearBytes, linearMaxBytes } = health.memory;
+  return linearBytes !== null && linearMaxBytes !== null && linearMaxBytes > 0 ? linearBytes / linearMaxBytes : null;
+}
+
+/** The readings whose limit is configured and whose value is known, in check order. */
+function readings(health: PoolHealth, config: CoordinatorConfig, state: PolicyState): ThresholdReading<RecycleMetric>[] {
+  const list: ThresholdReading<RecycleMetric>[] = [];
+  const baselineLabel = 'what this generation started with';
+  const fraction = linearFraction(health);
+  if (config.maxLinearMemoryFraction !== null && fraction !== null) {
+    const { linearBytes, linearMaxBytes } = health.memory;
+    const baseline = state.baseline?.linearMemoryFraction ?? null;
+    list.push({ metric: 'linearMemoryFraction', value: fraction, limit: config.maxLinearMemoryFraction, baseline, baselineLabel, label: `linear memory ${linearBytes} of ${linearMaxBytes} bytes` });
   }
   if (config.maxAllocatorLiveBytes !== null) {
-    readings.push({
-      metric: 'allocatorLiveBytes',
-      value: allocatorLiveBytes,
-      threshold: lowered(config.maxAllocatorLiveBytes),
-      label: 'allocator live bytes',
-    });
+    const baseline = state.baseline?.allocatorLiveBytes ?? null;
+    list.push({ metric: 'allocatorLiveBytes', value: health.memory.allocatorLiveBytes, limit: config.maxAllocatorLiveBytes, baseline, baselineLabel, label: 'allocator live bytes' });
   }
   if (config.maxGenerationAgeMs !== null) {
-    readings.push({
-      metric: 'generationAgeMs',
-      value: health.generationAgeMs,
-      threshold: lowered(config.maxGenerationAgeMs),
-      label: `generation ${health.generation} age (ms)`,
-    });
+    list.push({ metric: 'generationAgeMs', value: health.generationAgeMs, limit: config.maxGenerationAgeMs, baseline: null, label: `generation ${health.generation} age (ms)` });
   }
   if (config.maxJobsPerGeneration !== null) {
-    readings.push({
-      metric: 'generationJobs',
-      value: health.generationJobs,
-      // Jobs are whole: a lowered threshold of 7.6 means "at the 8th job".
-      threshold: Math.ceil(lowered(config.maxJobsPerGeneration)),
-      label: `jobs on generation ${health.generation}`,
-    });
+    list.push({ metric: 'generationJobs', value: health.generationJobs, limit: config.maxJobsPerGeneration, count: true, baseline: null, label: `jobs on generation ${health.generation}` });
   }
-  return readings;
+  return list;
 }
 
 /** Decides what to do before a job or on an idle check. Pure. */
@@ -131,7 +121,7 @@ export function decide(health: PoolHealth, config: CoordinatorConfig, state: Pol
       : 'the pool is poisoned: rebuild it';
     return { decision: { kind: 'rebuild', reason }, state: { ...state, lastRecycleMs: nowMs } };
   }
-  if (health.state === 'starting' || health.state === 'recycling' || health.state === 'exiting') {
+  if (health.state === 'starting' || health.state === 'exiting') {
     return { decision: { kind: 'wait', reason: `the pool is ${health.state}` }, state };
   }
 
@@ -153,46 +143,13 @@ export function decide(health: PoolHealth, config: CoordinatorConfig, state: Pol
     }
   }
 
-  const readings = metricReadings(health, config, state.jitterUnit);
-  const firedAt: { [M in RecycleMetric]?: number } = { ...state.firedAt };
-  let trigger: MetricReading | null = null;
-  for (const reading of readings) {
-    const margin = config.hysteresisFraction * reading.threshold;
-    const firedValue = firedAt[reading.metric];
-    if (firedValue !== undefined && reading.value < reading.threshold - margin) {
-      delete firedAt[reading.metric]; // cleared below the band: re-armed
-    }
-    const armed = firedAt[reading.metric] === undefined;
-    const crossed = armed ? reading.value >= reading.threshold : reading.value >= (firedValue as number) + margin;
-    if (crossed && trigger === null) trigger = reading;
-  }
-  const rearmedState: PolicyState = { ...state, firedAt };
-
-  if (trigger === null) return { decision: { kind: 'proceed', reason: null }, state: rearmedState };
-
-  const crossing = `${trigger.label} ${formatNumber(trigger.value)} >= threshold ${formatNumber(trigger.threshold)}`;
-  if (state.lastRecycleMs !== null && nowMs - state.lastRecycleMs < config.cooldownMs) {
-    const sinceMs = nowMs - state.lastRecycleMs;
-    return {
-      decision: {
-        kind: 'proceed',
-        reason: `${crossing}, but the last recycle was ${sinceMs} ms ago (cooldownMs ${config.cooldownMs})`,
-      },
-      state: rearmedState,
-    };
-  }
-  return {
-    decision: {
-      kind: 'recycle',
-      reason: crossing,
-      metric: trigger.metric,
-      value: trigger.value,
-      threshold: trigger.threshold,
-    },
-    state: { ...rearmedState, lastRecycleMs: nowMs, firedAt: { ...firedAt, [trigger.metric]: trigger.value } },
-  };
-}
-
-function formatNumber(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toFixed(4);
+  const current = forGeneration(health, state);
+  const { verdict, unit } = checkThresholds(readings(health, config, current), config, current, { lastActionMs: current.lastRecycleMs, actionName: 'recycle' }, nowMs);
+  const next: PolicyState = { ...current, latched: unit.latched };
+  // Nothing crossed, or held back by the cooldown: the job goes ahead (with the reason, if any).
+  if (verdict.kind !== 'act') return { decision: { kind: 'proceed', reason: verdict.reason }, state: next };
+  const { metric, value, threshold } = verdict.crossing;
+  const memory = metric === 'linearMemoryFraction' || metric === 'allocatorLiveBytes';
+  const reason = memory ? `${verdict.crossing.reason}; ${DEPRECATED_MEMORY_TRIGGER}` : verdict.crossing.reason;
+  return { decision: { kind: 'recycle', reason, metric, value, threshold }, state: { ...next, lastRecycleMs: nowMs } };
 }

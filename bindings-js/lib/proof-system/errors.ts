@@ -3,9 +3,13 @@
  *
  * Each class has a stable `code` a caller can branch on (never parse the
  * message), the context that explains it, and the original error as `cause`
- * when it wraps one. Messages say what happened, what was expected and what to
- * do. `fromWasmError` turns the errors plonk-wasm throws into these classes.
+ * when it wraps one (the base class and the cross-thread codec are the
+ * kernel's: kernel/errors.ts). Messages say what happened, what was expected
+ * and what to do. `fromWasmError` turns the errors plonk-wasm throws into
+ * these classes.
  */
+import { CodedError } from './kernel/errors.js';
+import { optionMessage } from './kernel/options.js';
 import type { PoolHealth } from './pool-health.js';
 
 // The wasm's codes (README, "The JS API"), generated from its Rust definitions.
@@ -22,19 +26,9 @@ export type PoolErrorCode =
   | WasmPoolErrorCode;
 
 /** Base of every pool error: a stable `code`, and `cause` when it wraps one. */
-export class PoolError extends Error {
-  readonly code: PoolErrorCode;
-
+export class PoolError extends CodedError<PoolErrorCode> {
   constructor(code: PoolErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message);
-    // Set by hand, not through Error's options: o1js compiles for ES2021, whose
-    // Error constructor takes no options. Not enumerable, like Error's own.
-    if (options?.cause !== undefined) {
-      Object.defineProperty(this, 'cause', { value: options.cause, writable: true, configurable: true });
-    }
-    this.code = code;
-    // Subclasses set their own name so stack traces and `String(error)` show it.
-    this.name = new.target.name;
+    super(code, message, options?.cause);
   }
 }
 
@@ -116,18 +110,34 @@ export class PoolWorkerLostError extends PoolError {
 }
 
 /**
- * `POOL_INSTANCE_TERMINATED`: a call trapped on the calling thread (a wasm
- * trap such as `unreachable`, not a panic). A trap abandons the call's Rust
- * frames without unwinding, with any lock they held, so no later call into
- * the instance is safe: the backend refuses them all with this error rather
- * than risk one that waits forever. Only a new instance, i.e. a new process or
- * a new worker hosting the prover, recovers (README: worker death and traps).
- * (Newer wasm-bindgen versions mark the instance terminated themselves and
- * throw "Module terminated"; that maps here too.)
+ * `POOL_INSTANCE_TERMINATED`: the instance trapped on the thread that owns it
+ * (a wasm trap such as `unreachable` or a stack overflow, not a panic). A trap
+ * abandons the call's Rust frames without unwinding, with any lock they held,
+ * so no later call into the instance is safe: the backend refuses them all
+ * with this error rather than risk one that waits forever. Only a new
+ * instance, i.e. a new process or a new worker hosting the prover, recovers
+ * (docs/internals.md, "Worker death and traps").
+ *
+ * Only evidence from the instance makes it: a trap that escaped one of its
+ * exports on the calling thread (host/instance-guard.ts sees every call), or a
+ * failed health read after it. An error's name is not evidence: a
+ * `RuntimeError` thrown by user code or by another wasm module inside
+ * `withThreadPool` reaches the caller as it was thrown, and the pool works on.
  */
 export class PoolInstanceTerminatedError extends PoolError {
   constructor(message: string, cause?: unknown) {
     super('POOL_INSTANCE_TERMINATED', message, { cause });
+  }
+
+  /** The error for the trap `trap` (what the instance threw), saying what it means and what to do. */
+  static forTrap(trap: unknown): PoolInstanceTerminatedError {
+    const { name, message } = (trap ?? {}) as { name?: unknown; message?: unknown };
+    return new PoolInstanceTerminatedError(
+      `the wasm instance is terminated (${String(name)}: ${String(message)}): a call trapped, ` +
+        `abandoning its Rust frames and any lock they held, so no later call into this instance is safe. ` +
+        `Expected a live instance; restart the process, or the worker that hosts the prover, to get a new one.`,
+      trap,
+    );
   }
 }
 
@@ -151,16 +161,16 @@ export class PoolRecycleTimeoutError extends PoolError {
 /**
  * `POOL_INVALID_CONFIG`: an option is unknown or out of range (the
  * coordinator's, a host's, a recycle's). Nothing changed. The one message
- * shape: `<subject> <field> is <value as written>: expected <range>`, e.g.
- * `coordinator option cooldownMs is -5: expected …`.
+ * shape (kernel/options.ts): `<who> option <field> is <value as written>:
+ * expected <range>`, e.g. `coordinator option cooldownMs is -5: expected …`.
  */
 export class PoolConfigError extends PoolError {
   readonly field: string;
   readonly value: unknown;
   readonly expected: string;
 
-  constructor(field: string, value: unknown, expected: string, subject = 'coordinator option') {
-    super('POOL_INVALID_CONFIG', `${subject} ${field} is ${describeValue(value)}: expected ${expected}`);
+  constructor(field: string, value: unknown, expected: string, who = 'coordinator') {
+    super('POOL_INVALID_CONFIG', optionMessage(who, field, value, expected));
     this.field = field;
     this.value = value;
     this.expected = expected;
@@ -185,7 +195,7 @@ export class PoolArgumentError extends PoolError {
     expected: string,
     code: 'POOL_INVALID_ARGUMENT' | 'POOL_INVALID_THREAD_COUNT' = 'POOL_INVALID_ARGUMENT',
   ) {
-    super(code, `${callee} argument ${field} is ${describeValue(value)}: expected ${expected}`);
+    super(code, optionMessage(callee, field, value, expected, 'argument'));
     this.callee = callee;
     this.field = field;
     this.value = value;
@@ -217,22 +227,6 @@ export class PoolOperationError extends PoolError {
   }
 }
 
-/**
- * A value as the caller wrote it, for messages, without running its code:
- * strings quoted, BigInts with `n`, numbers as JS prints them, symbols with
- * their description, arrays and other objects by kind (the wasm's js_args.rs
- * describes values the same way).
- */
-export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'symbol') return `Symbol(${value.description ?? ''})`;
-  if (typeof value === 'function') return 'a function';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object' && value !== null) return 'an object';
-  return String(value);
-}
-
 /** `plonk-wasm [CODE] rest`: how the wasm labels a panic that crossed to JS (PanicError). */
 const WASM_PANIC_PREFIX = /^plonk-wasm \[([A-Z_]+)\]\s*/;
 
@@ -248,34 +242,38 @@ export function wasmErrorCode(error: unknown): string | null {
   return WASM_PANIC_PREFIX.exec(error.message)?.[1] ?? null;
 }
 
+/** What `fromWasmError` knows besides the error. */
+export interface WasmErrorContext {
+  /** The snapshot the caller read, attached for context. */
+  readonly health?: PoolHealth | null;
+  /**
+   * The evidence that an error is a trap of the instance: true only for one
+   * that escaped the instance's exports (host/instance-guard.ts). Without it,
+   * no error maps to PoolInstanceTerminatedError, whatever its name.
+   */
+  readonly isInstanceTrap?: (error: unknown) => boolean;
+}
+
 /**
  * Maps an error thrown by plonk-wasm to the matching class, with the original
- * as `cause`. Errors that are not the pool's (a bug, a TypeError) come back
- * unchanged, so `throw fromWasmError(e)` never hides them. Already-mapped
- * errors come back unchanged too.
- *
- * `health` (optional) attaches the snapshot the caller read, for context.
+ * as `cause`. Errors that are not the pool's (a bug, a TypeError, a
+ * RuntimeError of another module) come back unchanged, so `throw
+ * fromWasmError(e)` never hides them. Already-mapped errors come back
+ * unchanged too.
  */
-export function fromWasmError(error: unknown, context: { health?: PoolHealth | null } = {}): unknown {
+export function fromWasmError(error: unknown, context: WasmErrorContext = {}): unknown {
   // o1js's OCaml bindings rethrow a JS exception wrapped as [0, tag, error].
   if (Array.isArray(error) && error.length === 3 && error[0] === 0 && error[2] instanceof Error) {
     const unwrapped = fromWasmError(error[2], context);
     if (unwrapped !== error[2]) return unwrapped;
   }
   if (error instanceof PoolError) return error;
-  const revived = revivedPoolError(error, context.health ?? null);
+  if (context.isInstanceTrap?.(error) === true) return PoolInstanceTerminatedError.forTrap(error);
+  const health = context.health ?? null;
+  const revived = revivedPoolError(error, health);
   if (revived !== null) return revived;
-  if (isInstanceTermination(error)) {
-    return new PoolInstanceTerminatedError(
-      `the wasm instance is terminated (${(error as Error).name}: ${(error as Error).message}): a call trapped, ` +
-        `abandoning its Rust frames and any lock they held, so no later call into this instance is safe. ` +
-        `Expected a live instance; restart the process, or the worker that hosts the prover, to get a new one.`,
-      error,
-    );
-  }
   const code = wasmErrorCode(error);
   if (code === null || !(error instanceof Error)) return error;
-  const health = context.health ?? null;
   const detail = error.message.replace(WASM_PANIC_PREFIX, '');
 
   if (code === 'OUT_OF_MEMORY') {
@@ -309,13 +307,11 @@ export function fromWasmError(error: unknown, context: { health?: PoolHealth | n
   ) {
     const typed =
       code === 'POOL_INVALID_CONFIG'
-        ? new PoolConfigError(fields.field, fields.value, fields.expected, `${fields.callee} option`)
+        ? new PoolConfigError(fields.field, fields.value, fields.expected, fields.callee)
         : new PoolArgumentError(fields.callee, fields.field, fields.value, fields.expected, code);
     // The wasm's own message: it knows whether the value was an argument or an option, and wrote
     // the value as the caller did (a copy that crossed a thread may have lost its kind).
-    typed.message = error.message;
-    Object.defineProperty(typed, 'cause', { value: error, writable: true, configurable: true });
-    return typed;
+    return keepingOriginal(typed, error);
   }
   if (isWasmPoolErrorCode(code)) {
     return new PoolOperationError(code, `thread pool operation failed [${code}]: ${detail}`, error);
@@ -323,91 +319,57 @@ export function fromWasmError(error: unknown, context: { health?: PoolHealth | n
   return error;
 }
 
-/** The class names of this module's errors, as `name` carries them across a thread (protocol.ts). */
-const POOL_ERROR_NAMES = new Set([
-  'PoolError',
-  'PoolMemoryError',
-  'PoolPoisonedError',
-  'PoolWorkerLostError',
-  'PoolInstanceTerminatedError',
-  'PoolRecycleTimeoutError',
-  'PoolConfigError',
-  'PoolArgumentError',
-  'PoolTimeoutError',
-  'PoolHostError',
-  'PoolOperationError',
-]);
+/** How each of this module's classes is rebuilt from the plain copy of one that crossed a thread (kernel `fromPlainError`). */
+const REVIVERS: { readonly [Name: string]: (fields: Record<string, unknown>, message: string, health: PoolHealth | null) => PoolError | null } = {
+  PoolMemoryError: (f, m, h) =>
+    new PoolMemoryError(m, {
+      kind: f.kind === 'admission-refused' ? 'admission-refused' : 'job-out-of-memory',
+      health: (f.health as PoolHealth | null | undefined) ?? h,
+      neededBytes: numberOrNull(f.neededBytes),
+      availableBytes: numberOrNull(f.availableBytes),
+    }),
+  PoolPoisonedError: (f, m, h) => new PoolPoisonedError(m, { generation: numberOrNull(f.generation), reason: textOrNull(f.reason), health: h }),
+  PoolWorkerLostError: (_, m, h) => new PoolWorkerLostError(m, { health: h }),
+  PoolInstanceTerminatedError: (_, m) => new PoolInstanceTerminatedError(m),
+  PoolRecycleTimeoutError: (f, _, h) => new PoolRecycleTimeoutError(numberOrNull(f.timeoutMs) ?? Number.NaN, h),
+  PoolTimeoutError: (f) => new PoolTimeoutError('', numberOrNull(f.timeoutMs) ?? Number.NaN, ''),
+  PoolHostError: (_, m) => new PoolHostError(m),
+  PoolConfigError: (f) => new PoolConfigError(textOrNull(f.field) ?? '?', f.value, textOrNull(f.expected) ?? '?'),
+  PoolArgumentError: (f) =>
+    new PoolArgumentError(textOrNull(f.callee) ?? '?', textOrNull(f.field) ?? '?', f.value, textOrNull(f.expected) ?? '?', f.code === 'POOL_INVALID_THREAD_COUNT' ? 'POOL_INVALID_THREAD_COUNT' : 'POOL_INVALID_ARGUMENT'),
+  PoolOperationError: (f, m) => (isWasmPoolErrorCode(f.code) ? new PoolOperationError(f.code, m) : null),
+  PoolError: (f, m) => (isWasmPoolErrorCode(f.code) ? new PoolOperationError(f.code, m) : null),
+};
 
 /**
  * One of our errors thrown on another thread (the supervisor, the web's main
  * worker) and rebuilt there as a plain Error with its name, code, message,
- * stack and context fields (protocol.ts `reviveError`): the same class again,
- * with the same message and fields, the plain copy as `cause`. Null for
- * anything else.
+ * stack and context fields: the same class again, with the same message and
+ * fields, the plain copy as `cause`. Null for anything else.
  */
 function revivedPoolError(error: unknown, health: PoolHealth | null): PoolError | null {
-  if (!(error instanceof Error) || !POOL_ERROR_NAMES.has(error.name)) return null;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code !== 'string') return null;
+  if (!(error instanceof Error) || !Object.prototype.hasOwnProperty.call(REVIVERS, error.name)) return null;
   const fields = error as Error & Record<string, unknown>;
-  const text = (key: string): string | null => (typeof fields[key] === 'string' ? (fields[key] as string) : null);
-  const count = (key: string): number => (typeof fields[key] === 'number' ? (fields[key] as number) : Number.NaN);
-  let typed: PoolError;
-  switch (code) {
-    case 'POOL_OUT_OF_MEMORY':
-      typed = new PoolMemoryError(error.message, {
-        kind: text('kind') === 'admission-refused' ? 'admission-refused' : 'job-out-of-memory',
-        health: (fields.health as PoolHealth | null | undefined) ?? health,
-        neededBytes: typeof fields.neededBytes === 'number' ? fields.neededBytes : null,
-        availableBytes: typeof fields.availableBytes === 'number' ? fields.availableBytes : null,
-      });
-      break;
-    case 'POOL_POISONED':
-      typed = new PoolPoisonedError(error.message, {
-        generation: typeof fields.generation === 'number' ? fields.generation : null,
-        reason: text('reason'),
-        health,
-      });
-      break;
-    case 'POOL_WORKER_LOST':
-      typed = new PoolWorkerLostError(error.message, { health });
-      break;
-    case 'POOL_INSTANCE_TERMINATED':
-      typed = new PoolInstanceTerminatedError(error.message);
-      break;
-    case 'POOL_RECYCLE_TIMEOUT':
-      typed = new PoolRecycleTimeoutError(count('timeoutMs'), health);
-      break;
-    case 'POOL_TIMEOUT':
-      typed = new PoolTimeoutError('', count('timeoutMs'), '');
-      break;
-    case 'POOL_HOST_FAILED':
-      typed = new PoolHostError(error.message);
-      break;
-    case 'POOL_INVALID_CONFIG':
-      typed = new PoolConfigError(text('field') ?? '?', fields.value, text('expected') ?? '?');
-      break;
-    case 'POOL_INVALID_ARGUMENT':
-    case 'POOL_INVALID_THREAD_COUNT':
-      typed = new PoolArgumentError(text('callee') ?? '?', text('field') ?? '?', fields.value, text('expected') ?? '?', code);
-      break;
-    default:
-      if (!isWasmPoolErrorCode(code)) return null;
-      typed = new PoolOperationError(code, error.message);
-  }
-  typed.message = error.message;
+  if (typeof fields.code !== 'string') return null;
+  const typed = REVIVERS[error.name]!(fields, error.message, health);
+  if (typed === null) return null;
   if (error.stack !== undefined) typed.stack = error.stack;
-  Object.defineProperty(typed, 'cause', { value: error, writable: true, configurable: true });
+  return keepingOriginal(typed, error);
+}
+
+/** `typed` with `original`'s message and `original` as its cause. */
+function keepingOriginal(typed: PoolError, original: Error): PoolError {
+  typed.message = original.message;
+  Object.defineProperty(typed, 'cause', { value: original, writable: true, configurable: true });
   return typed;
 }
 
-/**
- * wasm-bindgen's "Module terminated" (thrown at the entry of every export once
- * any thread trapped) or a trap surfacing as a `RuntimeError`.
- */
-function isInstanceTermination(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  return error.message === 'Module terminated' || error.name === 'RuntimeError';
+function numberOrNull(value: unknown): number | null {
+  return typeof value === 'number' ? value : null;
+}
+
+function textOrNull(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
 }
 
 /** True for any error from this module. */

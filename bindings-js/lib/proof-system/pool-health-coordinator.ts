@@ -18,18 +18,27 @@
  * timer implies at its end, so `stop()` during a recycle does not cut it short.
  *
  * Invariants:
- *  - at most one check runs at a time; callers arriving during a check or a
- *    recycle share its outcome (one recycle for any number of concurrent jobs);
+ *  - at most one check runs at a time (one health read, one decision);
+ *    callers arriving during a check share its outcome, so the coordinator
+ *    asks for at most one recycle at a time. Whether that request starts a
+ *    recycle or joins one already in progress (the user's, a rebuild) is
+ *    decided in one place, WithThreadPool (workers.ts), which the backend's
+ *    `recycleThreadPool` is;
  *  - the policy state advances when a recycle is decided, not when it
- *    succeeds: a failing recycle is then retried only after `cooldownMs`,
- *    never in a tight loop (its metric is re-armed, so it is retried);
+ *    succeeds: a failing recycle leaves its generation in place and its
+ *    crossing latched, so it is retried, but only after `cooldownMs`, never
+ *    in a tight loop;
  *  - a recycle that outlasts `recycleTimeoutMs` rejects the waiting callers
- *    with PoolRecycleTimeoutError; the wasm may still finish it, and later
- *    checks see `state: 'recycling'` and wait instead of starting another.
+ *    with PoolRecycleTimeoutError; the wasm may still finish it, and a later
+ *    check that decides a recycle meanwhile joins it (WithThreadPool) instead
+ *    of starting another.
  */
 import { resolveConfig, type CoordinatorConfig, type CoordinatorOptions } from './coordinator-config.js';
 import { INITIAL_POLICY_STATE, decide, type Decision, type PolicyState } from './coordinator-policy.js';
 import { PoolMemoryError, PoolRecycleTimeoutError, fromWasmError } from './errors.js';
+import { rejectAfter } from './kernel/deferred.js';
+import { transition, type TransitionTable } from './kernel/state-machine.js';
+import { jitterUnitOf } from './kernel/thresholds.js';
 import type { PoolHealth, RecycleOptions, RecycleReport } from './pool-health.js';
 import { TypedEmitter } from './typed-emitter.js';
 
@@ -50,12 +59,13 @@ export interface PoolBackend {
    * `poolHealth`. A job's check always uses `poolHealth`.
    */
   idleHealth?(): Promise<PoolHealth>;
+  /** Starts a recycle, or joins the one in progress (the backend's is WithThreadPool's, which decides). */
   recycleThreadPool(options?: RecycleOptions): Promise<RecycleReport>;
 }
 
 export type CoordinatorState = 'stopped' | 'idle' | 'checking' | 'recycling';
 
-const ALLOWED_EDGES: { readonly [From in CoordinatorState]: readonly CoordinatorState[] } = {
+const COORDINATOR_EDGES: TransitionTable<CoordinatorState> = {
   stopped: ['idle', 'checking'],
   idle: ['stopped', 'checking'],
   checking: ['recycling', 'idle', 'stopped'],
@@ -135,7 +145,7 @@ export class PoolHealthCoordinator {
   readonly #log: (event: CoordinatorLogEvent) => void;
   readonly #events: TypedEmitter<CoordinatorEvents>;
 
-  #state: CoordinatorState = 'stopped';
+  readonly #lifecycle: { state: CoordinatorState } = { state: 'stopped' };
   #policy: PolicyState;
   #idleTimer: ReturnType<typeof setInterval> | null = null;
   /** The check in progress; concurrent callers share it. */
@@ -155,10 +165,10 @@ export class PoolHealthCoordinator {
   }
 
   get state(): CoordinatorState {
-    return this.#state;
+    return this.#lifecycle.state;
   }
 
-  /** The policy state (last recycle, disarmed thresholds, jitter draw), for inspection. */
+  /** The policy state (last recycle, latched crossings, the generation's baseline, jitter draw), for inspection. */
   get policyState(): PolicyState {
     return this.#policy;
   }
@@ -182,7 +192,7 @@ export class PoolHealthCoordinator {
     if (this.#idleTimer !== null) return;
     this.#idleTimer = setInterval(() => this.#idleTick(), this.config.idleCheckIntervalMs);
     (this.#idleTimer as { unref?: () => void }).unref?.();
-    if (this.#state === 'stopped') this.#transition('idle');
+    if (this.#lifecycle.state === 'stopped') this.#transition('idle');
   }
 
   /** Stops the idle timer. A check or recycle in progress finishes; the state then rests at `stopped`. Idempotent. */
@@ -190,7 +200,7 @@ export class PoolHealthCoordinator {
     if (this.#idleTimer === null) return;
     clearInterval(this.#idleTimer);
     this.#idleTimer = null;
-    if (this.#state === 'idle') this.#transition('stopped');
+    if (this.#lifecycle.state === 'idle') this.#transition('stopped');
   }
 
   #idleTick(): void {
@@ -221,9 +231,7 @@ export class PoolHealthCoordinator {
     switch (decision.kind) {
       case 'proceed':
       case 'wait':
-        // `wait`: the pool is starting, recycling or exiting on someone else's
-        // request. plonk-wasm serves jobs during a recycle, and WithThreadPool
-        // owns start and exit, so the job goes ahead.
+        // `wait`: the pool is starting or exiting; WithThreadPool owns both, so the job goes ahead.
         return decision;
       case 'refuse': {
         const error = PoolMemoryError.admissionRefused(health, decision.neededBytes, decision.availableBytes);
@@ -252,27 +260,17 @@ export class PoolHealthCoordinator {
   async #recycle(decision: Extract<Decision, { kind: 'recycle' | 'rebuild' }>): Promise<void> {
     const startedMs = this.#now();
     const timeoutMs = this.config.recycleTimeoutMs;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new PoolRecycleTimeoutError(timeoutMs, this.#healthOrNull())), timeoutMs);
-    });
     try {
-      const report = await Promise.race([this.#backend.recycleThreadPool(), timedOut]);
+      const recycling = this.#backend.recycleThreadPool();
+      const report = await rejectAfter(timeoutMs, recycling, () => new PoolRecycleTimeoutError(timeoutMs, this.#lastHealth));
       // A new generation: a new jitter draw, so provers drift apart over time.
       this.#policy = { ...this.#policy, jitterUnit: this.#drawJitterUnit() };
       this.#report({ level: 'info', event: 'recycle', decision, report, durationMs: this.#now() - startedMs });
     } catch (error) {
-      // The recycle did not happen: re-arm its metric so it is retried once the
-      // cooldown passes (lastRecycleMs stays, which is what spaces the retries).
-      if (decision.kind === 'recycle') {
-        const { [decision.metric]: _dropped, ...stillFired } = this.#policy.firedAt;
-        this.#policy = { ...this.#policy, firedAt: stillFired };
-      }
-      const mapped = error instanceof PoolRecycleTimeoutError ? error : fromWasmError(error, { health: this.#healthOrNull() });
+      // The generation stays, and so does its latched crossing: retried once the cooldown passes.
+      const mapped = error instanceof PoolRecycleTimeoutError ? error : fromWasmError(error, { health: this.#lastHealth });
       this.#report({ level: 'error', event: 'error', error: mapped, during: 'recycle' });
       throw mapped;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -301,14 +299,8 @@ export class PoolHealthCoordinator {
     }
   }
 
-  #healthOrNull(): PoolHealth | null {
-    return this.#lastHealth;
-  }
-
   #drawJitterUnit(): number {
-    // Clamp: an injected RNG returning 1 (or junk) must not push a threshold past its bound.
-    const unit = this.#random();
-    return Number.isFinite(unit) ? Math.min(Math.max(unit, 0), 1 - Number.EPSILON) : 0;
+    return jitterUnitOf(this.#random());
   }
 
   #restingState(): CoordinatorState {
@@ -316,9 +308,6 @@ export class PoolHealthCoordinator {
   }
 
   #transition(to: CoordinatorState): void {
-    if (!ALLOWED_EDGES[this.#state].includes(to)) {
-      throw new Error(`PoolHealthCoordinator: illegal transition ${this.#state} → ${to}; this is a bug in the coordinator`);
-    }
-    this.#state = to;
+    transition(this.#lifecycle, to, COORDINATOR_EDGES, 'PoolHealthCoordinator');
   }
 }

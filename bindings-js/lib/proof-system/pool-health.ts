@@ -24,7 +24,7 @@ export type {
 export interface RecycleOptions {
   /** Change the pool size. */
   readonly threads?: number;
-  /** Default 60000 on the wasm side. */
+  /** Default 60000 ms: kernel/options.ts DEFAULT_DRAIN_TIMEOUT_MS, applied by the wasm (its ABI keeps its own copy). */
   readonly drainTimeoutMs?: number;
   /** Default 5000 on the wasm side. */
   readonly exitTimeoutMs?: number;

@@ -35,6 +35,7 @@
  * `finally`, so the count cannot leak (the upstream bug).
  */
 import { PoolArgumentError, PoolOperationError } from './errors.js';
+import { transition, type TransitionTable } from './kernel/state-machine.js';
 
 /** The largest pool accepted (plonk-wasm's MAX_THREADS). */
 const MAX_THREADS = 256;
@@ -63,7 +64,7 @@ export function setNumberOfWorkers(numWorkers: number): void {
 
 export type ThreadPoolState = 'none' | 'initializing' | 'running' | 'recycling' | 'exiting';
 
-const ALLOWED_EDGES: { readonly [From in ThreadPoolState]: readonly ThreadPoolState[] } = {
+const THREAD_POOL_EDGES: TransitionTable<ThreadPoolState> = {
   none: ['initializing'],
   initializing: ['running', 'none'],
   running: ['recycling', 'exiting'],
@@ -113,7 +114,7 @@ export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown
   lifecycle: ThreadPoolLifecycle<RecycleOptions, RecycleResult>,
   options: WithThreadPoolOptions = {},
 ): WithThreadPoolRunner<RecycleOptions, RecycleResult> {
-  let state: ThreadPoolState = 'none';
+  const pool: { state: ThreadPoolState } = { state: 'none' };
   /** Callers of `exit()` waiting for the last user to leave. */
   let exitRequests: { resolve(): void; reject(error: unknown): void }[] = [];
   // The operation behind the current transient state (initializing, recycling, exiting).
@@ -124,21 +125,16 @@ export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown
   let exiting: Promise<void> | null = null;
   let users = 0;
 
-  function transition(to: ThreadPoolState): void {
-    if (!ALLOWED_EDGES[state].includes(to)) {
-      throw new Error(`WithThreadPool: illegal transition ${state} → ${to}; this is a bug in workers.ts`);
-    }
-    state = to;
-  }
+  const moveTo = (to: ThreadPoolState) => transition(pool, to, THREAD_POOL_EDGES, 'WithThreadPool');
 
   function startInit(): Promise<void> {
-    transition('initializing');
+    moveTo('initializing');
     initializing = (async () => {
       try {
         await lifecycle.initThreadPool();
-        transition('running');
+        moveTo('running');
       } catch (error) {
-        transition('none'); // the next caller retries
+        moveTo('none'); // the next caller retries
         throw error;
       } finally {
         initializing = null;
@@ -148,13 +144,13 @@ export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown
   }
 
   function startExit(): Promise<void> {
-    transition('exiting');
+    moveTo('exiting');
     exiting = (async () => {
       try {
         await lifecycle.exitThreadPool();
-        transition('none');
+        moveTo('none');
       } catch (error) {
-        transition('running');
+        moveTo('running');
         throw error;
       } finally {
         exiting = null;
@@ -166,7 +162,7 @@ export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown
   /** Brings the pool to a state that takes jobs. Loops because another caller may move the state while we wait. */
   async function acquire(): Promise<void> {
     for (;;) {
-      switch (state) {
+      switch (pool.state) {
         case 'running':
           return;
         case 'none':
@@ -198,13 +194,13 @@ export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown
 
   /** Exits the pool if no caller is inside, and settles the `exit()` callers waiting for that. */
   async function exitWhenIdle(): Promise<void> {
-    while (users === 0 && state === 'recycling') await recycling?.catch(() => undefined);
+    while (users === 0 && pool.state === 'recycling') await recycling?.catch(() => undefined);
     if (users > 0) return; // a caller arrived meanwhile: the last one out exits
     const waiting = exitRequests;
     exitRequests = [];
     try {
-      if (state === 'running') await startExit();
-      else if (state === 'exiting') await exiting;
+      if (pool.state === 'running') await startExit();
+      else if (pool.state === 'exiting') await exiting;
       for (const request of waiting) request.resolve();
     } catch (error) {
       for (const request of waiting) request.reject(error);
@@ -213,7 +209,7 @@ export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown
   }
 
   function exit(): Promise<void> {
-    if (state === 'none') return Promise.resolve();
+    if (pool.state === 'none') return Promise.resolve();
     const done = new Promise<void>((resolve, reject) => exitRequests.push({ resolve, reject }));
     if (users === 0) void exitWhenIdle().catch(() => undefined); // its callers get the error
     return done;
@@ -239,6 +235,11 @@ export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown
    * same options joins it (and gets its report, marked `joined: true`); a
    * request with other options (say, another thread count) waits for it to
    * settle and then runs its own.
+   *
+   * The one place on the JS side where joining is decided: the application's
+   * `recycleThreadPool`, the coordinator's recycles and rebuilds, and a job
+   * waiting out a rebuild all come here (the wasm's flows.rs keeps its own
+   * rule for callers of its ABI).
    */
   async function recycle(options?: RecycleOptions): Promise<RecycleResult> {
     const recycleThreadPool = lifecycle.recycleThreadPool;
@@ -246,7 +247,7 @@ export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown
       throw new Error('WithThreadPool: recycle() needs a recycleThreadPool in the lifecycle; this backend has none');
     }
     for (;;) {
-      switch (state) {
+      switch (pool.state) {
         case 'recycling':
           if (options === undefined || sameOptions(options, recyclingOptions)) {
             return (recycling as Promise<RecycleResult>).then(markJoined);
@@ -267,14 +268,14 @@ export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown
             'recycle() was called while the thread pool exits; expected a running pool. Nothing to recycle.',
           );
         case 'running': {
-          transition('recycling');
+          moveTo('recycling');
           recyclingOptions = options;
           recycling = (async () => {
             try {
               return await recycleThreadPool.call(lifecycle, options);
             } finally {
               // Success or not, the pool is there and serving (a failed recycle keeps the old generation).
-              transition('running');
+              moveTo('running');
               recycling = null;
               recyclingOptions = undefined;
             }
@@ -288,7 +289,7 @@ export function WithThreadPool<RecycleOptions = unknown, RecycleResult = unknown
   return Object.assign(withThreadPool, {
     exit,
     recycle,
-    state: () => state,
+    state: () => pool.state,
     users: () => users,
   });
 }

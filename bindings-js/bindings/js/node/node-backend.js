@@ -32,6 +32,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, MessageChannel, parentPort, workerData, Worker } from 'node:worker_threads';
 import { createBackend } from '../../../lib/proof-system/host/backend.js';
+import { guardInstanceExports } from '../../../lib/proof-system/host/instance-guard.js';
 import { channelOf, keepingAlive, requester, serve } from '../../../lib/proof-system/host/protocol.js';
 import { routeRayonMessage, runRayonWorker } from '../../../lib/proof-system/host/rayon-worker.js';
 import { runSupervisor } from '../../../lib/proof-system/host/supervisor.js';
@@ -84,6 +85,9 @@ const isPoolThread = role === SUPERVISOR || role === RAYON_WORKER;
 const ownMemory = workerData?.memory instanceof WebAssembly.Memory ? workerData.memory : undefined;
 /** @type {import('../../compiled/node_bindings/kimchi_wasm.cjs')} */
 const wasm = loadGlue(role === 'main' ? undefined : ownMemory);
+// The thread that owns a prover (not the pool's own threads) calls the instance through its exports, guarded: a
+// trap that escapes one of them is the evidence that ends the instance (host/instance-guard.ts).
+const instanceGuard = isPoolThread ? undefined : guardInstanceExports(wasm);
 
 export { wasm, withThreadPool, poolHealth, recycleThreadPool, exitThreadPool, configurePoolHealth, configureThreadPool };
 export { poolHealthCoordinator, workerHost, openPoolHealthPort };
@@ -160,6 +164,7 @@ const backend = createBackend({
   },
   // workerHost.list() and kill(): through `ask`, which keeps the process alive until the answer.
   supervisor: () => (supervisor === null ? null : { ask: (op, fields) => ask(op, fields ?? {}) }),
+  ...(instanceGuard === undefined ? {} : { instanceGuard }),
 });
 
 const { withThreadPool, poolHealth, recycleThreadPool, exitThreadPool, configureThreadPool, workerHost } = backend;
@@ -223,7 +228,7 @@ function runSupervisorThread({ memory }) {
     reportsEnd: true,
     spawn(request, index, events) {
       const worker = new Worker(/** @type {string} */ (request.source), {
-        workerData: { role: RAYON_WORKER, memory, receiver: request.receiver, generation: request.generation, index },
+        workerData: { role: RAYON_WORKER, memory, receiver: request.receiver, generation: request.generation, index, lossSignalAddress: request.lossSignalAddress },
       });
       worker.on('message', (message) => routeRayonMessage(message, events));
       worker.on('messageerror', (error) => events.broken(`a message from it could not be deserialized: ${error.message}`));
@@ -246,4 +251,8 @@ function runSupervisorThread({ memory }) {
 }
 
 if (role === SUPERVISOR) runSupervisorThread(workerData);
-if (role === RAYON_WORKER) runRayonWorker(wasm, wasm.__wasm, workerData.receiver, (message) => parentPort?.postMessage(message));
+if (role === RAYON_WORKER) {
+  // Its index goes to the pool, and its word that it left wasm into the loss signal (host/rayon-worker.ts).
+  const { generation, index, lossSignalAddress } = workerData;
+  runRayonWorker(wasm, wasm.__wasm, workerData.receiver, (message) => parentPort?.postMessage(message), { generation, index, lossSignalAddress, memory: workerData.memory });
+}

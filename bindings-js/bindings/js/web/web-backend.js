@@ -8,7 +8,8 @@
 // are forwarded to it. What the backend does (options, lifetime, coordinator,
 // recycles, worker host, events) is written once for Node and the web in
 // lib/proof-system/host/backend.ts; this file starts the page's threads,
-// forwards o1js's bindings, and gives the facade its platform. Added exports:
+// forwards o1js's bindings (host/forwarded-calls.ts), and gives the facade
+// its platform. Added exports:
 // the health API (`poolHealth`, `recycleThreadPool`, `exitThreadPool`,
 // `poolHealthCoordinator`, `configurePoolHealth`), `configureThreadPool`,
 // `workerHost`, `callInWorker` (any export, run in the main worker, without
@@ -48,9 +49,17 @@ import {
 } from './worker-helpers.js';
 import o1jsWebSrc from 'string:../../../web_bindings/o1js_web.bc.js';
 import { createBackend } from '../../../lib/proof-system/host/backend.js';
+import { callExport, forwardBindings, runForwardedBinding } from '../../../lib/proof-system/host/forwarded-calls.js';
+import { guardInstanceExports } from '../../../lib/proof-system/host/instance-guard.js';
 import { channelOf, requester, serve } from '../../../lib/proof-system/host/protocol.js';
-import { PoolArgumentError, PoolConfigError, PoolHostError, PoolTimeoutError, fromWasmError } from '../../../lib/proof-system/errors.js';
-import { rules } from '../../../lib/proof-system/options.js';
+import {
+  INITIAL_MEMORY_PAGES,
+  WASM_PAGE_BYTES,
+  WEB_OPTION_DEFAULTS,
+  WEB_OPTION_RULES,
+  wasmMemoryMaximumBytes,
+} from '../../../lib/proof-system/host/web-options.js';
+import { PoolArgumentError, PoolConfigError, PoolHostError, fromWasmError } from '../../../lib/proof-system/errors.js';
 import { poolApiOf, registerPoolBackend } from '../../../lib/proof-system/pool-api.js';
 
 // Upstream's exports.
@@ -67,41 +76,10 @@ export { configureThreadPool, wasmMemoryMaximumBytes, workerHost, callInWorker }
  * @typedef {import('./worker-spec.js').WorkerSpecEntry} WorkerSpecEntry
  * One of the backend's own workers (the main worker, the supervisor) and the requests to it.
  * @typedef {{ worker: Worker, requests: Requester }} BackendThread
- * A wasm object as the glue wraps it: its pointer, and how to let go of it without freeing it.
- * @typedef {{ __wbg_ptr: number, __destroy_into_raw(): number }} WasmObject
- * @typedef {{ name: string, args: unknown[], control: SharedArrayBuffer }} ForwardedCall
  */
-
-const PAGE = 65_536;
-const GiB = 2 ** 30;
 
 /** @type {ReturnType<typeof kimchiWasm>} The glue on the page; o1js's forwarded bindings run in the main worker. */
 let wasm;
-
-/** The web's own host options (backend.ts has the common ones). */
-const WEB_OPTION_RULES = {
-  memoryMaximumBytes: rules.orNull({
-    expected: 'bytes: a multiple of 65536 from 16 MiB (16777216) to 4 GiB (4294967296)',
-    accepts: (/** @type {unknown} */ v) => typeof v === 'number' && Number.isSafeInteger(v) && v % PAGE === 0 && v >= 16 * 2 ** 20 && v <= 4 * GiB,
-  }),
-  callTimeoutMs: rules.milliseconds(1),
-};
-const WEB_OPTION_DEFAULTS = {
-  /** Maximum of the shared memory; `null`: 4 GiB, 1 GiB on iOS. Fixed once initializeBindings ran. */
-  memoryMaximumBytes: null,
-  /** Bound on one forwarded o1js binding (the page spins meanwhile): a proof takes minutes at most. */
-  callTimeoutMs: 30 * 60_000,
-};
-
-/** Upstream's memory maximum for a user agent: 1 GiB on iOS (Safari's limit), 4 GiB elsewhere. @param {string} userAgent */
-function wasmMemoryMaximumBytes(userAgent, maxTouchPoints = 0) {
-  // iPadOS reports a Mac user agent; touch points tell them apart.
-  const iOS = /iPad|iPhone|iPod/.test(userAgent) || (/Macintosh/.test(userAgent) && maxTouchPoints > 1);
-  return iOS ? 1 * GiB : 4 * GiB;
-}
-
-/** Pages the memory starts with: at least the module's declared minimum (19 in this build). */
-const INITIAL_MEMORY_PAGES = 20;
 
 /** @returns {number} */
 function maximumMemoryBytes() {
@@ -109,7 +87,7 @@ function maximumMemoryBytes() {
 }
 
 function createMemory() {
-  return new WebAssembly.Memory({ initial: INITIAL_MEMORY_PAGES, maximum: maximumMemoryBytes() / PAGE, shared: true });
+  return new WebAssembly.Memory({ initial: INITIAL_MEMORY_PAGES, maximum: maximumMemoryBytes() / WASM_PAGE_BYTES, shared: true });
 }
 
 // ------------------------------------------------------------ start-up
@@ -124,14 +102,8 @@ let mainThread = null;
 let supervisor = null;
 /** @type {Error | null} Set once the main worker or the supervisor failed: every later call fails with it. */
 let brokenBy = null;
-/**
- * Set once a forwarded binding gave up waiting: the main worker may still
- * answer that call later, into the control block the next call would read, so
- * no forwarded binding runs again (a page reload gives a new instance). The
- * backend's asynchronous calls are not affected: their answers are matched by id.
- */
-/** @type {Error | null} */
-let forwardingBrokenBy = null;
+/** @type {import('../../../lib/proof-system/host/instance-guard.js').InstanceGuard | undefined} The evidence of a trap (host/instance-guard.ts). */
+let instanceGuard;
 
 /**
  * Instantiates the module on the page, runs o1js's compiled bindings, then
@@ -164,6 +136,8 @@ async function initialize() {
   if (!(module instanceof WebAssembly.Module)) {
     throw new Error("the glue did not expose its compiled module (init.__wbindgen_wasm_module): expected o1js's web glue shape");
   }
+  // Every call o1js makes on the page goes through the glue's exports: guarded, a trap escaping one is recorded.
+  instanceGuard = guardInstanceExports(glue);
   // o1js's compiled OCaml bindings call the wasm through this global (named
   // plonk_wasm before the crate was renamed).
   /** @type {typeof globalThis & { kimchi_wasm?: KimchiWasmGlue, plonk_wasm?: KimchiWasmGlue }} */ (globalThis).kimchi_wasm = glue;
@@ -175,7 +149,14 @@ async function initialize() {
   const started = await startThreads(module);
   mainThread = started.mainThread;
   supervisor = started.supervisor;
-  forwardBindings(glue, mainThread.worker);
+  const mainWorkerHandle = mainThread.worker;
+  const guard = instanceGuard;
+  forwardBindings(glue, workerSpec(glue), {
+    post: (call) => mainWorkerHandle.postMessage(call),
+    timeoutMs: () => backend.hostOptions.callTimeoutMs,
+    refusal: () => brokenBy,
+    recordTrap: (trap) => guard.record(trap),
+  });
   wasm = glue;
 }
 
@@ -280,138 +261,13 @@ function mainWorker() {
     serve(channelOf(self), {
       call(request) {
         const { name, args } = /** @type {{ name: string, args: unknown[] }} */ (/** @type {unknown} */ (request));
-        const exported = glue[name];
-        if (typeof exported !== 'function') throw new TypeError(`callInWorker: the wasm has no export ${name}`);
-        return exported.apply(glue, args);
+        return callExport(glue, name, args);
       },
     });
     postMessage({ type: 'plonk-wasm:main-booted' });
   });
 }
-mainWorker.deps = [{ kimchiWasm }, workerSpec, onceMessage, connectPoolHost, serve, channelOf, runForwardedBinding];
-runForwardedBinding.deps = [consumedArguments];
-
-// ------------------------------------------------ o1js's forwarded bindings
-
-// Control block of a forwarded call: [state, result, error length, consumed]
-// as i32, then the error text. States: 0 pending, 1 done, 2 failed.
-// `consumed`: a bit per argument the export took by value (see below).
-const CONTROL_BYTES = 64 * 1024;
-const HEADER_INTS = 4;
-const TEXT_OFFSET = HEADER_INTS * 4;
-
-/**
- * Replaces each binding of o1js's worker-spec.js on the page's glue with a
- * synchronous call into the main worker, as upstream does: the page spins
- * until the answer is in the control block. Wasm objects cross as pointers.
- *
- * Ownership: an object the export takes by value (e.g. the witness of
- * `caml_pasta_fp_plonk_proof_create`) is freed by Rust when the call ends.
- * Its page wrapper must then let go of the pointer without freeing it
- * (`__destroy_into_raw()`), or the page's finalizer frees it a second time
- * later, corrupting the heap that every thread shares. The main worker reports
- * which arguments its call consumed (their borrowed wrappers' pointers were
- * taken), and the page detaches exactly those.
- */
-/** @param {KimchiWasmGlue} glue @param {Worker} mainWorkerHandle */
-function forwardBindings(glue, mainWorkerHandle) {
-  const spec = workerSpec(glue);
-  const control = new SharedArrayBuffer(CONTROL_BYTES);
-  const header = new Int32Array(control, 0, HEADER_INTS);
-  for (const [name, entry] of Object.entries(spec)) {
-    glue[name] = (/** @type {unknown[]} */ ...args) => {
-      if (entry.disabled) throw new Error(`Wasm method '${name}' is disabled on the web.`);
-      if (brokenBy !== null) throw brokenBy;
-      if (forwardingBrokenBy !== null) throw forwardingBrokenBy;
-      const encoded = args.map((arg, i) => (typeof entry.args?.[i]?.__wrap === 'function' ? /** @type {WasmObject} */ (arg).__wbg_ptr : arg));
-      Atomics.store(header, 0, 0);
-      Atomics.store(header, 3, 0);
-      mainWorkerHandle.postMessage({ type: 'plonk-wasm:run', name, args: encoded, control });
-      // The page may not Atomics.wait: it spins, within callTimeoutMs (a
-      // main worker that died cannot answer, and the page cannot hear it die
-      // while it spins).
-      const timeoutMs = backend.hostOptions.callTimeoutMs;
-      const deadline = performance.now() + timeoutMs;
-      for (let spins = 0; Atomics.load(header, 0) === 0; spins++) {
-        if ((spins & 0xffff) === 0 && performance.now() > deadline) {
-          forwardingBrokenBy = new PoolTimeoutError(
-            `the main worker's answer to ${name}`,
-            timeoutMs,
-            'it may have died, and the page could not see it while it waited; forwarded bindings stay off until the page is reloaded (raise callTimeoutMs for longer proofs)',
-          );
-          throw forwardingBrokenBy;
-        }
-      }
-      const consumed = Atomics.load(header, 3);
-      args.forEach((arg, i) => {
-        if (consumed & (1 << i)) /** @type {WasmObject} */ (arg).__destroy_into_raw();
-      });
-      if (Atomics.load(header, 0) === 2) {
-        const length = Atomics.load(header, 2);
-        throw new Error(new TextDecoder().decode(new Uint8Array(control, TEXT_OFFSET, length).slice()));
-      }
-      const result = Atomics.load(header, 1) >>> 0;
-      const res = entry.res;
-      if (typeof res?.__wrap === 'function') return res.__wrap(result);
-      if (typeof res?.back === 'function') return res.back(result);
-      return result;
-    };
-  }
-}
-
-/**
- * In the main worker: runs one forwarded binding and writes its answer into the control block.
- * @param {KimchiWasmGlue} glue @param {Record<string, WorkerSpecEntry>} spec @param {ForwardedCall} call
- */
-function runForwardedBinding(glue, spec, { name, args, control }) {
-  const header = new Int32Array(control, 0, 4);
-  /** @type {(WasmObject | undefined)[]} */
-  const borrowed = [];
-  try {
-    const entry = spec[name];
-    if (entry === undefined) throw new Error(`${name} is not a forwarded binding (worker-spec.js)`);
-    const decoded = args.map((arg, i) => {
-      const type = entry.args?.[i];
-      if (typeof type?.__wrap !== 'function') return arg;
-      // Borrowed: this wrapper never frees the object (it is not registered
-      // with this thread's finalizer); its owner is the page's wrapper.
-      const wrapper = /** @type {WasmObject} */ (Object.create(type.prototype ?? null));
-      wrapper.__wbg_ptr = /** @type {number} */ (arg);
-      borrowed[i] = wrapper;
-      return wrapper;
-    });
-    let result = /** @type {(...args: unknown[]) => any} */ (glue[name])(...decoded);
-    const res = entry.res;
-    if (typeof res?.__wrap === 'function') {
-      // Ownership moves to the page's wrapper: detach it from this thread's finalizer.
-      result = typeof result.__destroy_into_raw === 'function' ? result.__destroy_into_raw() : result.__wbg_ptr;
-    } else if (typeof res?.there === 'function') {
-      result = res.there(result);
-    }
-    Atomics.store(header, 1, result | 0);
-    Atomics.store(header, 3, consumedArguments(borrowed));
-    Atomics.store(header, 0, 1);
-  } catch (error) {
-    const text = new TextEncoder().encode(String(/** @type {Error | undefined} */ (error)?.stack ?? error));
-    const room = new Uint8Array(control, 16);
-    const length = Math.min(text.length, room.length);
-    room.set(text.subarray(0, length));
-    Atomics.store(header, 2, length);
-    Atomics.store(header, 3, consumedArguments(borrowed));
-    Atomics.store(header, 0, 2);
-  }
-  Atomics.notify(header, 0);
-}
-
-/** A bit per borrowed wrapper whose pointer the glue took (`__destroy_into_raw` leaves 0): the arguments passed by value. */
-/** @param {(WasmObject | undefined)[]} borrowed */
-function consumedArguments(borrowed) {
-  let consumed = 0;
-  borrowed.forEach((wrapper, i) => {
-    if (wrapper !== undefined && wrapper.__wbg_ptr === 0) consumed |= 1 << i;
-  });
-  return consumed;
-}
+mainWorker.deps = [{ kimchiWasm }, workerSpec, onceMessage, connectPoolHost, serve, channelOf, runForwardedBinding, callExport];
 
 /**
  * Runs the wasm export `name` in the main worker and resolves with its value,
@@ -465,7 +321,7 @@ const backend = createBackend({
         'memoryMaximumBytes',
         changes.memoryMaximumBytes,
         'to be given before initializeBindings() created the memory',
-        'configureThreadPool option',
+        'configureThreadPool',
       );
     }
     if (supervisor !== null && ('startTimeoutMs' in changes || 'teardown' in changes)) {
@@ -496,6 +352,9 @@ const backend = createBackend({
     },
   },
   supervisor: () => (supervisor === null ? null : { ask: (op, fields) => ask(supervisor, op, fields) }),
+  get instanceGuard() {
+    return instanceGuard;
+  },
 });
 
 const { withThreadPool, poolHealth, recycleThreadPool, exitThreadPool, configureThreadPool, workerHost } = backend;

@@ -11,10 +11,12 @@
 import { PoolHealthCoordinator, type CoordinatorLogEvent } from '../pool-health-coordinator.js';
 import type { CoordinatorOptions } from '../coordinator-config.js';
 import { PoolArgumentError, PoolHostError, PoolInstanceTerminatedError, PoolTimeoutError, fromWasmError } from '../errors.js';
-import { checkOptions, isPlainObject, rules, type FieldRule, type FieldRules } from '../options.js';
+import { rejectAfter } from '../kernel/deferred.js';
+import { checkPoolOptions, isPlainObject, rules, type FieldRule, type FieldRules } from '../options.js';
 import type { PoolHealth, RecycleOptions, RecycleReport } from '../pool-health.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { WithThreadPool, workers, type ThreadPoolLifetime, type ThreadPoolState } from '../workers.js';
+import type { InstanceGuard } from './instance-guard.js';
 import type { Requester } from './protocol.js';
 import type { HostEvent, WorkerSummary } from './supervisor.js';
 
@@ -36,9 +38,9 @@ export interface CommonHostOptions {
 
 export const COMMON_HOST_OPTION_RULES: FieldRules<CommonHostOptions> = {
   lifetime: rules.oneOf('process', 'operation'),
-  startTimeoutMs: rules.milliseconds(1),
+  startTimeoutMs: rules.timerMs(1),
   teardown: rules.oneOf('destroy', 'terminate'),
-  exitTimeoutMs: rules.milliseconds(1),
+  exitTimeoutMs: rules.timerMs(1),
 };
 
 export const COMMON_HOST_DEFAULTS: CommonHostOptions = Object.freeze({
@@ -74,6 +76,12 @@ export interface BackendPlatform<PlatformOptions extends object> {
   };
   /** The supervisor, once it runs (null before the first pool start). */
   supervisor(): Pick<Requester, 'ask'> | null;
+  /**
+   * The guard on the exports of the instance this thread calls
+   * (host/instance-guard.ts): the evidence of a trap. Absent: no call of this
+   * thread is taken as a trap of the instance.
+   */
+  readonly instanceGuard?: InstanceGuard;
 }
 
 export type HostOptions<PlatformOptions> = Readonly<PlatformOptions & CommonHostOptions>;
@@ -161,16 +169,24 @@ export function createBackend<PlatformOptions extends object>(platform: BackendP
   const hostEvents = new TypedEmitter<{ host: HostEvent }>();
   let latestHealth: PoolHealth | null = null;
   /**
-   * Set by the first trap seen on a calling thread. The trap abandoned that
-   * call's Rust frames without unwinding, with whatever locks they held, so a
-   * later call could wait on one forever: every later call fails at once
-   * instead, with the same error, until the process (or the worker hosting
-   * the prover) is replaced. A trap on a pool worker is not this: it loses
-   * that worker only (POOL_WORKER_LOST) and the pool is rebuilt.
+   * Set once the instance trapped on this thread, by evidence only (the
+   * guard saw a trap escape one of its exports, or a thread that ran a call
+   * for this one reported it). The trap abandoned that call's Rust frames
+   * without unwinding, with whatever locks they held, so a later call could
+   * wait on one forever: every later call fails at once instead, with the
+   * same error, until the process (or the worker hosting the prover) is
+   * replaced. A trap on a pool worker is not this: it loses that worker only
+   * (POOL_WORKER_LOST) and the pool is rebuilt. A RuntimeError that user
+   * code inside `withThreadPool` throws is not this either: it reaches the
+   * caller as it was thrown.
    */
   let terminated: PoolInstanceTerminatedError | null = null;
+  const isInstanceTrap = (error: unknown) => platform.instanceGuard?.isTrap(error) === true;
 
   function refuseIfTerminated(): void {
+    // A trap the caller caught and swallowed still ends the instance.
+    const trap = platform.instanceGuard?.trap ?? null;
+    if (terminated === null && trap !== null) terminated = PoolInstanceTerminatedError.forTrap(trap);
     if (terminated !== null) {
       throw new PoolInstanceTerminatedError(
         `${terminated.message} (this call was refused: the instance trapped earlier)`,
@@ -179,24 +195,45 @@ export function createBackend<PlatformOptions extends object>(platform: BackendP
     }
   }
 
-  /** Maps a wasm error, remembering a trap on the calling thread. */
+  /** Maps a wasm error, remembering a trap of the instance. */
   function mapped(error: unknown): unknown {
-    const typed = fromWasmError(error, { health: latestHealth });
+    const typed = fromWasmError(error, { health: latestHealth, isInstanceTrap });
     if (typed instanceof PoolInstanceTerminatedError && terminated === null) terminated = typed;
     return typed;
   }
 
+  /** A health read; one that fails after a trap is evidence of it (the guard saw the trap escape `poolHealth`). */
   async function health(): Promise<PoolHealth> {
     refuseIfTerminated();
-    latestHealth = await platform.pool.health();
+    try {
+      latestHealth = await platform.pool.health();
+    } catch (error) {
+      throw mapped(error);
+    }
     return latestHealth;
   }
 
   /** The idle timer's read: through the platform's other thread where it has one. */
   async function idleHealth(): Promise<PoolHealth> {
     refuseIfTerminated();
-    latestHealth = await (platform.pool.idleHealth ?? platform.pool.health)();
+    try {
+      latestHealth = await (platform.pool.idleHealth ?? platform.pool.health)();
+    } catch (error) {
+      throw mapped(error);
+    }
     return latestHealth;
+  }
+
+  /** `poolHealth()` for the application: synchronous where the platform reads it so (Node's main thread). */
+  function poolHealth(): PoolHealth | Promise<PoolHealth> {
+    refuseIfTerminated();
+    let read: PoolHealth | Promise<PoolHealth>;
+    try {
+      read = platform.pool.health();
+    } catch (error) {
+      throw mapped(error);
+    }
+    return read instanceof Promise ? read.catch((error: unknown) => Promise.reject(mapped(error))) : read;
   }
 
   const runner = WithThreadPool<unknown, RecycleReport>(
@@ -279,27 +316,15 @@ export function createBackend<PlatformOptions extends object>(platform: BackendP
   );
 
   /** Shuts the pool down once no operation runs, within `exitTimeoutMs`; a no-op when it is not up. */
-  async function exitThreadPool(): Promise<void> {
+  function exitThreadPool(): Promise<void> {
     const timeoutMs = hostOptions.exitTimeoutMs;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new PoolTimeoutError(
-              'exitThreadPool()',
-              timeoutMs,
-              'operations still running keep the pool up (it exits when the last one leaves); raise exitTimeoutMs (configureThreadPool) to wait longer',
-            ),
-          ),
+    const late = () =>
+      new PoolTimeoutError(
+        'exitThreadPool()',
         timeoutMs,
+        'operations still running keep the pool up (it exits when the last one leaves); raise exitTimeoutMs (configureThreadPool) to wait longer',
       );
-    });
-    try {
-      await Promise.race([runner.exit(), late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return rejectAfter(timeoutMs, runner.exit(), late);
   }
 
   function supervisorOrNone(): Pick<Requester, 'ask'> | null {
@@ -318,7 +343,7 @@ export function createBackend<PlatformOptions extends object>(platform: BackendP
     async kill(generation, index, options) {
       checkArgument('workerHost.kill', 'generation', generation, KILL_RULES.generation);
       checkArgument('workerHost.kill', 'index', index, KILL_RULES.index);
-      const { afterMs = 0 } = checkOptions('workerHost.kill option', options, { afterMs: rules.milliseconds(0) });
+      const { afterMs = 0 } = checkPoolOptions('workerHost.kill', options, { afterMs: rules.timerMs(0) });
       const supervisor = supervisorOrNone();
       if (supervisor === null) throw new PoolHostError(`no live worker ${index} in generation ${generation}: no pool was started`);
       await supervisor.ask('kill', { generation, index, afterMs }).catch((error) => {
@@ -330,14 +355,11 @@ export function createBackend<PlatformOptions extends object>(platform: BackendP
 
   return {
     withThreadPool,
-    poolHealth: () => {
-      refuseIfTerminated();
-      return platform.pool.health();
-    },
+    poolHealth,
     recycleThreadPool: (options) => runner.recycle(options),
     exitThreadPool,
     configureThreadPool(options) {
-      const changes = checkOptions('configureThreadPool option', options, optionRules);
+      const changes = checkPoolOptions('configureThreadPool', options, optionRules);
       platform.checkChange?.(changes);
       hostOptions = Object.freeze({ ...hostOptions, ...changes });
       return hostOptions;

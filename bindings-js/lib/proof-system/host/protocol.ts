@@ -1,10 +1,10 @@
 /**
  * The message protocol between the host's threads: a request names an
  * operation and carries its fields; the reply carries the value, or the error
- * the operation threw, serialized with its name, code and context fields so
- * that the other side rebuilds the same typed error (`reviveError` here gives
- * a plain Error with all of them; errors.ts `fromWasmError`, which the backend
- * applies to every error it surfaces, gives it its class again). The same on
+ * the operation threw, as plain data with its name, code and context fields
+ * (the kernel's codec, kernel/errors.ts: `fromPlainError` gives a plain Error
+ * with all of them; errors.ts `fromWasmError`, which the backend applies to
+ * every error it surfaces, gives it its class again). The same on
  * Node (worker_threads) and on the web (Web Workers, MessagePorts): a
  * `Channel` hides how messages are sent and heard.
  *
@@ -12,6 +12,7 @@
  * (`srcFromFunctionModule`), so every function here uses only its arguments,
  * globals and the functions listed in its `deps`.
  */
+import { fromPlainError, toPlainError, type PlainError } from '../kernel/errors.js';
 
 /** A message endpoint: a Worker, a worker's parent port, a MessagePort. */
 export interface Channel {
@@ -31,17 +32,7 @@ export interface Reply {
   readonly id: number;
   readonly ok: boolean;
   readonly value?: unknown;
-  readonly error?: SerializedError;
-}
-
-/** An error as plain data: what crosses postMessage of an Error, with its code and context. */
-export interface SerializedError {
-  readonly name: string;
-  readonly message: string;
-  readonly stack?: string | undefined;
-  readonly code?: string | undefined;
-  /** The error's own context fields (field, expected, kind, generation, …), cloneable ones only. */
-  readonly fields?: Record<string, unknown> | undefined;
+  readonly error?: PlainError;
 }
 
 export interface Requester {
@@ -79,40 +70,6 @@ export function channelOf(endpoint: Endpoint): Channel {
   };
 }
 
-/** The error as data. Context fields that cannot be cloned (a symbol, a function) are described instead. */
-export function serializeError(error: unknown): SerializedError {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
-  const fields: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(error)) {
-    if (key === 'cause') continue;
-    fields[key] = cloneableCopy(value);
-  }
-  const code = typeof (error as { code?: unknown }).code === 'string' ? String((error as { code?: unknown }).code) : undefined;
-  return { name: error.name, message: error.message, stack: error.stack, code, fields };
-}
-serializeError.deps = [cloneableCopy];
-
-/** `value` if it can cross to another thread (structured clone), else how it would print. */
-export function cloneableCopy(value: unknown): unknown {
-  if (value === null || ['string', 'number', 'boolean', 'bigint', 'undefined'].includes(typeof value)) return value;
-  if (typeof value === 'symbol') return `Symbol(${value.description ?? ''})`;
-  try {
-    return structuredClone(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
-}
-
-/** An Error rebuilt from `serializeError`'s data: name, message, stack, code and context fields. */
-export function reviveError(data: SerializedError | undefined): Error {
-  const error = new Error(data?.message ?? String(data));
-  error.name = data?.name ?? 'Error';
-  if (data?.stack !== undefined) error.stack = data.stack;
-  Object.assign(error, data?.fields ?? {});
-  if (data?.code !== undefined) (error as Error & { code?: string }).code = data.code;
-  return error;
-}
-
 /**
  * Asks `channel` to run operations served by `serve` on the other side.
  * Replies are matched by id; others are ignored (a channel may carry events too).
@@ -127,7 +84,7 @@ export function requester(channel: Channel): Requester {
     if (waiter === undefined) return;
     waiting.delete(reply.id);
     if (reply.ok) waiter.resolve(reply.value);
-    else waiter.reject(reviveError(reply.error));
+    else waiter.reject(fromPlainError(reply.error));
   });
   return {
     ask(op, fields = {}, transfer = []) {
@@ -148,7 +105,7 @@ export function requester(channel: Channel): Requester {
     },
   };
 }
-requester.deps = [reviveError];
+requester.deps = [fromPlainError];
 
 /**
  * The requests made through the result keep `handle` alive (a Node worker:
@@ -183,8 +140,8 @@ export function serve(channel: Channel, operations: Record<string, (request: Req
       const value = await operation(request);
       channel.send({ type: 'plonk-wasm:reply', id: request.id, ok: true, value });
     } catch (error) {
-      channel.send({ type: 'plonk-wasm:reply', id: request.id, ok: false, error: serializeError(error) });
+      channel.send({ type: 'plonk-wasm:reply', id: request.id, ok: false, error: toPlainError(error) });
     }
   });
 }
-serve.deps = [serializeError];
+serve.deps = [toPlainError];

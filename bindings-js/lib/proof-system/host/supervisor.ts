@@ -11,8 +11,8 @@
  * whether the platform reports a worker's thread ending (Node's `exit`
  * event; browsers have none).
  *
- * A worker's life, one record per worker, its state changed only by
- * `transition` (the table in WORKER_EDGES):
+ * A worker's life, one record per worker, its state changed only by the
+ * kernel's `transition` (the table in WORKER_EDGES):
  *
  *   starting ──ready──▶ running ──exited──▶ exited   (left Rayon's loop, freed its thread state)
  *       │                  │
@@ -20,9 +20,11 @@
  *                          └──▶ stopped  (terminated by the host: start failed, or past the exit bound)
  *
  * A lost worker is reported twice through shared memory (host/loss.ts): at
- * once, so a job blocked on its generation fences it, and once it certainly
- * runs no more wasm (its thread ended; on the web: its wasm threw out, or it
- * was terminated), which lets that job give up. When a generation is stopped,
+ * once, so a job blocked on its generation fences it, and once there is
+ * evidence that it runs no more wasm (its thread ended; its wasm threw out;
+ * on the web, its Web Lock was released: `WorkerHandle.gone`), which lets
+ * that job give up. `terminate()` alone is no such evidence: it does not wait
+ * for the thread to stop running wasm. When a generation is stopped,
  * the stack and TLS block of every worker that ended without freeing them
  * (lost, or stopped by force) are freed with wasm-bindgen's leader-side
  * `__wbindgen_thread_destroy(tls, stack, size)`, but only where the platform
@@ -33,6 +35,8 @@
  * Shippable: the web backend builds the supervisor worker from function
  * sources, so `runSupervisor` holds everything it needs but what its `deps` list.
  */
+import { deferred, rejectAfter, settlesWithin, type Deferred } from '../kernel/deferred.js';
+import { transition, type TransitionTable } from '../kernel/state-machine.js';
 import { reportWorkerLoss, signalWorkerStopped } from './loss.js';
 
 export type WorkerState = 'starting' | 'running' | 'exited' | 'lost' | 'stopped';
@@ -59,8 +63,10 @@ export interface WorkerEvents {
 }
 
 export interface WorkerHandle {
-  /** Stops the thread; resolves once it is gone where the platform can tell, at once otherwise. */
+  /** Stops the thread; resolves once it is gone where the platform can tell, at once otherwise (then it proves nothing). */
   terminate(): Promise<void>;
+  /** Where threads' ends are not reported (the web): resolves once the worker provably runs no more wasm; never without evidence. */
+  gone?(): Promise<void>;
   readonly threadId?: number;
 }
 
@@ -132,7 +138,7 @@ export interface SupervisorOperations {
 
 export function runSupervisor(platform: SupervisorPlatform): SupervisorOperations {
   /** The only legal state changes of a worker record. */
-  const WORKER_EDGES: { readonly [From in WorkerState]: readonly WorkerState[] } = {
+  const WORKER_EDGES: TransitionTable<WorkerState> = {
     starting: ['running', 'lost', 'stopped'],
     running: ['exited', 'lost', 'stopped'],
     exited: [],
@@ -141,19 +147,6 @@ export function runSupervisor(platform: SupervisorPlatform): SupervisorOperation
   };
   /** How long a terminated thread may take to end before it is counted as gone without a word (Node). */
   const END_BOUND_MS = 5_000;
-
-  interface Settle<T> {
-    readonly promise: Promise<T>;
-    resolve(value: T): void;
-    reject(error: unknown): void;
-  }
-  function settleable<T>(): Settle<T> {
-    let resolve!: (value: T) => void;
-    let reject!: (error: unknown) => void;
-    const promise = new Promise<T>((ok, fail) => ((resolve = ok), (reject = fail)));
-    promise.catch(() => undefined); // observed where it matters; a late rejection is not unhandled
-    return { promise, resolve, reject };
-  }
 
   interface WorkerRecord {
     readonly generation: number;
@@ -166,41 +159,38 @@ export function runSupervisor(platform: SupervisorPlatform): SupervisorOperation
     /** Counted in the loss signal's stopped workers. */
     counted: boolean;
     handle: WorkerHandle | null;
-    readonly ready: Settle<void>;
+    readonly ready: Deferred<void>;
     /** Resolves when the worker is done: its thread gone where that is reported, else once exited, lost or stopped. */
-    readonly done: Settle<void>;
+    readonly done: Deferred<void>;
   }
 
   const generations = new Map<number, WorkerRecord[]>();
 
-  function transition(record: WorkerRecord, to: WorkerState): void {
-    if (!WORKER_EDGES[record.state].includes(to)) {
-      throw new Error(`supervisor: illegal worker transition ${record.state} → ${to} (generation ${record.generation}, worker ${record.index}); this is a bug`);
-    }
-    record.state = to;
+  function moveTo(record: WorkerRecord, to: WorkerState): void {
+    transition(record, to, WORKER_EDGES, `supervisor: generation ${record.generation} worker ${record.index}`);
     if (!platform.reportsEnd && to !== 'running') record.done.resolve();
   }
 
-  /** Counts a lost worker as stopped for good, once. */
+  /** Counts a lost worker as out (it runs no more wasm, ever), once: only on evidence of that. */
   function countStopped(record: WorkerRecord): void {
     if (record.counted) return;
     record.counted = true;
-    signalWorkerStopped(platform.memory, record.lossSignalAddress, record.generation);
+    signalWorkerStopped(platform.memory, record);
   }
 
   /** A worker died or broke: poison its generation, make sure it runs no more wasm, tell the owner. */
   function lose(record: WorkerRecord, reason: string, certainlyStopped: boolean): void {
     if (record.state !== 'starting' && record.state !== 'running') return;
-    transition(record, 'lost');
+    moveTo(record, 'lost');
     record.ready.reject(new Error(reason));
     const detail = reportWorkerLoss(platform.instance, platform.memory, record, reason);
     platform.emit({ type: 'worker-lost', generation: record.generation, index: record.index, reason: detail });
     if (record.gone || certainlyStopped) countStopped(record);
     if (!record.gone) {
-      void record.handle?.terminate().then(() => {
-        // Where the end is reported, `ended` counts it; elsewhere terminate() is all there is to wait for.
-        if (!platform.reportsEnd) countStopped(record);
-      });
+      void record.handle?.terminate();
+      // terminate() does not wait for the thread to stop. Where the end is reported, `ended` counts it;
+      // elsewhere only the handle's evidence does (the web: the worker's Web Lock released).
+      if (!platform.reportsEnd) void record.handle?.gone?.().then(() => countStopped(record));
     }
   }
 
@@ -214,19 +204,20 @@ export function runSupervisor(platform: SupervisorPlatform): SupervisorOperation
       gone: false,
       counted: false,
       handle: null,
-      ready: settleable<void>(),
-      done: settleable<void>(),
+      // Observed where it matters; a late rejection is not unhandled.
+      ready: deferred<void>({ rejectionHandled: true }),
+      done: deferred<void>({ rejectionHandled: true }),
     };
     try {
       record.handle = platform.spawn(request, index, {
         ready(blocks) {
           if (record.state !== 'starting') return;
           record.blocks = blocks;
-          transition(record, 'running');
+          moveTo(record, 'running');
           record.ready.resolve();
         },
         exited() {
-          if (record.state === 'running') transition(record, 'exited');
+          if (record.state === 'running') moveTo(record, 'exited');
         },
         failed(reason) {
           lose(record, `failed: ${reason}`, true);
@@ -250,38 +241,24 @@ export function runSupervisor(platform: SupervisorPlatform): SupervisorOperation
     return record;
   }
 
-  /** Resolves true if `promise` settles within `ms`, false otherwise. */
-  function within(ms: number, promise: Promise<unknown>): Promise<boolean> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-    return Promise.race([promise.then(() => true, () => true), late]).finally(() => clearTimeout(timer));
-  }
-
   /** Terminates a worker that did not leave by itself; resolves once it is gone (as far as the platform can tell). */
   async function forceStop(record: WorkerRecord): Promise<void> {
-    if (record.state === 'starting' || record.state === 'running') transition(record, 'stopped');
-    if (record.handle !== null && !record.gone) await within(END_BOUND_MS, record.handle.terminate());
+    if (record.state === 'starting' || record.state === 'running') moveTo(record, 'stopped');
+    if (record.handle !== null && !record.gone) await settlesWithin(END_BOUND_MS, record.handle.terminate());
   }
 
   async function start(request: StartRequest): Promise<void> {
     const group = Array.from({ length: request.threads }, (_, index) => spawn(request, index));
     generations.set(request.generation, group);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`the workers of generation ${request.generation} did not report ready within ${request.startTimeoutMs} ms`)),
-        request.startTimeoutMs,
-      );
-    });
+    const ready = Promise.all(group.map((record) => record.ready.promise));
+    const late = () => new Error(`the workers of generation ${request.generation} did not report ready within ${request.startTimeoutMs} ms`);
     try {
-      await Promise.race([Promise.all(group.map((record) => record.ready.promise)), late]);
+      await rejectAfter(request.startTimeoutMs, ready, late);
     } catch (error) {
       // Nothing of a failed start may linger.
       await Promise.all(group.map(forceStop));
       generations.delete(request.generation);
       throw new Error(`starting the workers of generation ${request.generation} failed: ${(error as Error | undefined)?.message ?? error}`);
-    } finally {
-      clearTimeout(timer);
     }
     platform.emit({ type: 'workers-started', generation: request.generation, threads: request.threads });
   }
@@ -289,7 +266,7 @@ export function runSupervisor(platform: SupervisorPlatform): SupervisorOperation
   async function stop({ generation, timeoutMs, teardown }: StopRequest): Promise<StopReport> {
     const group = generations.get(generation) ?? [];
     generations.delete(generation);
-    if (teardown === 'destroy') await within(timeoutMs, Promise.all(group.map((record) => record.done.promise)));
+    if (teardown === 'destroy') await settlesWithin(timeoutMs, Promise.all(group.map((record) => record.done.promise)));
     await Promise.all(group.filter((record) => record.state !== 'exited' || !record.gone).map(forceStop));
     const exited = group.filter((record) => record.state === 'exited').length;
     // Every worker of the generation is gone: their stacks can no longer be touched.
@@ -344,4 +321,4 @@ export function runSupervisor(platform: SupervisorPlatform): SupervisorOperation
     log: ({ level, message }) => platform.instance.logPoolEvent(level, message),
   };
 }
-runSupervisor.deps = [reportWorkerLoss, signalWorkerStopped];
+runSupervisor.deps = [reportWorkerLoss, signalWorkerStopped, transition, deferred, rejectAfter, settlesWithin];

@@ -1,0 +1,87 @@
+/**
+ * What the prover pool reports: the names and payloads of its events, and the
+ * emitter they go through, on which a listener that throws becomes an `error`
+ * event (reported once, not recursively) instead of breaking the pool.
+ */
+import { TypedEmitter } from '../lib/proof-system/typed-emitter.js';
+import type { ProverPoolAdmissionError, ProverPoolCrashError } from './errors.js';
+import type { IsolateSnapshot } from './health.js';
+import type { ReplacementDecision, ReplacementMetric } from './replacement-policy.js';
+
+/** Why an isolate was spawned. */
+export type StartCause = 'initial' | 'replacement' | 'crash' | 'abort' | 'retry';
+
+/** Why an isolate was stopped. */
+export type StopReason = 'replaced' | 'crashed' | 'instance-terminated' | 'aborted' | 'start-failed' | 'closed';
+
+export type JobOutcome = 'completed' | 'failed' | 'crashed' | 'aborted' | 'refused' | 'closed';
+
+/** What a completed blue/green replacement did, with its times. */
+export interface ReplacementReport {
+  readonly slot: number;
+  readonly oldIsolateId: number;
+  readonly newIsolateId: number;
+  /** `requested` (replaceIsolate()) or the limit that was reached. */
+  readonly metric: ReplacementMetric | 'requested';
+  readonly reason: string;
+  /** Spawn → ready of the new isolate (module, o1js, warm step). */
+  readonly newStartMs: number;
+  readonly newLoadMs: number;
+  readonly newWarmMs: number;
+  /** New isolate ready → the old one's last job ended (0 when it was idle). */
+  readonly drainMs: number;
+  /** terminate() of the old isolate. */
+  readonly terminateMs: number;
+  /** Decision → old isolate terminated. */
+  readonly totalMs: number;
+  readonly old: { readonly jobs: number; readonly ageMs: number; readonly snapshot: IsolateSnapshot | null };
+  readonly new: { readonly snapshot: IsolateSnapshot | null };
+  /** Node: process RSS right before and right after the old isolate's terminate(); `null` in browsers. */
+  readonly processRssBytes: { readonly beforeTerminate: number; readonly afterTerminate: number } | null;
+}
+
+export interface ProverPoolEvents {
+  'isolate-start': { readonly isolateId: number; readonly slot: number; readonly cause: StartCause; readonly predecessorId: number | null };
+  'isolate-ready': {
+    readonly isolateId: number;
+    readonly slot: number;
+    readonly cause: StartCause;
+    readonly startMs: number;
+    readonly loadMs: number;
+    readonly warmMs: number;
+    readonly snapshot: IsolateSnapshot;
+  };
+  'isolate-exit': {
+    readonly isolateId: number;
+    readonly slot: number;
+    readonly reason: StopReason;
+    readonly jobs: number;
+    readonly ageMs: number;
+    readonly snapshot: IsolateSnapshot | null;
+    readonly terminateMs: number;
+  };
+  /** A limit was reached (replace), or reached but not acted on (keep, with the reason). */
+  decision: { readonly isolateId: number; readonly decision: ReplacementDecision };
+  replacement: ReplacementReport;
+  crash: { readonly isolateId: number; readonly slot: number; readonly error: ProverPoolCrashError };
+  'job-start': { readonly jobId: number; readonly name: string; readonly isolateId: number; readonly waitMs: number };
+  'job-end': {
+    readonly jobId: number;
+    readonly name: string;
+    readonly isolateId: number | null;
+    readonly outcome: JobOutcome;
+    readonly waitMs: number;
+    readonly runMs: number | null;
+  };
+  refuse: { readonly error: ProverPoolAdmissionError };
+  /** Something went wrong outside any job: a replacement failed to start, a terminate() timed out, a listener threw. */
+  error: { readonly error: unknown; readonly context: string };
+}
+
+/** The pool's emitter: a listener that throws is reported as an `error` event (once: not for `error` listeners). */
+export function createPoolEvents(): TypedEmitter<ProverPoolEvents> {
+  const events: TypedEmitter<ProverPoolEvents> = new TypedEmitter<ProverPoolEvents>((error, event) => {
+    if (event !== 'error') events.emit('error', { error, context: `a listener of '${String(event)}' threw` });
+  });
+  return events;
+}

@@ -1,0 +1,135 @@
+/**
+ * The prover pool's blue/green replacement: checking an idle isolate against
+ * the limits (replacement-policy.ts), starting its successor, retiring it
+ * once the successor serves, `replaceIsolate()`, and the report once the old
+ * isolate is terminated.
+ *
+ * Invariants kept here:
+ *   I3. Blue/green (with isolate-slots.ts): an isolate stops taking jobs only
+ *       once its successor is ready (`retire`), and is terminated only once
+ *       its job ended (a busy one drains first). So no job fails or waits
+ *       because of a replacement.
+ *   I4. Each slot has at most one successor warming for it (`evaluate` skips
+ *       an isolate that has one), and the pool at most one replacement for
+ *       limits warming at a time (memory for two instances of one slot, not
+ *       of all of them). Faults and a lack of headroom are exempt, and so are
+ *       refills after a crash or an abort (isolate-faults.ts), which fill an
+ *       empty slot.
+ */
+import { deferred } from '../lib/proof-system/kernel/deferred.js';
+import { ProverPoolClosedError } from './errors.js';
+import { moveIsolate } from './lifecycle.js';
+import { readingOf, type IsolateRecord, type PendingReplacement, type PoolCore } from './pool-core.js';
+import type { ReplacementReport, StopReason } from './pool-events.js';
+import { decideReplacement, type ReplacementMetric } from './replacement-policy.js';
+
+/** Metrics that replace at once, outside the one-at-a-time rule (I4). */
+const URGENT_METRICS: readonly ReplacementMetric[] = ['headroomBytes', 'outOfMemory', 'wasmPanic'];
+
+/** Checks an idle isolate against the limits; starts its replacement when one is reached. */
+export function evaluate(core: PoolCore, record: IsolateRecord): void {
+  if (core.state !== 'open' || record.state !== 'idle' || record.successor !== null) return;
+  const now = core.platform.now();
+  if (core.slots.failures[record.slot]! >= core.config.maxStartFailures || now < core.slots.retryAtMs[record.slot]!) return;
+  const result = decideReplacement(readingOf(core, record), core.config.limits, record.policy, core.policy, now);
+  const { decision } = result;
+  // I4: one replacement for limits warming at a time.
+  if (decision.kind === 'replace' && !URGENT_METRICS.includes(decision.metric) && replacementWarming(core)) return;
+  record.policy = result.isolate;
+  core.policy = result.pool;
+  if (decision.kind === 'keep') {
+    // Reported on its edges: a reason that repeats is not news.
+    if (decision.reason !== null && decision.reason !== record.lastKeepReason) core.events.emit('decision', { isolateId: record.id, decision });
+    record.lastKeepReason = decision.reason;
+    return;
+  }
+  core.events.emit('decision', { isolateId: record.id, decision });
+  replace(core, record, decision.metric, decision.reason);
+}
+
+function replacementWarming(core: PoolCore): boolean {
+  for (const record of core.isolates.values()) if (record.state === 'starting' && record.cause === 'replacement') return true;
+  return false;
+}
+
+/** Starts `record`'s successor; `record` keeps serving meanwhile (I3). */
+function replace(core: PoolCore, record: IsolateRecord, metric: ReplacementMetric | 'requested', reason: string): PendingReplacement {
+  const pending: PendingReplacement = { metric, reason, decidedAtMs: core.platform.now(), successorReadyAtMs: null, waiters: [] };
+  record.replacement = pending;
+  core.act.spawn(record.slot, 'replacement', record);
+  return pending;
+}
+
+/**
+ * Replaces an isolate now (blue/green, as for a limit); `isolateId` defaults
+ * to the oldest serving isolate. Resolves with the report once the old
+ * isolate is terminated; joins a replacement already under way.
+ */
+export function replaceIsolate(core: PoolCore, isolateId?: number): Promise<ReplacementReport> {
+  if (core.state !== 'open') return Promise.reject(new ProverPoolClosedError('submitted', core.state));
+  let target: IsolateRecord | null = null;
+  for (const record of core.isolates.values()) {
+    const serving = record.state === 'idle' || record.state === 'busy';
+    if (!serving || (isolateId !== undefined && record.id !== isolateId)) continue;
+    if (target === null || record.spawnedAtMs < target.spawnedAtMs) target = record;
+  }
+  if (target === null) {
+    return Promise.reject(new RangeError(`no serving isolate${isolateId === undefined ? '' : ` with id ${isolateId}`}: expected an idle or busy one`));
+  }
+  const pending = target.replacement ?? replace(core, target, 'requested', 'replaceIsolate() was called');
+  core.policy = { lastReplacementMs: pending.decidedAtMs };
+  const waiter = deferred<ReplacementReport>();
+  pending.waiters.push(waiter);
+  return waiter.promise;
+}
+
+/** Its successor is serving (I3): an idle isolate stops now, a busy one after its job (draining). */
+export function retire(core: PoolCore, record: IsolateRecord, successorReadyAtMs: number): void {
+  if (record.replacement !== null) record.replacement.successorReadyAtMs = successorReadyAtMs;
+  if (record.state === 'idle') void core.act.stop(record, 'replaced');
+  else if (record.state === 'busy') moveIsolate(record, 'draining');
+  // stopping / stopped: it was lost or aborted meanwhile; nothing left to retire.
+}
+
+/** The times of an old isolate's terminate, for its replacement's report. */
+export interface TerminateTimes {
+  readonly startedMs: number;
+  readonly endedMs: number;
+  readonly rssBefore: number | null;
+  readonly rssAfter: number | null;
+}
+
+/**
+ * `record` is terminated: its replacement, if one was pending, is reported
+ * (when it was replaced) or its waiters are told it will not complete.
+ */
+export function settleReplacement(core: PoolCore, record: IsolateRecord, reason: StopReason, times: TerminateTimes): void {
+  const pending = record.replacement;
+  record.replacement = null;
+  if (pending === null) return;
+  const successor = record.successor;
+  if (reason !== 'replaced' || successor === null) {
+    for (const waiter of pending.waiters) waiter.reject(new ProverPoolClosedError('submitted', `stopping isolate ${record.id} (${reason})`));
+    return;
+  }
+  const { startedMs, endedMs, rssBefore, rssAfter } = times;
+  const report: ReplacementReport = {
+    slot: record.slot,
+    oldIsolateId: record.id,
+    newIsolateId: successor.id,
+    metric: pending.metric,
+    reason: pending.reason,
+    newStartMs: (successor.readyAtMs ?? endedMs) - successor.spawnedAtMs,
+    newLoadMs: successor.loadMs ?? 0,
+    newWarmMs: successor.warmMs ?? 0,
+    drainMs: startedMs - (pending.successorReadyAtMs ?? startedMs),
+    terminateMs: endedMs - startedMs,
+    totalMs: endedMs - pending.decidedAtMs,
+    old: { jobs: record.jobs, ageMs: endedMs - record.spawnedAtMs, snapshot: record.snapshot },
+    new: { snapshot: successor.snapshot },
+    processRssBytes: rssBefore === null || rssAfter === null ? null : { beforeTerminate: rssBefore, afterTerminate: rssAfter },
+  };
+  core.totals.replacements++;
+  core.events.emit('replacement', report);
+  for (const waiter of pending.waiters) waiter.resolve(report);
+}
