@@ -13,10 +13,16 @@
 # (dist/node/index.cjs, dist/web/index.js) and adds the entry `o1js/pool`:
 #   import { poolHealth, recycleThreadPool } from 'o1js/pool';       // ES modules, browsers
 #   const { poolHealth, recycleThreadPool } = require('o1js/pool');  // CommonJS
+# All or nothing, through the transactional installer shared with
+# scripts/apply-patches.sh (scripts/lib/transaction.mjs): npm's originals are
+# kept in O1JS/.plonk-wasm-pool/ (state.json), a failure puts every file back,
+# an install that was killed is rolled back by the next run, and --revert
+# leaves o1js as npm left it, folder for folder and byte for byte.
 # Exit codes: 2 usage; 3 O1JS or SOURCE missing or not what was expected; 4
 # o1js version not supported; 5 o1js's files differ from npm's (or changed
-# after installing); 7 --revert: not patched; 8 installing failed (rolled
-# back); 9 building kimchi-wasm or the TypeScript layer failed.
+# after installing); 7 --revert: not patched; 8 installing or reverting
+# failed (rolled back), or the recorded state cannot be used; 9 building
+# kimchi-wasm or the TypeScript layer failed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Installing builds kimchi-wasm: the pinned toolchain and wasm-bindgen CLI first.
 case " $* " in *" --check "* | *" --revert "*) ;; *) "$ROOT/scripts/setup.sh" ;; esac

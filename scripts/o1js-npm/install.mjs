@@ -3,15 +3,19 @@
 // installed is staged by stage.mjs, as for the packages (scripts/pack.sh).
 //
 // Safety: every file replaced must be byte for byte what npm ships for that
-// o1js version (versions.json); originals are kept in O1JS/.plonk-wasm-pool/
-// and `--revert` puts them back byte for byte, and removes every file and
-// folder the install added, so the tree is again as npm left it. A failure
-// while installing puts everything back. A second install with the same
-// inputs does nothing.
+// o1js version (versions.json). The files are written by the shared
+// transactional installer (scripts/lib/transaction.mjs, also behind
+// scripts/apply-patches.sh; its header has the state format): originals are
+// kept in O1JS/.plonk-wasm-pool/, `--revert` puts them back byte for byte and
+// removes every file and folder the install added, so the tree is again as
+// npm left it. A failure while installing (or a killed install, at the next
+// run) puts everything back. A second install with the same inputs does
+// nothing.
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { InstallStateError, TransactionError, openInstall } from '../lib/transaction.mjs';
 import { BUNDLES, EXIT, RELEASES, Refusal, VERSIONS, buildInputs, bundle, droppedFiles, info, recognise, refuse, resolveSource, sha256, stage } from './stage.mjs';
 
 const STATE_DIR = '.plonk-wasm-pool';
@@ -45,58 +49,46 @@ function openO1js(path) {
   return { o1js, version: pkg.version, row };
 }
 
-function readState(o1js) {
-  const path = join(o1js, STATE_DIR, 'state.json');
-  return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : null;
-}
-
-function backupPath(o1js, path) {
-  return join(o1js, STATE_DIR, 'original', path);
-}
-
-/** The folders (relative to o1js) that writing `paths` creates, parents before children. */
-function foldersToCreate(o1js, paths) {
-  const created = new Set();
-  for (const path of paths) {
-    for (let dir = dirname(path); dir !== '.' && !existsSync(join(o1js, dir)); dir = dirname(dir)) created.add(dir);
+/** The install's state in O1JS/.plonk-wasm-pool (a refusal for one this version cannot read). */
+function openState(o1js) {
+  try {
+    return openInstall(o1js, { name: STATE_DIR, tool: 'scripts/install-o1js.sh' });
+  } catch (error) {
+    if (error instanceof InstallStateError) refuse(EXIT.failed, `${o1js}: ${error.message}`);
+    throw error;
   }
-  return [...created].sort((a, b) => a.split('/').length - b.split('/').length);
 }
 
-/** Puts back every original recorded in `state`, removes what was added (files, then folders); verifies the bytes. */
-function restore(o1js, state) {
-  const failures = [];
-  for (const entry of state.files) {
-    const target = join(o1js, entry.path);
-    if (entry.original === 'absent') rmSync(target, { force: true });
-    else copyFileSync(backupPath(o1js, entry.path), target);
-    if (sha256(target) !== entry.original) failures.push(entry.path);
+/** Rolls back an interrupted install, if any; -> whether there was one. */
+function recoverInterrupted(install) {
+  if (!install.interrupted) return false;
+  info('a previous install was interrupted: restoring the originals first');
+  try {
+    install.recover({ warn: (message) => info(message) });
+  } catch (error) {
+    if (error instanceof TransactionError || error instanceof InstallStateError) refuse(EXIT.failed, error.message);
+    throw error;
   }
-  if (failures.length > 0) refuse(EXIT.failed, `could not restore ${failures.join(', ')} byte for byte: the originals are in ${join(o1js, STATE_DIR, 'original')}`);
-  // Deepest first; a folder that holds something else now (put there since) stays, and is named.
-  const kept = [];
-  for (const dir of [...(state.folders ?? [])].reverse()) {
-    const path = join(o1js, dir);
-    if (!existsSync(path)) continue;
-    if (readdirSync(path).length === 0) rmdirSync(path);
-    else kept.push(dir);
-  }
-  if (kept.length > 0) info(`kept folders the install created that now hold other files: ${kept.join(', ')}`);
-  rmSync(join(o1js, STATE_DIR), { recursive: true, force: true });
+  return true;
 }
 
-function writeState(o1js, state) {
-  writeFileSync(join(o1js, STATE_DIR, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+/** Runs a commit or revert; a failure was rolled back (exit 8, or the refusal that caused it). */
+async function transaction(what, run) {
+  try {
+    return await run({ warn: (message) => info(message), onFailure: (error) => info(`${what} failed (${(error.cause ?? error).message}): restoring o1js's files`) });
+  } catch (error) {
+    if (error instanceof InstallStateError) refuse(EXIT.failed, error.message);
+    if (!(error instanceof TransactionError)) throw error;
+    if (error.cause instanceof Refusal && error.rolledBack) throw error.cause;
+    refuse(EXIT.failed, error.rolledBack ? `${what} failed and was rolled back: ${(error.cause ?? error).message}` : `${what} failed: ${error.message}`);
+  }
 }
 
 async function apply(options) {
   const { o1js, version, row } = openO1js(options.o1js);
-  const previous = readState(o1js);
-  if (previous?.status === 'installing') {
-    info('a previous install was interrupted: restoring the originals first');
-    restore(o1js, previous);
-  }
-  const applied = previous?.status === 'applied' ? previous : null;
+  const install = openState(o1js);
+  recoverInterrupted(install);
+  const applied = install.state;
   if (applied === null) {
     const changed = recognise(o1js, row).filter((f) => f.actual !== f.expected);
     if (changed.length > 0) {
@@ -116,75 +108,60 @@ async function apply(options) {
       .update(files.map((f) => `${f.path} ${sha256(f.from)}`).join('\n'))
       .digest('hex');
     if (applied !== null) {
-      const intact = applied.files.every((f) => sha256(join(o1js, f.path)) === f.installed);
-      if (applied.key === key && intact) {
+      const changed = install.changed();
+      if (applied.meta.key === key && changed.length === 0) {
         info(`already applied to o1js ${version} at ${o1js}: nothing to do`);
         return;
       }
-      if (!intact) {
-        const changed = applied.files.filter((f) => sha256(join(o1js, f.path)) !== f.installed).map((f) => f.path);
-        refuse(EXIT.modified, `files installed earlier were changed since: ${changed.join(', ')}; run --revert (or reinstall o1js) first`);
-      }
+      if (changed.length > 0) refuse(EXIT.modified, `files installed earlier were changed since: ${changed.join(', ')}; run --revert (or reinstall o1js) first`);
       info('an earlier version of the patch is applied: reverting it first');
-      restore(o1js, applied);
+      await transaction('reverting', (options_) => install.revert(options_));
       rmSync(work, { recursive: true, force: true });
       files = await stage(o1js, row, builds, work);
     }
+    // The staged files, the source maps that no longer match (removed), and
+    // the bundles esbuild writes in place once the files are there.
     const dropped = droppedFiles(row);
-    const touched = [...new Set([...files.map((f) => f.path), ...BUNDLES, ...dropped])];
-    const state = {
-      status: 'installing',
-      o1js: version,
-      key,
-      folders: foldersToCreate(o1js, touched),
-      files: touched.map((path) => ({ path, original: sha256(join(o1js, path)), installed: null })),
-    };
-    mkdirSync(join(o1js, STATE_DIR), { recursive: true });
-    for (const entry of state.files) {
-      if (entry.original === 'absent') continue;
-      mkdirSync(dirname(backupPath(o1js, entry.path)), { recursive: true });
-      copyFileSync(join(o1js, entry.path), backupPath(o1js, entry.path));
-    }
-    writeState(o1js, state);
-    try {
-      for (const file of files) {
-        mkdirSync(dirname(join(o1js, file.path)), { recursive: true });
-        copyFileSync(file.from, join(o1js, file.path));
-      }
-      for (const path of dropped) rmSync(join(o1js, path), { force: true });
-      await bundle(o1js);
-    } catch (error) {
-      info(`installing failed (${error.message}): restoring o1js's files`);
-      restore(o1js, state);
-      throw error instanceof Refusal ? error : new Refusal(EXIT.failed, `installing failed and was rolled back: ${error.message}`);
-    }
-    for (const entry of state.files) entry.installed = sha256(join(o1js, entry.path));
-    state.status = 'applied';
-    writeState(o1js, state);
+    await transaction('installing', (options_) =>
+      install.commit({
+        ...options_,
+        files: [...files.map((f) => ({ path: f.path, from: f.from })), ...dropped.map((path) => ({ path, content: null }))],
+        external: BUNDLES,
+        during: () => bundle(o1js),
+        meta: { o1js: version, key },
+      }),
+    );
     info(`applied to o1js ${version} at ${o1js}: ${files.length} files installed, both bundles rebuilt; the entries are 'o1js/pool' and 'o1js/isolates'`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-function revert(options) {
+async function revert(options) {
   const { o1js, version } = openO1js(options.o1js);
-  const state = readState(o1js);
-  if (state === null) refuse(EXIT.notApplied, `o1js ${version} at ${o1js} is not patched (no ${STATE_DIR}/state.json): nothing to revert`);
-  const changed = state.status === 'applied' ? state.files.filter((f) => sha256(join(o1js, f.path)) !== f.installed).map((f) => f.path) : [];
+  const install = openState(o1js);
+  if (recoverInterrupted(install) && install.state === null) {
+    info(`reverted o1js ${version} at ${o1js}: npm's files are back, byte for byte, and the files and folders the install added are gone`);
+    return;
+  }
+  if (install.state === null) refuse(EXIT.notApplied, `o1js ${version} at ${o1js} is not patched (no ${STATE_DIR}/state.json): nothing to revert`);
+  const changed = install.changed();
   if (changed.length > 0) info(`files changed since installing (restored anyway): ${changed.join(', ')}`);
-  restore(o1js, state);
+  const { kept } = await transaction('reverting', (options_) => install.revert(options_));
+  // A folder that holds something else now (put there since) stays, and is named.
+  if (kept.length > 0) info(`kept folders the install created that now hold other files: ${kept.join(', ')}`);
   info(`reverted o1js ${version} at ${o1js}: npm's files are back, byte for byte, and the files and folders the install added are gone`);
 }
 
 function check(options) {
   const { o1js, version, row } = openO1js(options.o1js);
-  const state = readState(o1js);
+  const install = openState(o1js);
   console.log(`o1js ${version} at ${o1js}`);
   console.log(`  proof-systems ${row.proofSystems.commit} (${row.proofSystems.layout}, ${row.proofSystems.lib})`);
   console.log(`  wasm-bindgen ${row.wasmBindgen.upstream} → ${row.wasmBindgen.built}: ${row.wasmBindgen.why}`);
-  if (state?.status === 'applied') {
-    const changed = state.files.filter((f) => sha256(join(o1js, f.path)) !== f.installed).map((f) => f.path);
+  if (install.interrupted) console.log('  a previous install was interrupted: installing again or --revert restores the originals first');
+  else if (install.state !== null) {
+    const changed = install.changed();
     console.log(changed.length === 0 ? '  applied' : `  applied, but changed since: ${changed.join(', ')}`);
     if (changed.length > 0) process.exitCode = EXIT.modified;
     return;
@@ -198,7 +175,7 @@ function check(options) {
 try {
   const options = parseArgs(process.argv.slice(2));
   if (options.mode === 'check') check(options);
-  else if (options.mode === 'revert') revert(options);
+  else if (options.mode === 'revert') await revert(options);
   else await apply(options);
 } catch (error) {
   console.error(`ERROR: ${error.message}`);

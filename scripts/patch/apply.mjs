@@ -4,11 +4,11 @@
 // Plain Node.js (>= 20), no dependencies.
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseHunk, applyHunk, PatchSetError } from './hunk.mjs';
 import { loadManifest } from './manifest.mjs';
+import { InstallStateError, TransactionError, exists, fileSha, openInstall, readFile, sha256 as sha, statFile } from '../lib/transaction.mjs';
 
 if (Number(process.versions.node.split('.')[0]) < 20) {
   fs.writeSync(2, `ERROR: scripts/apply-patches.sh needs Node.js >= 20 (this is ${process.version})\n`);
@@ -30,33 +30,6 @@ function die(code, message) {
 }
 
 // ------------------------------------------------------------------- helpers
-const sha = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
-function statFile(p) { // -> fs.Stats of a regular file (symlinks followed), 'other', or null
-  try {
-    const st = fs.statSync(p);
-    return st.isFile() ? st : 'other';
-  } catch {
-    return null;
-  }
-}
-function readFile(p) { // -> { buf, mode } or null
-  const st = statFile(p);
-  if (!st || st === 'other') return null;
-  return { buf: fs.readFileSync(p), mode: st.mode & 0o7777 };
-}
-const shaOfPath = (p) => { const f = readFile(p); return f ? sha(f.buf) : 'absent'; };
-function writeWithMode(p, buf, mode) {
-  fs.writeFileSync(p, buf);
-  fs.chmodSync(p, mode);
-}
-function copyPreserving(src, dst) { // like cp -p: content, mode, times
-  const st = fs.statSync(src);
-  fs.copyFileSync(src, dst);
-  fs.chmodSync(dst, st.mode & 0o7777);
-  fs.utimesSync(dst, st.atime, st.mtime);
-}
-const exists = (p) => { try { fs.lstatSync(p); return true; } catch { return false; } };
-
 const hunkCache = new Map();
 function hunk(name) {
   if (!hunkCache.has(name)) {
@@ -102,139 +75,73 @@ if (targetArg === null) usage();
 }
 const TARGET = path.resolve(targetArg);
 if (TARGET === ROOT) die(4, 'TARGET is this repository; give an upstream checkout');
-const STATE = path.join(TARGET, STATE_NAME);
 const T = (p) => path.join(TARGET, p);
-const S = (...p) => path.join(STATE, ...p);
 
 // --------------------------------------------------------------------- state
-// STATE/state (tab separated):
-//   layout NAME | source REVISION | dir PATH
-//   item INSTALLED-SHA256 ORIGINAL-SHA256|absent PATH   (a file the patch wrote)
-//   record ORIGINAL-SHA256 PATH                          (a file the build may rewrite: restored by --revert)
-// STATE/originals/PATH: upstream's file, byte for byte and with its mode.
-// STATE/journal + STATE/staging/: a commit in progress.
-function loadState() {
-  const state = { layout: '', items: new Map(), records: new Map(), dirs: [] };
-  let text;
-  try { text = fs.readFileSync(S('state'), 'utf8'); } catch { return state; }
-  for (const line of text.split('\n')) {
-    const [kind, a, b, c] = line.split('\t');
-    if (kind === 'layout') state.layout = a;
-    else if (kind === 'item') state.items.set(c, { installed: a, original: b });
-    else if (kind === 'record') state.records.set(b, { original: a });
-    else if (kind === 'dir') state.dirs.push(a);
-  }
-  return state;
+// TARGET/.plonk-wasm-pool-patch/, written by the shared installer
+// (scripts/lib/transaction.mjs, whose header has the format): the originals,
+// the sha256 of what was installed, the layout (meta.layout) and this
+// repository's revision (meta.source). Files with `installed: null` are
+// records (Cargo.lock): --revert puts upstream's back whatever they hold.
+let install;
+try {
+  install = openInstall(TARGET, { name: STATE_NAME, tool: 'scripts/apply-patches.sh' });
+} catch (e) {
+  if (e instanceof InstallStateError) die(8, e.message);
+  throw e;
 }
-
-// -------------------------------------------------------------------- commit
-// commit(plan, finalize): makes TARGET's files equal to the plan (each entry
-// { path, content: Buffer|null, mode }: null deletes), all or nothing.
-const createdDirs = [];
-
-function rollback() { // restores every file the journal names; removes the directories it created
-  if (!exists(STATE)) return;
-  let journal = '';
-  try { journal = fs.readFileSync(S('journal'), 'utf8'); } catch { /* nothing was written yet */ }
-  for (const line of journal.split('\n')) {
-    const [j, presence, p] = line.split('\t');
-    if (!p) continue;
-    try {
-      if (presence === 'present') {
-        const tmp = `${T(p)}.plonk-wasm-pool-tmp`;
-        copyPreserving(S('staging', 'backup', j), tmp);
-        fs.renameSync(tmp, T(p));
-      } else {
-        fs.rmSync(T(p), { force: true });
-      }
-    } catch {
-      stderr(presence === 'present'
-        ? `ERROR: could not restore ${p}; its copy is ${S('staging', 'backup', j)}`
-        : `ERROR: could not remove ${p}`);
-    }
-  }
+/** The recorded items (installed files) and records (kept as they were), by path. */
+function recorded() {
+  const items = new Map();
+  const records = new Map();
+  for (const [p, f] of install.state?.files ?? []) (f.installed === null ? records : items).set(p, f);
+  return { layout: install.state?.meta.layout ?? '', items, records };
+}
+// For tests: fail the commit after N files, or stop there like a kill.
+const inject = process.env.PLONK_WASM_PATCH_FAIL_AFTER === undefined ? undefined : {
+  after: Number(process.env.PLONK_WASM_PATCH_FAIL_AFTER),
+  crash: process.env.PLONK_WASM_PATCH_CRASH === '1',
+  label: 'PLONK_WASM_PATCH_FAIL_AFTER',
+};
+/** Runs a commit or revert of the shared installer; a failure was rolled back (exit 8). */
+async function transaction(run) {
   try {
-    const dirs = fs.readFileSync(S('staging', 'created-dirs'), 'utf8').split('\n').filter(Boolean).reverse();
-    for (const d of dirs) { try { fs.rmdirSync(T(d)); } catch { /* not empty or gone */ } }
-  } catch { /* none */ }
-  if (exists(S('staging', 'state.old'))) copyPreserving(S('staging', 'state.old'), S('state'));
-  fs.rmSync(S('staging'), { recursive: true, force: true });
-  fs.rmSync(S('journal'), { force: true });
-  if (!exists(S('state'))) fs.rmSync(STATE, { recursive: true, force: true });
-}
-
-function failCommit(message) {
-  stderr(`ERROR: ${message}`);
-  if (process.env.PLONK_WASM_PATCH_CRASH === '1') process.exit(8);
-  rollback();
-  die(8, `nothing was changed in ${TARGET}: every file written so far was restored`);
-}
-
-function makeParents(p) {
-  const missing = [];
-  for (let d = path.posix.dirname(p); d !== '.' && d !== '/' && !exists(T(d)); d = path.posix.dirname(d)) missing.unshift(d);
-  for (const d of missing) {
-    fs.appendFileSync(S('staging', 'created-dirs'), `${d}\n`);
-    fs.mkdirSync(T(d));
-    createdDirs.push(d);
+    return await run({ inject, warn: (m) => stderr(`ERROR: ${m}`), onFailure: (e) => stderr(`ERROR: ${e.message}`) });
+  } catch (e) {
+    if (e instanceof InstallStateError) die(8, e.message);
+    if (!(e instanceof TransactionError)) throw e;
+    if (e.crashed) {
+      stderr(`ERROR: ${e.message}`);
+      process.exit(8);
+    }
+    if (!e.rolledBack) die(8, e.message);
+    die(8, `nothing was changed in ${TARGET}: every file written so far was restored`);
   }
-}
-
-function commit(plan, finalize) {
-  const failAfter = process.env.PLONK_WASM_PATCH_FAIL_AFTER === undefined ? -1 : Number(process.env.PLONK_WASM_PATCH_FAIL_AFTER);
-  const step = (what, fn) => { try { fn(); } catch (e) { failCommit(`${what} failed (${e.message})`); } };
-  step(`writing in ${STATE}`, () => {
-    fs.mkdirSync(S('staging', 'new'), { recursive: true });
-    fs.mkdirSync(S('staging', 'backup'), { recursive: true });
-    fs.writeFileSync(S('.gitignore'), '*\n');
-    fs.writeFileSync(S('staging', 'journal'), '');
-    if (exists(S('state'))) copyPreserving(S('state'), S('staging', 'state.old'));
-  });
-  const journal = [];
-  plan.forEach((e, j) => {
-    if (e.content !== null) step(`staging ${e.path}`, () => writeWithMode(S('staging', 'new', String(j)), e.content, e.mode));
-    if (statFile(T(e.path))) {
-      step(`backing up ${e.path}`, () => copyPreserving(T(e.path), S('staging', 'backup', String(j))));
-      journal.push(`${j}\tpresent\t${e.path}`);
-    } else {
-      journal.push(`${j}\tabsent\t${e.path}`);
-    }
-  });
-  // From here on, the journal names every file to restore if anything fails.
-  step('writing the journal', () => {
-    fs.writeFileSync(S('staging', 'journal'), journal.map((l) => `${l}\n`).join(''));
-    fs.renameSync(S('staging', 'journal'), S('journal'));
-  });
-  plan.forEach((e, j) => {
-    if (j === failAfter) failCommit(`failing after ${j} files (PLONK_WASM_PATCH_FAIL_AFTER)`);
-    if (e.content === null) step(`removing ${e.path}`, () => fs.rmSync(T(e.path), { force: true }));
-    else {
-      step(`creating the directory of ${e.path}`, () => makeParents(e.path));
-      step(`writing ${e.path}`, () => fs.renameSync(S('staging', 'new', String(j)), T(e.path)));
-    }
-  });
-  if (failAfter === plan.length) failCommit('failing after all files (PLONK_WASM_PATCH_FAIL_AFTER)');
-  step('recording the patch state', finalize);
 }
 
 // ---------------------------------------------------------------------- main
 try {
-  main();
+  await main();
 } catch (e) {
   if (e instanceof PatchSetError) die(9, e.message);
   throw e;
 }
 
-function main() {
-  if (exists(S('journal')) || exists(S('staging'))) {
+async function main() {
+  if (install.interrupted) {
     if (mode === 'apply' || mode === 'revert') {
       info('a previous run was interrupted: restoring the files it changed');
-      rollback();
+      try {
+        install.recover({ warn: (m) => stderr(`ERROR: ${m}`) });
+      } catch (e) {
+        if (e instanceof TransactionError || e instanceof InstallStateError) die(8, e.message);
+        throw e;
+      }
     } else {
       die(8, `a previous run on ${TARGET} was interrupted; run apply or --revert to roll it back first`);
     }
   }
-  const state = loadState();
+  const state = recorded();
   if (mode === 'revert') return revert(state);
 
   let layout = state.layout;
@@ -248,9 +155,20 @@ function main() {
   const manifest = loadManifest(path.join(PATCHES, 'layouts', `${layout}.manifest`), ROOT, { verify: true });
   info(`layout ${layout}: ${manifest.description}`);
 
+  // The era of the tree (e.g. where its wasm flags are set), read from
+  // upstream's file; items marked `if ERA` / `unless ERA` follow it.
+  const eras = new Map();
+  for (const era of manifest.eras) {
+    const up = install.upstream(era.file);
+    const holds = up !== null && typeof up === 'object' && runHunk(era.hunk, up.buf, era.file).ok;
+    eras.set(era.name, holds);
+    const note = holds ? era.notes.yes : era.notes.no;
+    if (note && up !== null && typeof up === 'object') info(`era: ${note}`);
+  }
+  const items = manifest.items.filter((i) => !i.when || eras.get(i.when.era) === i.when.holds);
+
   // Items recorded by an earlier version of this repository but no longer in
   // the manifest go back to their originals.
-  const items = manifest.items.slice();
   const inManifest = new Set(items.map((i) => i.dest));
   for (const p of state.items.keys()) if (!inManifest.has(p)) items.push({ kind: 'stale', dest: p });
   for (const p of state.records.keys()) if (!inManifest.has(p)) items.push({ kind: 'stale-record', dest: p });
@@ -310,65 +228,18 @@ function main() {
     return;
   }
 
-  // Apply: the plan is every item that changes; the new state records every
-  // installed item (unchanged ones keep their record) with its original.
-  const plan = [];
-  const stateLines = [];
-  const newOriginals = []; // { path, from: 'backup', j } | { path, buf, mode }
+  // Apply: the shared installer writes what changed, keeps every original
+  // (recorded before, or what the tree holds now) and puts stale files back.
+  const files = [];
+  const records = [];
   for (const r of results) {
-    const p = r.item.dest;
-    const rec = state.items.get(p);
-    const kind = r.item.kind;
-    if (kind === 'record') {
-      if (r.status === 'applicable') {
-        stateLines.push(`record\t${sha(r.original.buf)}\t${p}`);
-        newOriginals.push({ path: p, buf: r.original.buf, mode: r.original.mode });
-      } else if (r.status === 'applied') stateLines.push(`record\t${state.records.get(p).original}\t${p}`);
-      continue;
-    }
-    if (kind === 'stale-record') {
-      const orig = readFile(S('originals', p));
-      if (orig) plan.push({ path: p, content: orig.buf, mode: orig.mode });
-      continue;
-    }
-    if (r.status === 'applicable' || r.status === 'outdated') {
-      plan.push({ path: p, content: r.desired ? r.desired.buf : null, mode: r.desired ? r.desired.mode : 0 });
-      if (kind === 'stale') continue;
-      let origSha;
-      if (rec) origSha = rec.original;
-      else if (r.original) {
-        origSha = sha(r.original.buf);
-        newOriginals.push({ path: p, from: 'backup', j: plan.length - 1 });
-      } else origSha = 'absent';
-      stateLines.push(`item\t${sha(r.desired.buf)}\t${origSha}\t${p}`);
-    } else if (r.status === 'applied') {
-      if (rec) stateLines.push(`item\t${rec.installed}\t${rec.original}\t${p}`);
-      else { // already this repository's file, without a record: its original is itself
-        const cur = readFile(T(p));
-        stateLines.push(`item\t${sha(cur.buf)}\t${sha(cur.buf)}\t${p}`);
-        newOriginals.push({ path: p, buf: cur.buf, mode: cur.mode });
-      }
+    const { kind, dest } = r.item;
+    if (kind === 'record' && (r.status === 'applicable' || r.status === 'applied')) records.push(dest);
+    else if ((kind === 'file' || kind === 'edit') && ['applicable', 'outdated', 'applied'].includes(r.status)) {
+      files.push({ path: dest, content: r.desired.buf, mode: r.desired.mode });
     }
   }
-  commit(plan, () => {
-    for (const o of newOriginals) {
-      const dst = S('originals', o.path);
-      fs.mkdirSync(path.dirname(dst), { recursive: true });
-      if (o.from === 'backup') copyPreserving(S('staging', 'backup', String(o.j)), dst);
-      else writeWithMode(dst, o.buf, o.mode);
-    }
-    const text = [
-      '# Written by plonk-wasm pool scripts/apply-patches.sh; --revert uses it. Do not edit.',
-      `layout\t${layout}`,
-      `source\t${sourceRevision()}`,
-      ...stateLines,
-      ...[...state.dirs, ...createdDirs].map((d) => `dir\t${d}`),
-    ].join('\n') + '\n';
-    fs.writeFileSync(S('state.new'), text);
-    fs.renameSync(S('state.new'), S('state'));
-    fs.rmSync(S('journal'), { force: true });
-    fs.rmSync(S('staging'), { recursive: true, force: true });
-  });
+  await transaction((options) => install.commit({ ...options, files, record: records, meta: { layout, source: sourceRevision() } }));
   reportPins('moved');
   info(`applied ${changes} change(s) to ${TARGET} (layout ${layout}); undo with: scripts/apply-patches.sh '${TARGET}' --revert`);
 }
@@ -424,7 +295,7 @@ function evaluate(item, state) {
       return Object.assign(r, { status: 'outdated', note: 'recorded by another version of this repository, no longer part of the patch: apply puts upstream\'s copy back' });
     }
     if (recorded) {
-      const now = shaOfPath(T(p));
+      const now = fileSha(T(p));
       return Object.assign(r, {
         status: 'applied',
         note: now === recorded.original
@@ -441,14 +312,10 @@ function evaluate(item, state) {
   }
 
   // Upstream's file: recorded when patched, else what the tree holds.
-  if (rec) {
-    r.original = rec.original === 'absent' ? null : readFile(S('originals', p));
-    if (rec.original !== 'absent' && !r.original) return conflict(`the record of upstream's file is missing (${STATE_NAME}/originals/${p})`);
-  } else {
-    const cur = statFile(T(p));
-    if (cur === 'other') return conflict('in the way: not a regular file');
-    if (cur) r.original = readFile(T(p));
-  }
+  const up = install.upstream(p);
+  if (up === 'missing') return conflict(`the record of upstream's file is missing (${STATE_NAME}/originals/${p})`);
+  if (up === 'other') return conflict('in the way: not a regular file');
+  r.original = up;
   const orig = r.original;
 
   if (item.kind === 'file') {
@@ -486,7 +353,8 @@ function evaluate(item, state) {
     if (!orig) return conflict(`missing (${item.hunk} ${item.kind === 'edit' ? 'edits' : 'checks'} upstream's file)`);
     const h = runHunk(item.hunk, orig.buf, p);
     r.notes = h.notes;
-    if (!h.ok) return conflict(h.error);
+    // A hunk's `@@ expect` says which upstream file (and era) it handles.
+    if (!h.ok) return conflict(h.expect ? `${h.error}. Expected ${h.expect}` : h.error);
     if (item.kind === 'check') return Object.assign(r, { status: 'verified', note: `${item.hunk}: nothing to change` });
     r.desired = { buf: Buffer.from(h.text, 'utf8'), mode: orig.mode };
     r.note = item.hunk;
@@ -496,40 +364,25 @@ function evaluate(item, state) {
   }
 
   if (rec) {
-    const now = shaOfPath(T(p));
-    if (now !== rec.installed) return Object.assign(r, { status: 'modified', note: 'modified after patching' });
-    if (r.desired && sha(r.desired.buf) === rec.installed) return Object.assign(r, { status: 'applied' });
+    const status = install.status(p, r.desired ? sha(r.desired.buf) : 'absent');
+    if (status === 'modified') return Object.assign(r, { status, note: 'modified after patching' });
+    if (status === 'applied') return Object.assign(r, { status });
     return Object.assign(r, { status: 'outdated', note: `${r.note}; patched by another version of this repository, apply updates it` });
   }
   return r;
 }
 
-function revert(state) {
-  if (!exists(S('state'))) die(7, `${TARGET} is not patched (no ${STATE_NAME}/state): nothing to revert`);
-  const modified = [...state.items].filter(([p, rec]) => shaOfPath(T(p)) !== rec.installed).map(([p]) => p);
+async function revert(state) {
+  if (!install.state) die(7, `${TARGET} is not patched (no ${STATE_NAME}/state.json): nothing to revert`);
+  const modified = install.changed();
   if (modified.length) {
     for (const p of modified) stderr(`ERROR: modified after patching: ${p}`);
     die(6, `refusing to revert: ${modified.length} patched file(s) changed since they were patched; restore them first (scripts/apply-patches.sh --check lists them), nothing was changed`);
   }
-  const plan = [];
-  for (const [p, rec] of state.items) {
-    if (rec.original === 'absent') plan.push({ path: p, content: null, mode: 0 });
-    else {
-      const o = readFile(S('originals', p));
-      if (!o) die(8, `the record of upstream's ${p} is missing (${STATE_NAME}/originals/${p}); nothing was changed`);
-      plan.push({ path: p, content: o.buf, mode: o.mode });
-    }
-  }
-  // Files the build may rewrite (Cargo.lock): upstream's copy, whatever they hold now.
-  for (const [p] of state.records) {
-    const o = readFile(S('originals', p));
-    if (!o) die(8, `the record of upstream's ${p} is missing (${STATE_NAME}/originals/${p}); nothing was changed`);
-    plan.push({ path: p, content: o.buf, mode: o.mode });
-  }
-  commit(plan, () => {
-    const dirs = [...state.dirs, ...createdDirs].sort().reverse();
-    for (const d of dirs) { try { fs.rmdirSync(T(d)); } catch { /* not empty */ } }
-    fs.rmSync(STATE, { recursive: true, force: true });
-  });
-  info(`reverted ${plan.length} files in ${TARGET} (layout ${state.layout}): upstream's originals are back`);
+  const missing = install.missingOriginals();
+  if (missing.length) die(8, `the record of upstream's ${missing[0]} is missing (${STATE_NAME}/originals/${missing[0]}); nothing was changed`);
+  // Files the build may rewrite (Cargo.lock) get upstream's copy too, whatever they hold now.
+  const { files, kept } = await transaction((options) => install.revert(options));
+  if (kept.length) info(`kept folders the patch created that now hold other files: ${kept.join(', ')}`);
+  info(`reverted ${files} files in ${TARGET} (layout ${state.layout}): upstream's originals are back`);
 }

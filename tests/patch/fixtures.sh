@@ -4,14 +4,18 @@
 # DEST. SET picks the proof-systems tree (tests/upstream-pins/SET):
 #   head   kimchi-wasm, wasm-bindgen =0.2.106   (default for *-kimchi-wasm)
 #   y2026  kimchi-wasm, wasm-bindgen =0.2.100   (the 2026-03 tree o1js 2.15 was built from)
-#   y2025  plonk-wasm,  wasm-bindgen =0.2.89    (default for *-plonk-wasm)
+#   y2025  plonk-wasm,  wasm-bindgen =0.2.89    (default for *-plonk-wasm; flags in .cargo/config.toml, late 2025)
+#   y2025-rustflags  y2025 with fixtures/proof-systems-y2025-rustflags over it: the
+#          xtask of 2025-05 to late 2025, whose build_wasm sets RUSTFLAGS itself,
+#          and a .cargo/config.toml whose wasm32 table that build ignores
 # Layouts:
 #   proof-systems-kimchi-wasm   tests/upstream-pins/SET (+ crate-src as kimchi-wasm/src)
 #   proof-systems-plonk-wasm    tests/upstream-pins/SET (+ crate-src as plonk-wasm/src)
 #   o1js-kimchi-wasm            fixtures/o1js with the first at src/mina/src/lib/crypto/proof-systems
 #   o1js-plonk-wasm             fixtures/o1js with the second there
 #   mina                        fixtures/mina (+ crate-src as kimchi_bindings/wasm/src)
-# The proof-systems trees are the ones scripts/check-upstream-pins.sh compiles.
+# The proof-systems trees are the ones scripts/check-upstream-pins.sh compiles
+# (y2025-rustflags aside: its xtask is read by the patch only).
 # mina's web/build.sh ends without a newline, on purpose: edits must keep that.
 FIXTURES="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/fixtures"
 UPSTREAM_PINS="$(cd "$FIXTURES/../../upstream-pins" && pwd)"
@@ -24,8 +28,10 @@ fixture_tree() { # LAYOUT DEST [SET]
       local crate=kimchi-wasm
       [ "$layout" = proof-systems-kimchi-wasm ] || crate=plonk-wasm
       if [ -z "$set" ]; then if [ "$crate" = kimchi-wasm ]; then set=head; else set=y2025; fi; fi
-      [ -d "$UPSTREAM_PINS/$set/$crate" ] || { printf 'ERROR: tests/upstream-pins/%s has no %s\n' "$set" "$crate" >&2; return 1; }
-      cp -R "$UPSTREAM_PINS/$set/." "$dest/"
+      local base="${set%-rustflags}"
+      [ -d "$UPSTREAM_PINS/$base/$crate" ] || { printf 'ERROR: tests/upstream-pins/%s has no %s\n' "$base" "$crate" >&2; return 1; }
+      cp -R "$UPSTREAM_PINS/$base/." "$dest/"
+      [ "$base" = "$set" ] || cp -R "$FIXTURES/proof-systems-$set/." "$dest/"
       mkdir -p "$dest/$crate/src"
       cp "$UPSTREAM_PINS/crate-src/lib.rs" "$UPSTREAM_PINS/crate-src/rayon.rs" "$dest/$crate/src/" ;;
     o1js-kimchi-wasm | o1js-plonk-wasm)

@@ -2,14 +2,19 @@
 # Tests of scripts/apply-patches.sh, on the fixture trees (tests/patch/fixtures.sh)
 # and on the real proof-systems tree (../shared/upstream, see below):
 # every layout is applied, re-applied, checked and reverted (with Cargo.lock
-# rewritten in between, as a build does after the pin move); the wasm-bindgen
-# pin rule (moved from =0.2.100, =0.2.89 and a table form, left at =0.2.106,
-# untested versions reported); the scoped guards (xtask's kimchi-stubs
-# RUSTFLAGS is not the wasm build's; a build_wasm that sets RUSTFLAGS is
-# refused); the recognition of the o1js files the patch replaces; then the
-# refusals (conflicts, files modified after patching, unknown layouts, a
-# missing TARGET), the all-or-nothing commit (an injected failure, an
-# interrupted run) and an update from another version of the patch. The trees
+# rewritten in between, as a build does after the pin move); every era of
+# proof-systems' wasm flags since the crate left mina (2025-05 to late 2025:
+# xtask's build_wasm sets RUSTFLAGS itself and its string is edited, with
+# .cargo/config.toml left alone; since late 2025: .cargo/config.toml); the
+# wasm-bindgen pin rule (moved from =0.2.100, =0.2.89 and a table form, left at
+# =0.2.106, untested versions reported); the scoped guards (xtask's
+# kimchi-stubs RUSTFLAGS is not the wasm build's); the recognition of the o1js
+# files the patch replaces; then the refusals (conflicts, files modified after
+# patching, unknown layouts, a missing TARGET; each naming the era it saw), the
+# all-or-nothing commit of the shared installer (scripts/lib/transaction.mjs:
+# an injected failure, an interrupted run, its own tests in
+# tests/patch/transaction.test.mjs), an update from another version of the
+# patch and trees patched with the state format before state.json. The trees
 # live under a directory whose name has spaces.
 # The real tree: $ROOT/../shared/upstream/proof-systems-89edaa3204.tar.gz
 # (o1-labs/proof-systems at 89edaa3204, see ../shared/upstream/README.md). Without
@@ -17,15 +22,14 @@
 #   tests/patch/run.sh       exit 0 when every assertion holds, 1 otherwise
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-set -euo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 source "$HERE/fixtures.sh"
 APPLY="$ROOT/scripts/apply-patches.sh"
 REAL_TARBALL="$ROOT/../shared/upstream/proof-systems-89edaa3204.tar.gz"
-# Each case: LAYOUT[:SET] (fixtures.sh): the proof-systems tree of each era.
-CASES=(o1js-kimchi-wasm o1js-kimchi-wasm:y2026 o1js-plonk-wasm proof-systems-kimchi-wasm
-  proof-systems-kimchi-wasm:y2026 proof-systems-plonk-wasm mina)
+# Each case: LAYOUT[:SET] (fixtures.sh): the proof-systems tree of each era
+# (y2025-rustflags: the xtask of 2025-05 to late 2025, whose build_wasm sets RUSTFLAGS).
+CASES=(o1js-kimchi-wasm o1js-kimchi-wasm:y2026 o1js-plonk-wasm o1js-plonk-wasm:y2025-rustflags proof-systems-kimchi-wasm
+  proof-systems-kimchi-wasm:y2026 proof-systems-plonk-wasm proof-systems-plonk-wasm:y2025-rustflags mina)
 declare -A CRATE=(
   [o1js-kimchi-wasm]=src/mina/src/lib/crypto/proof-systems/kimchi-wasm
   [o1js-plonk-wasm]=src/mina/src/lib/crypto/proof-systems/plonk-wasm
@@ -34,7 +38,14 @@ declare -A CRATE=(
   [mina]=src/lib/crypto/kimchi_bindings/wasm
 )
 # The wasm-bindgen pin of each fixture tree before the patch, and whether it moves.
-declare -A PIN_BEFORE=([head]='=0.2.106' [y2026]='=0.2.100' [y2025]='=0.2.89' [mina]='=0.2.87')
+declare -A PIN_BEFORE=([head]='=0.2.106' [y2026]='=0.2.100' [y2025]='=0.2.89' [y2025-rustflags]='=0.2.89' [mina]='=0.2.87')
+# The string xtask's build_wasm sets RUSTFLAGS to in the y2025-rustflags fixture, once patched.
+XTASK_RUSTFLAGS_PATCHED='    const RUSTFLAGS: &str = "-C panic=unwind -C llvm-args=-wasm-use-legacy-eh -C link-arg=--import-memory -C link-arg=--shared-memory -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__heap_base -C link-arg=--export=__tls_base -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align -C target-feature=+atomics,+exception-handling,+bulk-memory,+mutable-globals -C link-arg=--max-memory=4294967296";'
+# edit_state STATE-JSON JS: runs JS on the parsed state `s` (scripts/lib/transaction.mjs's format) and writes it back.
+edit_state() {
+  node -e 'const fs = require("fs"); const f = process.argv[1]; const s = JSON.parse(fs.readFileSync(f, "utf8"));
+    new Function("s", "env", process.argv[2])(s, process.env); fs.writeFileSync(f, JSON.stringify(s, null, 2) + "\n");' "$1" "$2"
+}
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
@@ -137,6 +148,14 @@ for case_ in "${CASES[@]}"; do
   fi
   check "rayon.rs is among them" status_is "$crate/src/rayon.rs" applicable
   check "Cargo.lock is to be recorded" status_is "$lock" applicable
+  if [[ "$set" == *-rustflags ]]; then
+    check "says where this era sets the wasm flags (xtask's build_wasm)" err_has "era: the wasm flags are set by xtask's build_wasm"
+    check "xtask is applicable" status_is "${ps}xtask/src/main.rs" applicable
+    check ".cargo/config.toml, which this era's build ignores, is no item" test -z "$(status_of "${ps}.cargo/config.toml")"
+  elif [ "$layout" != mina ]; then
+    check "says where this era sets the wasm flags (.cargo/config.toml)" err_has "era: the wasm flags live in .cargo/config.toml"
+    check ".cargo/config.toml is applicable" status_is "${ps}.cargo/config.toml" applicable
+  fi
   if [ "$moves" = 1 ]; then
     check "says it will move the pin" err_has "INFO: pin: $pins: will move wasm-bindgen \"${PIN_BEFORE[$set]}\" -> \"=0.2.106\""
     check "says why: the CLI rejects exception handling" err_has 'exceptions proposal not enabled'
@@ -188,6 +207,16 @@ for case_ in "${CASES[@]}"; do
     check "build.sh keeps its permissions" test -x "$TREE/src/lib/crypto/kimchi_bindings/js/node_js/build.sh"
     check "web/build.sh still ends without a newline, as upstream's fixture does" \
       test "$(tail -c1 "$TREE/src/lib/crypto/kimchi_bindings/js/web/build.sh" | od -An -tx1 | tr -d ' ')" != 0a
+  elif [[ "$set" == *-rustflags ]]; then
+    config="$TREE/${ps}.cargo/config.toml" xtask="$TREE/${ps}xtask/src/main.rs"
+    check "the fixture's .cargo/config.toml has a wasm32 table (which this era ignores)" grep -qxF '[target.wasm32-unknown-unknown]' "$config"
+    check "build_wasm's RUSTFLAGS string unwinds, with exception handling and the threaded build's link args" has_line "$xtask" "$XTASK_RUSTFLAGS_PATCHED"
+    check "xtask's wasm build rebuilds std with panic_unwind" grep -qF '"build-std=panic_unwind,std",' "$xtask"
+    check "the wasm-pack command still takes that string" grep -qF '.env("RUSTFLAGS", RUSTFLAGS)' "$xtask"
+    check "xtask's kimchi-stubs RUSTFLAGS line is there and untouched" grep -qF 'cmd.env("RUSTFLAGS", rustflags);' "$xtask"
+    check "the kimchi-stubs target features are untouched" grep -qF '_ => Some("-C target-feature=+bmi2,+adx".to_string()),' "$xtask"
+    check "xtask changed in the RUSTFLAGS and build-std lines only (comments that name them too are left alone)" only_lines_changed "$PRISTINE/${ps}xtask/src/main.rs" "$xtask" 2
+    check ".cargo/config.toml, whose wasm32 flags this era's build ignores, is left alone" same_file "$PRISTINE/${ps}.cargo/config.toml" "$config"
   else
     config="$TREE/${ps}.cargo/config.toml" xtask="$TREE/${ps}xtask/src/main.rs"
     check "the wasm32 flags unwind" grep -qF '"-C", "panic=unwind",' "$config"
@@ -311,18 +340,58 @@ run "$TREE" --check
 check "--check exits 0" rc_is 0
 check "xtask is applicable" status_is xtask/src/main.rs applicable
 
-test_case "xtask: a build_wasm that sets RUSTFLAGS itself (early 2025) is refused, and nothing changes"
-fresh proof-systems-plonk-wasm xtask-rustflags
-sed -i -e 's/^fn build_wasm(out_dir: &str, target: Target) {$/&\n    const RUSTFLAGS: \&str = "-C target-feature=+atomics,+bulk-memory,+mutable-globals";/' \
-  -e 's/^    let _ = Command::new(wasm_pack).args(args).args(features).status();$/    let _ = Command::new(wasm_pack).args(args).args(features).env("RUSTFLAGS", RUSTFLAGS).status();/' \
-  "$TREE/xtask/src/main.rs"
-check "the fixture's build_wasm now sets RUSTFLAGS" grep -qF '.env("RUSTFLAGS", RUSTFLAGS)' "$TREE/xtask/src/main.rs"
+test_case "xtask of 2025-05 to late 2025: RUSTFLAGS as an inline string over several lines, and no wasm32 table in .cargo/config.toml"
+fresh proof-systems-plonk-wasm xtask-rustflags-inline y2025-rustflags
+python3 - "$TREE/xtask/src/main.rs" "$TREE/.cargo/config.toml" <<'PY'
+import re, sys
+x, c = sys.argv[1], sys.argv[2]
+s = open(x).read()
+s = re.sub(r'\n    const RUSTFLAGS: &str = [^\n]*\n', '\n', s)
+s = s.replace('        .env("RUSTFLAGS", RUSTFLAGS)\n', '        .env(\n            "RUSTFLAGS",\n            concat!(\n                "-C target-feature=+atomics,+bulk-memory,+mutable-globals ",\n                "-C link-arg=--max-memory=4294967296",\n            ),\n        )\n')
+open(x, 'w').write(s)
+t = open(c).read()
+t = re.sub(r'\n\[target\.wasm32-unknown-unknown\]\nrustflags = \[\n.*?\n\]\n', '\n', t, flags=re.S)
+open(c, 'w').write(t)
+PY
+check "the fixture sets RUSTFLAGS inline" grep -qxF '            "RUSTFLAGS",' "$TREE/xtask/src/main.rs"
+check "the fixture's .cargo/config.toml has no wasm32 table" lacks_text "$TREE/.cargo/config.toml" '[target.wasm32'
+cp -a "$TREE/." "$PRISTINE/"
+run "$TREE"
+check "apply exits 0" rc_is 0
+check "says the flags are in build_wasm" err_has "era: the wasm flags are set by xtask's build_wasm"
+check "the string unwinds" has_line "$TREE/xtask/src/main.rs" '                "-C panic=unwind -C llvm-args=-wasm-use-legacy-eh -C link-arg=--import-memory -C link-arg=--shared-memory -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__heap_base -C link-arg=--export=__tls_base -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align -C target-feature=+atomics,+exception-handling,+bulk-memory,+mutable-globals ",'
+check ".cargo/config.toml is left alone" same_file "$PRISTINE/.cargo/config.toml" "$TREE/.cargo/config.toml"
+run "$TREE" --revert
+check "--revert restores the tree byte for byte" same_tree "$PRISTINE" "$TREE"
+
+test_case "xtask: a build_wasm that sets RUSTFLAGS from flags kept outside it is refused, naming the era it saw, and nothing changes"
+fresh proof-systems-plonk-wasm xtask-rustflags-elsewhere y2025-rustflags
+python3 - "$TREE/xtask/src/main.rs" <<'PY'
+import re, sys
+x = sys.argv[1]
+s = open(x).read()
+m = re.search(r'\n    const RUSTFLAGS: &str = ([^\n]*)\n', s)
+s = s.replace(m.group(0), '\n').replace('fn build_wasm(out_dir', 'const WASM_RUSTFLAGS: &str = ' + m.group(1) + '\n\nfn build_wasm(out_dir', 1)
+s = s.replace('.env("RUSTFLAGS", RUSTFLAGS)', '.env("RUSTFLAGS", WASM_RUSTFLAGS)')
+open(x, 'w').write(s)
+PY
+check "the fixture's build_wasm sets RUSTFLAGS from a constant outside it" grep -qF '.env("RUSTFLAGS", WASM_RUSTFLAGS)' "$TREE/xtask/src/main.rs"
 cp -a "$TREE/." "$PRISTINE/"
 run "$TREE"
 check "exit 5" rc_is 5
-check "names xtask, the function and RUSTFLAGS" err_has "conflicting: xtask/src/main.rs: line 39 contains 'RUSTFLAGS' in the block of 'fn build_wasm('"
-check "says why" err_has "replaces the wasm flags of .cargo/config.toml"
+check "says which era it saw" err_has "era: the wasm flags are set by xtask's build_wasm (RUSTFLAGS, as in proof-systems 2025-05 to late 2025)"
+check "names xtask, the function and what is missing" err_has "conflicting: xtask/src/main.rs: anchor not found: '+atomics' in the block of 'fn build_wasm('"
+check "names the tree's shape and what is supported" err_has "this tree's build_wasm sets RUSTFLAGS itself, as those did): the flags as one string inside build_wasm"
+check "and the other era" err_has "Also supported: a build_wasm that leaves RUSTFLAGS to .cargo/config.toml (proof-systems since late 2025)"
+check "says nothing of a proof-systems from 2025-05 on" err_lacks "use a proof-systems from 2025-05 on"
 check "nothing changed" same_tree "$PRISTINE" "$TREE"
+
+test_case "xtask of 2025-05 to late 2025, patched by other means, is refused instead of patched twice"
+fresh proof-systems-plonk-wasm xtask-rustflags-twice y2025-rustflags
+sed -i 's/const RUSTFLAGS: &str = "-C target-feature=/const RUSTFLAGS: \&str = "-C panic=unwind -C target-feature=/' "$TREE/xtask/src/main.rs"
+run "$TREE"
+check "exit 5" rc_is 5
+check "says why" err_has "build_wasm's RUSTFLAGS already unwind: the tree was patched by other means"
 
 test_case "xtask: the build-std argument in other spellings (-Zbuild-std, std listed first)"
 fresh proof-systems-kimchi-wasm xtask-spelling
@@ -337,6 +406,7 @@ sed -i 's/fn build_wasm(/fn build_wasm_pack(/' "$TREE/xtask/src/main.rs"
 run "$TREE"
 check "exit 5" rc_is 5
 check "says the construct is missing" err_has "construct not found: no line contains 'fn build_wasm('"
+check "says what is supported, in both eras" err_has "Expected the xtask of proof-systems since late 2025 (this tree's xtask has no build_wasm that sets RUSTFLAGS)"
 
 test_case ".cargo/config.toml: a single-line wasm32 rustflags array gets the flags inline"
 fresh proof-systems-kimchi-wasm config-one-line
@@ -364,6 +434,7 @@ sed -i 's/^\[target\.wasm32-unknown-unknown\]$/[target.wasm64-unknown-unknown]/'
 run "$TREE"
 check "exit 5" rc_is 5
 check "names the table" err_has "table not found: '[target.wasm32-unknown-unknown]'"
+check "names the era of the tree and the other one" err_has "Expected the .cargo/config.toml of proof-systems since late 2025, where the wasm flags live (this tree's xtask has no build_wasm that sets RUSTFLAGS)"
 
 # ------------------------------------------------- recognising o1js's files
 refused_unrecognised() { # FILE EXPECTED-TEXT: the o1js tree in TREE is refused, naming FILE
@@ -581,7 +652,7 @@ fresh proof-systems-plonk-wasm sigkill
 (
   "$APPLY" "$TREE" >/dev/null 2>&1 &
   pid=$!
-  for _ in $(seq 1 2000); do [ -e "$TREE/.plonk-wasm-pool-patch/journal" ] && break; sleep 0.001; done
+  for _ in $(seq 1 2000); do [ -e "$TREE/.plonk-wasm-pool-patch/journal.json" ] && break; sleep 0.001; done
   kill -9 "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 )
@@ -594,13 +665,14 @@ fresh proof-systems-plonk-wasm update
 run "$TREE"
 # As if an earlier version of this repository had installed another job.rs
 # (and a module it no longer has): the state records what was installed then.
-state="$TREE/.plonk-wasm-pool-patch/state" old="$TREE/plonk-wasm/src/rayon/job.rs"
+state="$TREE/.plonk-wasm-pool-patch/state.json" old="$TREE/plonk-wasm/src/rayon/job.rs"
 printf '// an earlier version\n' >>"$old"
 printf '// gone since\n' >"$TREE/plonk-wasm/src/rayon/retired.rs"
-awk -v sum="$(sha256sum <"$old" | cut -d' ' -f1)" -v gone="$(sha256sum <"$TREE/plonk-wasm/src/rayon/retired.rs" | cut -d' ' -f1)" \
-  'BEGIN { FS = OFS = "\t" } $4 == "plonk-wasm/src/rayon/job.rs" { $2 = sum } { print }
-   END { print "item", gone, "absent", "plonk-wasm/src/rayon/retired.rs" }' "$state" >"$state.new"
-mv "$state.new" "$state"
+export SUM="$(sha256sum <"$old" | cut -d' ' -f1)" GONE="$(sha256sum <"$TREE/plonk-wasm/src/rayon/retired.rs" | cut -d' ' -f1)"
+edit_state "$state" '
+  s.files.find((f) => f.path === "plonk-wasm/src/rayon/job.rs").installed = env.SUM;
+  s.files.push({ path: "plonk-wasm/src/rayon/retired.rs", original: "absent", installed: env.GONE });'
+check "the state is the shared installer's, version 1" grep -qF '"format": "plonk-wasm-pool-install-state"' "$state"
 run "$TREE" --check
 check "--check exits 0" rc_is 0
 check "--check marks job.rs outdated" status_is plonk-wasm/src/rayon/job.rs outdated
@@ -614,7 +686,7 @@ check "--revert restores the tree byte for byte" same_tree "$PRISTINE" "$TREE"
 test_case "a tree patched before Cargo.lock was recorded: apply records it, --revert restores it"
 fresh proof-systems-kimchi-wasm no-lock-record
 run "$TREE"
-sed -i '/^record\t/d' "$TREE/.plonk-wasm-pool-patch/state"
+edit_state "$TREE/.plonk-wasm-pool-patch/state.json" 's.files = s.files.filter((f) => f.installed !== null);'
 run "$TREE" --check
 check "--check exits 0" rc_is 0
 check "Cargo.lock is to be recorded" status_is Cargo.lock applicable
@@ -630,10 +702,58 @@ test_case "TARGET given as a relative path with spaces works"
 fresh mina relative
 RC=0; (cd "$SPACES" && "$APPLY" "relative" >/dev/null 2>&1) || RC=$?
 check "apply exits 0" rc_is 0
-check "state recorded" test -f "$TREE/.plonk-wasm-pool-patch/state"
+check "state recorded" test -f "$TREE/.plonk-wasm-pool-patch/state.json"
 RC=0; (cd "$SPACES" && "$APPLY" "./relative" --revert >/dev/null 2>&1) || RC=$?
 check "--revert exits 0" rc_is 0
 check "byte-identical to the pristine copy" same_tree "$PRISTINE" "$TREE"
+
+test_case "a tree patched with the state format before state.json (tab separated) is read, kept when nothing changes, reverted byte for byte"
+fresh proof-systems-kimchi-wasm legacy-state
+run "$TREE"
+# The state as the earlier version wrote it, from the same facts.
+to_legacy_state() {
+  node -e 'const fs = require("fs"); const dir = process.argv[1]; const s = JSON.parse(fs.readFileSync(dir + "/state.json", "utf8"));
+    const lines = ["# Written by plonk-wasm pool scripts/apply-patches.sh; --revert uses it. Do not edit.", "layout\t" + s.meta.layout, "source\t" + s.meta.source];
+    for (const f of s.files) lines.push(f.installed === null ? ["record", f.original, f.path].join("\t") : ["item", f.installed, f.original, f.path].join("\t"));
+    for (const d of s.folders) lines.push("dir\t" + d);
+    fs.writeFileSync(dir + "/state", lines.join("\n") + "\n"); fs.rmSync(dir + "/state.json");' "$1"
+}
+to_legacy_state "$TREE/.plonk-wasm-pool-patch"
+check "the fixture has the old state only" test -f "$TREE/.plonk-wasm-pool-patch/state" -a ! -f "$TREE/.plonk-wasm-pool-patch/state.json"
+cp -a "$TREE" "$WORK/legacy-applied"
+run "$TREE" --check
+check "--check exits 0" rc_is 0
+check "everything is applied" statuses_are "applied"
+run "$TREE"
+check "apply exits 0" rc_is 0
+check "apply says already applied" err_has "already applied: nothing changed"
+check "nothing changed, the old state included" same_tree "$WORK/legacy-applied" "$TREE"
+rm -rf "$WORK/legacy-applied"
+cargo_rewrites_lock "$TREE/Cargo.lock"
+run "$TREE" --revert
+check "--revert exits 0" rc_is 0
+check "--revert restores the tree byte for byte, Cargo.lock included" same_tree "$PRISTINE" "$TREE"
+
+test_case "a tree patched by another version with the old state format is updated to state.json, and reverts byte for byte"
+fresh proof-systems-kimchi-wasm legacy-update
+run "$TREE"
+printf '// an earlier version\n' >>"$TREE/kimchi-wasm/src/rayon/job.rs"
+export SUM="$(sha256sum <"$TREE/kimchi-wasm/src/rayon/job.rs" | cut -d' ' -f1)"
+edit_state "$TREE/.plonk-wasm-pool-patch/state.json" 's.files.find((f) => f.path === "kimchi-wasm/src/rayon/job.rs").installed = env.SUM;'
+to_legacy_state "$TREE/.plonk-wasm-pool-patch"
+run "$TREE" --check
+check "--check marks job.rs outdated" status_is kimchi-wasm/src/rayon/job.rs outdated
+run "$TREE"
+check "apply exits 0" rc_is 0
+check "job.rs is ours again" same_file "$ROOT/plonk-wasm/src/rayon/job.rs" "$TREE/kimchi-wasm/src/rayon/job.rs"
+check "the state is state.json now, the old one gone" test -f "$TREE/.plonk-wasm-pool-patch/state.json" -a ! -e "$TREE/.plonk-wasm-pool-patch/state"
+run "$TREE" --revert
+check "--revert restores the tree byte for byte" same_tree "$PRISTINE" "$TREE"
+
+test_case "the shared installer on its own (tests/patch/transaction.test.mjs: async steps, folders, kills, the formats before version 1)"
+node_tests() { node --test "$HERE/transaction.test.mjs" >"$WORK/node-test" 2>&1 || { cat "$WORK/node-test" >&2; return 1; }; }
+check "node --test tests/patch/transaction.test.mjs passes" node_tests
+check "it ran its tests" grep -q '^# pass [1-9]' "$WORK/node-test"
 
 # -------------------------------------------------- the real proof-systems
 # o1-labs/proof-systems at 89edaa3204 (2026-03-30), the tree whose kimchi-wasm
@@ -652,6 +772,9 @@ real_tree_cycle() { # LABEL LAYOUT PS-PREFIX
   check "and why (the CLI rejects exception handling)" err_has 'exceptions proposal not enabled'
   check "and why (stdsimd)" err_has 'stdsimd'
   check "xtask is applicable (the kimchi-stubs RUSTFLAGS line is not in the way)" status_is "${ps}xtask/src/main.rs" applicable
+  check "the era is read from build_wasm, not from the kimchi-stubs RUSTFLAGS line: the flags live in .cargo/config.toml" \
+    err_has "era: the wasm flags live in .cargo/config.toml (xtask's build_wasm leaves RUSTFLAGS alone"
+  check ".cargo/config.toml is applicable" status_is "${ps}.cargo/config.toml" applicable
   check "nothing is in the way" err_lacks "conflict"
 
   test_case "$label: apply"
