@@ -35,7 +35,7 @@ export const EXPORTS = {
     returns: 'Promise<RecycleReport>',
     doc: 'Replaces the pool with a new generation; bad options reject before anything changes.',
   },
-  poolHealth: { params: [], returns: 'PoolHealth', doc: 'A plain snapshot of the pool (README, "Health fields").' },
+  poolHealth: { params: [], returns: 'PoolHealth', doc: 'A plain snapshot of the pool (docs/api.md, "Health fields").' },
   reportWorkerLost: { params: [['generation', 'number'], ['reason', 'string']], returns: 'void', doc: 'A worker of `generation` died: the generation is poisoned until a recycle rebuilds it.' },
   logPoolEvent: { params: [['level', 'PoolLogLevel'], ['message', 'string']], returns: 'void', doc: "A line through the pool's tracing output (target plonk_wasm::coordinator)." },
   setPoolLogLevel: { params: [['level', 'PoolLogLevel']], returns: 'void', doc: "Prints the pool's tracing events at `level` and above." },

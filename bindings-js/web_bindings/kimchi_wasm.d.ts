@@ -17,7 +17,7 @@ export interface KimchiWasmGlue {
   exitThreadPool(): Promise<ExitReport>;
   /** Replaces the pool with a new generation; bad options reject before anything changes. */
   recycleThreadPool(options?: RecycleOptions | undefined): Promise<RecycleReport>;
-  /** A plain snapshot of the pool (README, "Health fields"). */
+  /** A plain snapshot of the pool (docs/api.md, "Health fields"). */
   poolHealth(): PoolHealth;
   /** A worker of `generation` died: the generation is poisoned until a recycle rebuilds it. */
   reportWorkerLost(generation: number, reason: string): void;

@@ -408,7 +408,7 @@ export async function warmUp(backend) {
  * initialised state (the same 50-operation run grew by 0.10 MiB once and
  * 1.23 MiB another time), plus 24 KiB per new generation, exit or lost
  * worker. Each retired worker leaves thread-local state whose
- * destructors never run on wasm threads (README, "What recycling can and
+ * destructors never run on wasm threads (docs/internals.md, "What recycling can and
  * cannot reclaim"): ~2 KiB per worker per idle recycle, up to 4 workers a
  * generation here, and more after proofs (5 runs of 300 operations grew by
  * 7–20 KiB per new generation, 2.45 MiB at most). A leaked worker stack

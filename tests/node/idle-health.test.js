@@ -1,7 +1,7 @@
 // Node: the pool's health without the main thread. The coordinator's idle
 // checks read it through the supervisor, not the main thread's instance.
 // (Another worker_thread reading it through openPoolHealthPort while the main
-// thread is blocked in a proof, as README's metrics endpoint does, is the
+// thread is blocked in a proof, as docs/api.md's metrics endpoint does, is the
 // conformance case 'health is readable from another thread …', run with
 // tests/node/health-reader.js: tests/conformance/cases.js.)
 import { test } from 'node:test';

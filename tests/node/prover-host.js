@@ -1,4 +1,4 @@
-// A prover hosted in a worker thread, as the README's mitigation for traps
+// A prover hosted in a worker thread, as docs/internals.md's mitigation for traps
 // suggests: the thread has its own wasm instance and pool, and the
 // application replaces the whole thread when its instance is terminated.
 // Also measures recycles on its own instance, so their memory figures are not

@@ -2,7 +2,7 @@
 // by more than 1 MiB in total after warm-up (workers leave Rayon's loop and
 // free their stack and TLS with __wbindgen_thread_destroy). What still leaks
 // is printed: ~1.2 KB per worker per recycle, the thread-local state whose
-// destructors std never runs on wasm threads (README). For contrast, the same
+// destructors std never runs on wasm threads (docs/internals.md). For contrast, the same
 // loop with upstream's teardown order (stop the workers while they sleep in
 // Rayon's loop, then drop the pool; no thread destroy), printed.
 import { test } from 'node:test';

@@ -27,7 +27,7 @@ async function waitFor(what, condition, ms = 10_000) {
 // its stack (2 MiB) and TLS block leaked with every kill and rebuild. The
 // supervisor now frees them from outside (`__wbindgen_thread_destroy(tls,
 // stack, size)`) once every worker of that generation is gone (Node reports
-// each thread's end; browsers do not, so there they stay: README).
+// each thread's end; browsers do not, so there they stay: docs/internals.md).
 test('killed workers leak nothing: each rebuild reclaims the dead worker\'s stack and TLS', { timeout: 90_000 }, async () => {
   const CYCLES = 5;
   const killAndRebuild = async () => {

@@ -7,7 +7,7 @@
 //   - on the calling thread, the call's Rust frames are abandoned with any
 //     lock they held, so the backend refuses every later call at once with
 //     POOL_INSTANCE_TERMINATED instead of risking one that waits forever. The
-//     mitigation (README, "Worker death and traps"): host the prover in a
+//     mitigation (docs/internals.md, "Worker death and traps"): host the prover in a
 //     worker thread or process and replace it on that error;
 //   - a RuntimeError that is not the instance's (user code inside run(),
 //     another wasm module's trap) is no such evidence: it reaches the caller

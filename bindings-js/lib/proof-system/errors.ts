@@ -12,7 +12,7 @@ import { CodedError } from './kernel/errors.js';
 import { optionMessage } from './kernel/options.js';
 import type { PoolHealth } from './pool-health.js';
 
-// The wasm's codes (README, "The JS API"), generated from its Rust definitions.
+// The wasm's codes (docs/api.md, "Errors and codes"), generated from its Rust definitions.
 import { WASM_POOL_ERROR_CODES, type WasmPoolErrorCode } from './pool-abi.js';
 export { WASM_POOL_ERROR_CODES, type WasmPoolErrorCode };
 

@@ -2,7 +2,7 @@
  * The shapes plonk-wasm's `poolHealth()` and `recycleThreadPool()` return.
  *
  * They are generated from the Rust definitions into pool-abi.ts (a native
- * test fails when the two differ); README's "Health fields" says what each
+ * test fails when the two differ); docs/api.md's "Health fields" says what each
  * field means. Types only: this module has no runtime code.
  */
 export type {

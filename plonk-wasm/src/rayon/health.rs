@@ -1,6 +1,6 @@
 //! `poolHealth()`: a plain snapshot of the pool, cheap enough to take before
 //! every job. Its TypeScript mirror is generated from these definitions (see
-//! `abi`); README's "Health fields" says what each field means.
+//! `abi`); docs/api.md's "Health fields" says what each field means.
 
 use super::abi::abi;
 use super::lifecycle::{Lifecycle, NewGeneration, RecycleCause};

@@ -283,7 +283,7 @@ pub fn recycle_thread_pool(options: JsValue) -> Promise {
     }))
 }
 
-/// A plain snapshot of the pool; see the README for every field.
+/// A plain snapshot of the pool; docs/api.md ("Health fields") has every field.
 #[wasm_bindgen(js_name = poolHealth)]
 pub fn pool_health() -> Result<JsValue, JsValue> {
     caught(|| Ok(to_js(&health::health())))

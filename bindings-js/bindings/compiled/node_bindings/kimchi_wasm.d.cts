@@ -14,7 +14,7 @@ export declare function initThreadPool(num_threads: number, worker_source: strin
 export declare function exitThreadPool(): Promise<ExitReport>;
 /** Replaces the pool with a new generation; bad options reject before anything changes. */
 export declare function recycleThreadPool(options?: RecycleOptions | undefined): Promise<RecycleReport>;
-/** A plain snapshot of the pool (README, "Health fields"). */
+/** A plain snapshot of the pool (docs/api.md, "Health fields"). */
 export declare function poolHealth(): PoolHealth;
 /** A worker of `generation` died: the generation is poisoned until a recycle rebuilds it. */
 export declare function reportWorkerLost(generation: number, reason: string): void;

@@ -305,7 +305,7 @@ function runWebSupervisor({ module, memory, rayonSource, port, settings: initial
   const operations = runSupervisor({
     instance: { ...glue, poolHealth: glue.poolHealth, logPoolEvent: glue.logPoolEvent, reportWorkerLost: glue.reportWorkerLost, __wasm: raw },
     memory,
-    // Browsers report no thread's end: a lost worker's stack is not freed (README).
+    // Browsers report no thread's end: a lost worker's stack is not freed (docs/internals.md, "Worker death and traps").
     reportsEnd: false,
     spawn(request, index, events) {
       const worker = new Worker(rayonUrl, { name: `plonk-wasm rayon ${request.generation}.${index}` });
