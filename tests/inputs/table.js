@@ -89,7 +89,8 @@ export const KINDS = {
   },
   logLevel: {
     accepts: 'one of "error", "warn", "info", "debug", "trace"',
-    bad: () => ['loud', 'WARN', 2, true, null, undefined, 1n, Symbol('s'), {}],
+    // Strings with a control character and a line separator: the wasm and the TypeScript layer must write them alike.
+    bad: () => ['loud', 'WARN', 'w\u0001arn', 'e\u2028rror', 2, true, null, undefined, 1n, Symbol('s'), {}],
   },
   lifetime: {
     accepts: 'one of "process", "operation"',

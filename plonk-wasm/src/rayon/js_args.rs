@@ -238,8 +238,12 @@ pub fn describe(value: &JsValue) -> String {
     if value.is_null() {
         return "null".to_string();
     }
-    if let Some(text) = value.as_string() {
-        return format!("{:?}", text);
+    if value.as_string().is_some() {
+        // JSON.stringify, as the TypeScript layer's describeValue (kernel/options.ts) writes
+        // strings: the same escapes, so a message reads the same from either side.
+        return js_sys::JSON::stringify(value)
+            .map(String::from)
+            .unwrap_or_default();
     }
     if let Some(flag) = value.as_bool() {
         return flag.to_string();
