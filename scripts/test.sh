@@ -69,6 +69,16 @@ npx tsc -p "$ROOT/tsconfig.o1js.json" || die 21 "tsc reports errors under o1js's
 npx tsc -p "$ROOT/tsconfig.backends.json" || die 21 "tsc reports type errors in the backends' JavaScript (tsconfig.backends.json)"
 node --test "$ROOT/build/ts/tests/ts/"
 
+# The package and the stock app are built and installed beside the Node and browser
+# tiers (a kimchi-wasm build when the pool changed, bundling, npm installs): nothing
+# there reads what those tests use, and their waits leave it CPU. Its log is kept
+# and shown if it fails.
+packing_log="$ROOT/build/packages-prepare.log"
+mkdir -p "$ROOT/build"
+( "$ROOT/scripts/pack.sh" >/dev/null && "$ROOT/scripts/prepare-o1js-apps.sh" stock ) >"$packing_log" 2>&1 &
+packing_pid=$!
+info "building the o1js package and the stock app in the background (pid $packing_pid, log $packing_log)"
+
 info "Node tests (the node backend, staged in o1js's layout, in real worker_threads)"
 "$ROOT/scripts/stage-o1js.sh" node
 "$ROOT/scripts/stage-o1js.sh" node-small
@@ -86,9 +96,11 @@ node --test --test-concurrency=1 "$ROOT/tests/web/"
 # library, overrides, a Vite production build in Chromium; the package's types
 # (the API, every code example in README.md and docs/); install-o1js.sh in
 # place. The npm app made there is the patched app of the tiers after it.
-info "packages: build (scripts/pack.sh), then the install path through a local registry"
-"$ROOT/scripts/pack.sh" >/dev/null
-"$ROOT/scripts/prepare-o1js-apps.sh" stock
+info "packages: the install path through a local registry (waiting for the package build first)"
+if ! wait "$packing_pid"; then
+  cat "$packing_log" >&2
+  die 30 "building the o1js package (scripts/pack.sh) or the stock app failed; its log is above"
+fi
 # install.test.js makes the apps the others use: it runs first (node --test orders the files it is given by name).
 node --test "$ROOT/tests/package/install.test.js"
 node --test --test-concurrency=1 "$ROOT/tests/package/types.test.js" "$ROOT/tests/package/pnpm.test.js" \

@@ -9,7 +9,7 @@
 // scripts/build-kimchi-wasm.sh, post-processed for Node by o1js's own
 // src/build/fix-wasm-bindings-node.js), our backends and our TypeScript layer
 // (compiled as o1js compiles it, tsconfig.o1js.json) over o1js's, the prover
-// isolates (tsconfig.json's build), and the entries `o1js/pool` and
+// isolates (tsconfig.package.json's build), and the entries `o1js/pool` and
 // `o1js/isolates` (package.json `exports`). Then `bundle` builds both bundles
 // again from the files in place.
 import { spawnSync } from 'node:child_process';
@@ -90,13 +90,13 @@ export function buildInputs(row, source, version) {
   info(`o1js ${version}: building kimchi-wasm from ${source} (proof-systems ${row.proofSystems.commit.slice(0, 10)}, wasm-bindgen ${row.wasmBindgen.upstream} → ${row.wasmBindgen.built})`);
   const [node, web] = run(join(ROOT, 'scripts/build-kimchi-wasm.sh'), [source, 'node', 'web'], 'building kimchi-wasm').trim().split('\n').slice(-2);
   run('npx', ['--no-install', 'tsc', '-p', join(ROOT, 'tsconfig.o1js.json')], 'compiling the TypeScript layer as o1js does (tsconfig.o1js.json)', { cwd: ROOT });
-  run('npx', ['--no-install', 'tsc', '-p', join(ROOT, 'tsconfig.json')], 'compiling the prover isolates (tsconfig.json)', { cwd: ROOT });
+  run('npx', ['--no-install', 'tsc', '-p', join(ROOT, 'tsconfig.package.json')], 'compiling the prover isolates (tsconfig.package.json)', { cwd: ROOT });
   return { node, web };
 }
 
 /** The isolates' compiled files for `platform`: node.* and node-isolate.* on Node, web* in browsers, the rest on both. */
 function isolateFiles(platform) {
-  const compiled = join(ROOT, 'build/ts/bindings-js/isolates');
+  const compiled = join(ROOT, 'build/ts-package/bindings-js/isolates');
   const other = platform === 'node' ? /^web/ : /^node/;
   return readdirSync(compiled)
     .filter((name) => (name.endsWith('.js') || name.endsWith('.d.ts')) && !other.test(name))
@@ -208,7 +208,7 @@ export function withEntries(manifest) {
 async function bundleIsolatesCommonJs(outfile) {
   const esbuild = await import('esbuild');
   await esbuild.build({
-    entryPoints: [join(ROOT, 'build/ts/bindings-js/isolates/node.js')],
+    entryPoints: [join(ROOT, 'build/ts-package/bindings-js/isolates/node.js')],
     bundle: true,
     format: 'cjs',
     platform: 'node',

@@ -14,7 +14,7 @@ import { PATCHED, STOCK, cacheDir, requireApps, runApp } from './apps.js';
 
 requireApps();
 const MINUTES = 60_000;
-const PROOFS = 6;
+const PROOFS = 4;
 const RECYCLE_DURING = [1, 3];
 const shared = {};
 
@@ -57,7 +57,7 @@ function assertRecycles(result, label) {
   }
 }
 
-test('patched o1js, ES modules: compiles; 6 proofs verify, recycled between every two and twice while a proof runs; quiet logs', { timeout: 40 * MINUTES }, async () => {
+test('patched o1js, ES modules: compiles; 4 proofs verify, recycled between every two and twice while a proof runs; quiet logs', { timeout: 40 * MINUTES }, async () => {
   const { result, stderr, ms } = await runApp(
     PATCHED,
     'prove.mjs',

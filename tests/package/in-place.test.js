@@ -1,15 +1,16 @@
 // scripts/install-o1js.sh, the in-place install for an app that keeps npm's
 // o1js: into a copy of the stock app (npm's o1js 2.15.0), --check says it
-// applies, the install proves with the pool, a second install does nothing,
-// and --revert leaves o1js exactly as npm left it: the same folders, the same
-// files, byte for byte.
+// applies, the installed o1js runs the pool (its files are staged by the same
+// code as the package's, which the other tests prove with), a second install
+// does nothing, and --revert leaves o1js exactly as npm left it: the same
+// folders, the same files, byte for byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { cpSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { runApp, STOCK } from '../o1js/apps.js';
-import { APPS, KEY_CACHE, MINUTES, ROOT, command, freshApp, succeed } from './lib.js';
+import { STOCK } from '../o1js/apps.js';
+import { APPS, MINUTES, ROOT, command, freshApp, succeed } from './lib.js';
 
 const PROOF_SYSTEMS = process.env.PROOF_SYSTEMS ?? join(ROOT, '../shared/upstream/proof-systems-89edaa3204.tar.gz');
 const INSTALL = join(ROOT, 'scripts/install-o1js.sh');
@@ -24,7 +25,7 @@ function tree(dir, base = dir) {
   }).sort();
 }
 
-test("install-o1js.sh into npm's o1js: applies, proves with the pool; a second run does nothing; --revert leaves every folder and file as npm left it", { timeout: 30 * MINUTES }, async () => {
+test("install-o1js.sh into npm's o1js: applies, runs and recycles the pool; a second run does nothing; --revert leaves every folder and file as npm left it", { timeout: 30 * MINUTES }, async () => {
   const app = freshApp(join(APPS, 'in-place'), JSON.parse(readFileSync(join(STOCK, 'package.json'), 'utf8')), null);
   cpSync(join(STOCK, 'node_modules'), join(app, 'node_modules'), { recursive: true });
   const o1js = join(app, 'node_modules/o1js');
@@ -38,11 +39,20 @@ test("install-o1js.sh into npm's o1js: applies, proves with the pool; a second r
   const again = await succeed(INSTALL, [o1js, '--proof-systems', PROOF_SYSTEMS], { cwd: ROOT, timeoutMs: 10 * MINUTES });
   assert.match(again.stderr, /already applied/);
 
-  const { result } = await runApp(app, 'prove.mjs', { proofs: 1, workers: 2, cacheDir: KEY_CACHE, pool: true, recycleDuring: [0] }, 15 * MINUTES);
-  const [proof] = result.proofs;
-  assert.equal(proof.verifiedByProgram && proof.verifiedWithKey, true);
-  assert.ok(proof.healthAfter.jobsCompleted > proof.healthBefore.jobsCompleted, 'the proof ran on the pool');
-  assert.ok(result.duringProof[0].report.toGeneration > result.duringProof[0].report.fromGeneration);
+  // The installed o1js's pool, through its own entries: started by an operation, recycled, read.
+  const probe = [
+    "import { Field } from 'o1js';",
+    "import { loadPoolBackend, withThreadPool, recycleThreadPool, poolHealth } from 'o1js/pool';",
+    "const { createProverPool } = await import('o1js/isolates');",
+    'await loadPoolBackend();',
+    'const sum = await withThreadPool()(async () => Field(2).add(3).toString());',
+    'const report = await recycleThreadPool({ threads: 2 });',
+    'const health = await poolHealth();',
+    "console.log(JSON.stringify({ sum, from: report.fromGeneration, to: report.toGeneration, state: health.state, threads: health.threads, isolates: typeof createProverPool }));",
+  ].join('\n');
+  const { stdout } = await succeed(process.execPath, ['--input-type=module', '-e', probe], { cwd: app, timeoutMs: 5 * MINUTES });
+  const seen = JSON.parse(stdout.trim().split('\n').at(-1));
+  assert.deepEqual(seen, { sum: '5', from: seen.from, to: seen.from + 1, state: 'running', threads: 2, isolates: 'function' }, 'the in-place o1js runs the pool and its recycles');
 
   const reverted = await succeed(INSTALL, [o1js, '--revert'], { cwd: ROOT });
   assert.match(reverted.stderr, /reverted o1js 2\.15\.0/);
@@ -53,5 +63,5 @@ test("install-o1js.sh into npm's o1js: applies, proves with the pool; a second r
   const notApplied = await command(INSTALL, [o1js, '--revert'], { cwd: ROOT });
   assert.equal(notApplied.code, 7, 'a second --revert: not patched (exit 7)');
   rmSync(app, { recursive: true, force: true });
-  console.log(`[package/in-place] install ${(installed.ms / 1000).toFixed(1)} s (kimchi-wasm from the cache), proof ${(proof.proveMs / 1000).toFixed(1)} s, revert ${(reverted.ms / 1000).toFixed(1)} s; ${npmTree.length} entries restored`);
+  console.log(`[package/in-place] install ${(installed.ms / 1000).toFixed(1)} s (kimchi-wasm from the cache), pool recycled generation ${seen.from} → ${seen.to}, revert ${(reverted.ms / 1000).toFixed(1)} s; ${npmTree.length} entries restored`);
 });
