@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cpSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STOCK } from '../o1js/apps.js';
 import { APPS, MINUTES, ROOT, command, freshApp, succeed } from './lib.js';
@@ -50,7 +50,9 @@ test("install-o1js.sh into npm's o1js: applies, runs and recycles the pool; a se
     'const health = await poolHealth();',
     "console.log(JSON.stringify({ sum, from: report.fromGeneration, to: report.toGeneration, state: health.state, threads: health.threads, isolates: typeof createProverPool }));",
   ].join('\n');
-  const { stdout } = await succeed(process.execPath, ['--input-type=module', '-e', probe], { cwd: app, timeoutMs: 5 * MINUTES });
+  // A file, as an app runs: Node hands `--input-type` (from `node --input-type=module -e`) to every worker thread, which refuse it.
+  writeFileSync(join(app, 'pool-probe.mjs'), `${probe}\n`);
+  const { stdout } = await succeed(process.execPath, ['pool-probe.mjs'], { cwd: app, timeoutMs: 5 * MINUTES });
   const seen = JSON.parse(stdout.trim().split('\n').at(-1));
   assert.deepEqual(seen, { sum: '5', from: seen.from, to: seen.from + 1, state: 'running', threads: 2, isolates: 'function' }, 'the in-place o1js runs the pool and its recycles');
 
