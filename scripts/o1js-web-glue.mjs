@@ -19,9 +19,15 @@
 //           inlines (esbuild's binary loader): what o1js ships in dist/web.
 // Workers never fetch: they get the compiled module in a message.
 //
+//
+// The function also carries the module's declared minimum memory
+// (`kimchiWasm.memoryMinimumPages`, read from the .wasm next to the glue): the
+// page creates the shared memory before it instantiates, and a memory smaller
+// than the declared minimum is refused (it grows with the pool's statics).
+//
 //   node scripts/o1js-web-glue.mjs [--wasm url|inline] <pkg/web/<lib>.js> <out/web_bindings/<lib>.js>
 import { readFileSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 const args = process.argv.slice(2);
 let wasmMode = 'url';
@@ -48,6 +54,52 @@ function replaceOnce(source, from, to, what) {
 }
 
 const lib = basename(input, '.js'); // kimchi_wasm or plonk_wasm
+const memoryMinimumPages = importedMemoryMinimum(readFileSync(join(dirname(input), `${lib}_bg.wasm`)));
+
+/** The declared minimum (pages) of the memory a wasm module imports: its import section's memory limits. */
+function importedMemoryMinimum(bytes) {
+  let at = 8; // magic and version
+  const leb = () => {
+    let value = 0;
+    let shift = 0;
+    let byte;
+    do {
+      byte = bytes[at++];
+      value += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return value;
+  };
+  const name = () => {
+    const length = leb();
+    at += length;
+  };
+  while (at < bytes.length) {
+    const id = bytes[at++];
+    const size = leb();
+    const end = at + size;
+    if (id === 2) {
+      for (let count = leb(); count > 0; count--) {
+        name();
+        name();
+        const kind = bytes[at++];
+        if (kind === 0) leb(); // a function: its type index
+        else if (kind === 1) {
+          at++; // a table: its element type, then limits
+          const flags = bytes[at++];
+          leb();
+          if (flags & 1) leb();
+        } else if (kind === 2) {
+          at++; // limits flags (shared, has maximum)
+          return leb();
+        } else if (kind === 3) at += 2; // a global: value type and mutability
+        else fail(`an import of unknown kind ${kind}`);
+      }
+    }
+    at = end;
+  }
+  fail('the module imports no memory');
+}
 const functionName = lib.replace(/_(\w)/g, (_, c) => c.toUpperCase()); // kimchiWasm
 let glue = readFileSync(input, 'utf8');
 if (/^import\s/m.test(glue)) fail('the glue imports modules (snippets?), which a function body cannot');
@@ -93,5 +145,7 @@ ${glue.trimEnd()}
   return { ${[...exported, 'initSync'].join(', ')}, default: __wbg_init };
 }
 ${functionName}.deps = [startWorkers, terminateWorkers];
+/** The module's declared minimum memory, in 64 KiB pages: the shared memory must start at least this large. */
+${functionName}.memoryMinimumPages = ${memoryMinimumPages};
 `,
 );

@@ -230,6 +230,10 @@ ${functionLines('web', '  ', 'object')}
 
 /** o1js's web glue shape (scripts/o1js-web-glue.mjs): each call gives a fresh copy of the glue. */
 declare function kimchiWasm(): KimchiWasmGlue;
+declare namespace kimchiWasm {
+  /** The module's declared minimum memory, in 64 KiB pages (read from the .wasm by scripts/o1js-web-glue.mjs). */
+  const memoryMinimumPages: number;
+}
 export default kimchiWasm;
 `;
 }

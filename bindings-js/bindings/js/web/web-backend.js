@@ -86,8 +86,13 @@ function maximumMemoryBytes() {
   return backend.hostOptions.memoryMaximumBytes ?? wasmMemoryMaximumBytes(navigator.userAgent, navigator.maxTouchPoints);
 }
 
+/** Pages the shared memory starts with: the module's declared minimum (it grows with the pool's statics), at least INITIAL_MEMORY_PAGES. */
+function initialMemoryPages() {
+  return Math.max(INITIAL_MEMORY_PAGES, kimchiWasm.memoryMinimumPages ?? 0);
+}
+
 function createMemory() {
-  return new WebAssembly.Memory({ initial: INITIAL_MEMORY_PAGES, maximum: maximumMemoryBytes() / WASM_PAGE_BYTES, shared: true });
+  return new WebAssembly.Memory({ initial: initialMemoryPages(), maximum: maximumMemoryBytes() / WASM_PAGE_BYTES, shared: true });
 }
 
 // ------------------------------------------------------------ start-up
@@ -127,7 +132,7 @@ async function initialize() {
   } catch (error) {
     throw new PoolHostError(
       `instantiating plonk-wasm on the page failed (${/** @type {Error} */ (error).message}); the shared memory starts at ` +
-        `${INITIAL_MEMORY_PAGES} pages with a maximum of ${maximumMemoryBytes()} bytes: ` +
+        `${initialMemoryPages()} pages with a maximum of ${maximumMemoryBytes()} bytes: ` +
         `expected the module to accept it (its declared minimum must not exceed the start)`,
       error,
     );
