@@ -27,6 +27,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { ProverPoolOptions } from './config.js';
 import { toPlainError } from '../lib/proof-system/kernel/errors.js';
+import { workerExecArgv } from '../lib/proof-system/host/worker-exec-argv.js';
 import { ProverPoolConfigError, type RemoteError } from './errors.js';
 import { ChannelEnd, SYSTEM_CLOCK, type IsolateChannel, type IsolateHandlers, type IsolatePlatform } from './platform.js';
 import { NODE_ISOLATE_ROLE, type ToIsolate } from './protocol.js';
@@ -81,6 +82,7 @@ class NodeIsolateChannel implements IsolateChannel {
     this.#end = new ChannelEnd(handlers);
     this.#worker = new Worker(ISOLATE_SCRIPT, {
       workerData: { role: NODE_ISOLATE_ROLE },
+      execArgv: workerExecArgv(process.execArgv),
       name: `prover isolate ${isolateId}`,
       ...(resourceLimits === null ? {} : { resourceLimits }),
     });

@@ -65,3 +65,17 @@ test('a script awaiting only a request to the supervisor gets its answer before 
     assert.match(stdout, line, `${request}: the answer arrived`);
   }
 });
+
+// Node hands its own options to every worker thread, and refuses to start one
+// with `--input-type`: a pool started from `node --input-type=module -e "…"`
+// had a dead supervisor ("--input-type can only be used with string input").
+test('a pool started from node --input-type=module -e runs: its threads do not inherit --input-type', { timeout: 120_000 }, async () => {
+  const { execFile } = await import('node:child_process');
+  const script = new URL('./awaits-supervisor.mjs', import.meta.url).href;
+  const source = `process.argv[2] = 'list'; await import(${JSON.stringify(script)});`;
+  const { code, stdout, stderr } = await within(60_000, 'the -e script', new Promise((resolve) => {
+    execFile(process.execPath, ['--input-type=module', '-e', source], { timeout: 55_000 }, (error, stdout, stderr) => resolve({ code: error?.code ?? 0, stdout, stderr }));
+  }));
+  assert.equal(code, 0, `the -e script ended with code ${code}\n${stderr}`);
+  assert.match(stdout, /^listed 2 workers$/m, 'the pool started and its supervisor answered');
+});

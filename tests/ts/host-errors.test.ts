@@ -18,6 +18,7 @@ import {
 } from '../../bindings-js/lib/proof-system/errors.js';
 import { createBackend, type BackendPlatform } from '../../bindings-js/lib/proof-system/host/backend.js';
 import { guardInstanceExports, type InstanceGuard } from '../../bindings-js/lib/proof-system/host/instance-guard.js';
+import { workerExecArgv } from '../../bindings-js/lib/proof-system/host/worker-exec-argv.js';
 import { keepingAlive, requester, serve, type Channel } from '../../bindings-js/lib/proof-system/host/protocol.js';
 import type { RecycleReport } from '../../bindings-js/lib/proof-system/pool-health.js';
 import { deferred, flushMicrotasks } from './deferred.js';
@@ -442,4 +443,10 @@ test('keepingAlive refs the worker while its own requests are pending, and only 
 
   await assert.rejects(alive.ask('missing'), /unknown request 'missing'/);
   assert.deepEqual(refs, ['ref', 'unref', 'ref', 'unref'], 'a failed request is let go too');
+});
+
+test("a pool thread's Node options: the parent's, without --input-type in either spelling", () => {
+  assert.deepEqual(workerExecArgv(['--input-type=module', '--conditions', 'browser', '--max-old-space-size=4096']), ['--conditions', 'browser', '--max-old-space-size=4096']);
+  assert.deepEqual(workerExecArgv(['--input-type', 'commonjs', '--enable-source-maps']), ['--enable-source-maps']);
+  assert.deepEqual(workerExecArgv([]), []);
 });

@@ -36,6 +36,7 @@ import { guardInstanceExports } from '../../../lib/proof-system/host/instance-gu
 import { channelOf, keepingAlive, requester, serve } from '../../../lib/proof-system/host/protocol.js';
 import { routeRayonMessage, runRayonWorker } from '../../../lib/proof-system/host/rayon-worker.js';
 import { runSupervisor } from '../../../lib/proof-system/host/supervisor.js';
+import { workerExecArgv } from '../../../lib/proof-system/host/worker-exec-argv.js';
 import { PoolHostError } from '../../../lib/proof-system/errors.js';
 import { rules } from '../../../lib/proof-system/options.js';
 import { poolApiOf, registerPoolBackend } from '../../../lib/proof-system/pool-api.js';
@@ -101,7 +102,7 @@ let supervisor = /** @type {{ worker: Worker, requests: import('../../../lib/pro
 function ensureSupervisor(memory) {
   if (supervisor !== null) return supervisor;
   if (memory === undefined) throw new PoolHostError("the pool's supervisor thread is not running: expected a pool start (startWorkers) first");
-  const worker = new Worker(backend.hostOptions.workerScript, { workerData: { role: SUPERVISOR, memory } });
+  const worker = new Worker(backend.hostOptions.workerScript, { workerData: { role: SUPERVISOR, memory }, execArgv: workerExecArgv(process.execArgv) });
   const requests = requester(channelOf(worker));
   worker.on('message', (message) => {
     if (message?.type === 'plonk-wasm:event') backend.emitHostEvent(message.event);
@@ -228,6 +229,7 @@ function runSupervisorThread({ memory }) {
     reportsEnd: true,
     spawn(request, index, events) {
       const worker = new Worker(/** @type {string} */ (request.source), {
+        execArgv: workerExecArgv(process.execArgv),
         workerData: { role: RAYON_WORKER, memory, receiver: request.receiver, generation: request.generation, index, lossSignalAddress: request.lossSignalAddress },
       });
       worker.on('message', (message) => routeRayonMessage(message, events));
