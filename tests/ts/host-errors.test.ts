@@ -3,7 +3,7 @@
 // withThreadPool as our typed error with its code; an error thrown on the
 // supervisor's side of the protocol keeps its code, context fields and class
 // when it crosses to the thread that asked.
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   PoolArgumentError,
@@ -19,6 +19,9 @@ import {
 import { createBackend, type BackendPlatform } from '../../bindings-js/lib/proof-system/host/backend.js';
 import { guardInstanceExports, type InstanceGuard } from '../../bindings-js/lib/proof-system/host/instance-guard.js';
 import { workerExecArgv } from '../../bindings-js/lib/proof-system/host/worker-exec-argv.js';
+import { HEALTH_READ_TIMEOUT_MS } from '../../bindings-js/lib/proof-system/health-read.js';
+import { poolHealthReader } from '../../bindings-js/lib/proof-system/pool-api.js';
+import { MessageChannel } from 'node:worker_threads';
 import { keepingAlive, requester, serve, type Channel } from '../../bindings-js/lib/proof-system/host/protocol.js';
 import type { RecycleReport } from '../../bindings-js/lib/proof-system/pool-health.js';
 import { deferred, flushMicrotasks } from './deferred.js';
@@ -449,4 +452,45 @@ test("a pool thread's Node options: the parent's, without --input-type in either
   assert.deepEqual(workerExecArgv(['--input-type=module', '--conditions', 'browser', '--max-old-space-size=4096']), ['--conditions', 'browser', '--max-old-space-size=4096']);
   assert.deepEqual(workerExecArgv(['--input-type', 'commonjs', '--enable-source-maps']), ['--enable-source-maps']);
   assert.deepEqual(workerExecArgv([]), []);
+});
+
+// A health read that another thread answers (the web's supervisor, the
+// coordinator's idle read, a Node health port) waited for ever on a thread
+// that never answered.
+test('a health read that another thread never answers fails, typed, after HEALTH_READ_TIMEOUT_MS', OPTS, async () => {
+  const silent = () => new Promise<never>(() => undefined);
+  const platform: BackendPlatform<object> = {
+    name: 'web',
+    defaultThreadCount: () => 2,
+    optionRules: {},
+    optionDefaults: {},
+    pool: { init: async () => undefined, exit: async () => undefined, recycle: silent, health: silent, idleHealth: silent, log: () => undefined },
+    supervisor: () => null,
+  };
+  const backend = createBackend(platform);
+  const { port1, port2 } = new MessageChannel(); // port2: a supervisor that never answers
+  mock.timers.enable({ apis: ['setTimeout'] });
+  try {
+    // (The coordinator's idle read goes through the same bound: host/backend.ts idleHealth.)
+    const reads: [string, Promise<unknown>][] = [
+      ['poolHealth()', backend.poolHealth() as Promise<unknown>],
+      ['a health port reader', poolHealthReader(port1)()],
+    ];
+    const settled = reads.map(([what, read]) => read.then((value) => ({ what, value }), (error: unknown) => ({ what, error })));
+    mock.timers.tick(HEALTH_READ_TIMEOUT_MS - 1);
+    await Promise.resolve();
+    mock.timers.tick(1);
+    for (const outcome of await Promise.all(settled)) {
+      assert.ok('error' in outcome, `${outcome.what} settled without an answer`);
+      const error = outcome.error;
+      assert.ok(error instanceof PoolTimeoutError, `${outcome.what}: ${String(error)}`);
+      assert.equal(error.code, 'POOL_TIMEOUT');
+      assert.equal(error.timeoutMs, HEALTH_READ_TIMEOUT_MS);
+      assert.match(error.message, /health read through/);
+    }
+  } finally {
+    mock.timers.reset();
+    port1.close();
+    port2.close();
+  }
 });

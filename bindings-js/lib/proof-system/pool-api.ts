@@ -21,6 +21,7 @@
  */
 import type { CoordinatorOptions } from './coordinator-config.js';
 import { PoolOperationError, fromWasmError } from './errors.js';
+import { boundedHealthRead } from './health-read.js';
 import type { WorkerHost } from './host/backend.js';
 import { channelOf, requester, type Endpoint } from './host/protocol.js';
 import type { PoolHealthCoordinator } from './pool-health-coordinator.js';
@@ -206,7 +207,7 @@ export function poolHealthReader(port: PoolHealthPort | Endpoint): () => Promise
   const requests = requester(channelOf(port));
   return async () => {
     try {
-      return (await requests.ask('health')) as PoolHealth;
+      return (await boundedHealthRead(requests.ask('health'), 'a pool health port')) as PoolHealth;
     } catch (error) {
       throw fromWasmError(error);
     }

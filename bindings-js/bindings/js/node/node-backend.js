@@ -35,7 +35,7 @@ import { createBackend } from '../../../lib/proof-system/host/backend.js';
 import { guardInstanceExports } from '../../../lib/proof-system/host/instance-guard.js';
 import { channelOf, keepingAlive, requester, serve } from '../../../lib/proof-system/host/protocol.js';
 import { routeRayonMessage, runRayonWorker } from '../../../lib/proof-system/host/rayon-worker.js';
-import { runSupervisor } from '../../../lib/proof-system/host/supervisor.js';
+import { healthPortOperations, refuseOnHealthPort, runSupervisor } from '../../../lib/proof-system/host/supervisor.js';
 import { workerExecArgv } from '../../../lib/proof-system/host/worker-exec-argv.js';
 import { PoolHostError } from '../../../lib/proof-system/errors.js';
 import { rules } from '../../../lib/proof-system/options.js';
@@ -107,8 +107,13 @@ function ensureSupervisor(memory) {
   worker.on('message', (message) => {
     if (message?.type === 'plonk-wasm:event') backend.emitHostEvent(message.event);
   });
+  // Node reports 'error' and then 'exit': a supervisor spawned in between is
+  // the pool's, and this one's end must not forget it.
+  let ended = false;
   const fail = (/** @type {string} */ why) => {
-    supervisor = null;
+    if (ended) return;
+    ended = true;
+    if (supervisor?.worker === worker) supervisor = null;
     requests.failAll(new PoolHostError(`the pool's supervisor thread ${why}; the next pool start spawns a new one`));
   };
   worker.on('error', (error) => fail(`failed: ${error.message}`));
@@ -243,9 +248,9 @@ function runSupervisorThread({ memory }) {
   });
   const served = /** @type {Record<string, (request: any) => unknown>} */ ({
     ...operations,
-    /** Serves the same operations on a port another thread reads the health through. */
+    /** Serves health reads, and only those, on a port another thread reads the health through. */
     connect: (/** @type {{ port: import('node:worker_threads').MessagePort }} */ { port }) => {
-      serve(channelOf(port), /** @type {any} */ (operations));
+      serve(channelOf(port), healthPortOperations(operations), refuseOnHealthPort);
       port.unref();
     },
   });

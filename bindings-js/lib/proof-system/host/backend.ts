@@ -12,6 +12,7 @@ import { PoolHealthCoordinator, type CoordinatorLogEvent } from '../pool-health-
 import type { CoordinatorOptions } from '../coordinator-config.js';
 import { PoolArgumentError, PoolHostError, PoolInstanceTerminatedError, PoolTimeoutError, fromWasmError } from '../errors.js';
 import { rejectAfter } from '../kernel/deferred.js';
+import { boundedHealthRead } from '../health-read.js';
 import { checkPoolOptions, isPlainObject, rules, type FieldRule, type FieldRules } from '../options.js';
 import type { PoolHealth, RecycleOptions, RecycleReport } from '../pool-health.js';
 import { TypedEmitter } from '../typed-emitter.js';
@@ -206,7 +207,7 @@ export function createBackend<PlatformOptions extends object>(platform: BackendP
   async function health(): Promise<PoolHealth> {
     refuseIfTerminated();
     try {
-      latestHealth = await platform.pool.health();
+      latestHealth = await bounded(platform.pool.health());
     } catch (error) {
       throw mapped(error);
     }
@@ -217,7 +218,7 @@ export function createBackend<PlatformOptions extends object>(platform: BackendP
   async function idleHealth(): Promise<PoolHealth> {
     refuseIfTerminated();
     try {
-      latestHealth = await (platform.pool.idleHealth ?? platform.pool.health)();
+      latestHealth = await bounded((platform.pool.idleHealth ?? platform.pool.health)());
     } catch (error) {
       throw mapped(error);
     }
@@ -233,8 +234,14 @@ export function createBackend<PlatformOptions extends object>(platform: BackendP
     } catch (error) {
       throw mapped(error);
     }
-    return read instanceof Promise ? read.catch((error: unknown) => Promise.reject(mapped(error))) : read;
+    return read instanceof Promise ? boundedHealthRead(read, healthThread).catch((error: unknown) => Promise.reject(mapped(error))) : read;
   }
+
+  /** A read that another thread answers is bounded; one from this thread's instance is already done. */
+  function bounded(read: PoolHealth | Promise<PoolHealth>): PoolHealth | Promise<PoolHealth> {
+    return read instanceof Promise ? boundedHealthRead(read, healthThread) : read;
+  }
+  const healthThread = `the ${platform.name} backend's supervisor`;
 
   const runner = WithThreadPool<unknown, RecycleReport>(
     {

@@ -127,17 +127,24 @@ export function keepingAlive(requests: Pick<Requester, 'ask'>, handle: { ref(): 
   };
 }
 
-/** Answers `requester` requests on `channel` with `operations[op](request)`; an unknown op is an error naming the known ones. */
-export function serve(channel: Channel, operations: Record<string, (request: Request) => unknown>): void {
+/**
+ * Answers `requester` requests on `channel` with `operations[op](request)`.
+ * Only `operations`' own entries are operations (never `constructor` or
+ * `__proto__`, which every object has); any other op is refused with
+ * `refuse(op, known)`, by default an error naming the known ones.
+ */
+export function serve(
+  channel: Channel,
+  operations: Record<string, (request: Request) => unknown>,
+  refuse: (op: unknown, known: string[]) => Error = (op, known) => new Error(`unknown request '${String(op)}': expected one of ${known.join(', ')}`),
+): void {
   channel.listen(async (message) => {
     const request = message as Request | null;
     if (request?.type !== 'plonk-wasm:request') return;
     try {
-      const operation = operations[request.op];
-      if (operation === undefined) {
-        throw new Error(`unknown request '${request.op}': expected one of ${Object.keys(operations).join(', ')}`);
-      }
-      const value = await operation(request);
+      const op = request.op;
+      if (typeof op !== 'string' || !Object.prototype.hasOwnProperty.call(operations, op)) throw refuse(op, Object.keys(operations));
+      const value = await operations[op]!(request);
       channel.send({ type: 'plonk-wasm:reply', id: request.id, ok: true, value });
     } catch (error) {
       channel.send({ type: 'plonk-wasm:reply', id: request.id, ok: false, error: toPlainError(error) });

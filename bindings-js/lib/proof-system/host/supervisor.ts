@@ -93,7 +93,14 @@ export interface KillRequest {
 }
 
 export type HostEvent =
-  | { readonly type: 'worker-lost'; readonly generation: number; readonly index: number; readonly reason: string }
+  | {
+      readonly type: 'worker-lost';
+      readonly generation: number;
+      readonly index: number;
+      readonly reason: string;
+      /** Pool jobs running when the loss was seen (`inFlight` of the health then); `null` if the health could not be read. */
+      readonly jobsInFlight: number | null;
+    }
   | { readonly type: 'workers-started'; readonly generation: number; readonly threads: number }
   | { readonly type: 'workers-stopped'; readonly generation: number; readonly exited: number; readonly forced: number; readonly reclaimed: number };
 
@@ -183,8 +190,10 @@ export function runSupervisor(platform: SupervisorPlatform): SupervisorOperation
     if (record.state !== 'starting' && record.state !== 'running') return;
     moveTo(record, 'lost');
     record.ready.reject(new Error(reason));
+    // Read before the loss is reported, which fails the jobs it takes with it.
+    const jobsInFlight = inFlightNow(platform.instance);
     const detail = reportWorkerLoss(platform.instance, platform.memory, record, reason);
-    platform.emit({ type: 'worker-lost', generation: record.generation, index: record.index, reason: detail });
+    platform.emit({ type: 'worker-lost', generation: record.generation, index: record.index, reason: detail, jobsInFlight });
     if (record.gone || certainlyStopped) countStopped(record);
     if (!record.gone) {
       void record.handle?.terminate();
@@ -321,4 +330,39 @@ export function runSupervisor(platform: SupervisorPlatform): SupervisorOperation
     log: ({ level, message }) => platform.instance.logPoolEvent(level, message),
   };
 }
-runSupervisor.deps = [reportWorkerLoss, signalWorkerStopped, transition, deferred, rejectAfter, settlesWithin];
+runSupervisor.deps = [reportWorkerLoss, signalWorkerStopped, transition, deferred, rejectAfter, settlesWithin, inFlightNow];
+
+/** The pool's jobs in flight, from the instance's health; `null` when it cannot be read. */
+function inFlightNow(instance: { poolHealth(): unknown }): number | null {
+  try {
+    const inFlight = (instance.poolHealth() as { inFlight?: unknown } | null)?.inFlight;
+    return typeof inFlight === 'number' ? inFlight : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What a health port (Node's `openPoolHealthPort`) serves: health reads and
+ * nothing else. The port is handed to other threads (a metrics endpoint), and
+ * whoever holds it must not start workers from any script on the pool's
+ * memory, stop or kill the serving generation, list the threads or log
+ * through the pool.
+ */
+export function healthPortOperations(operations: SupervisorOperations): { health: () => unknown } {
+  return { health: () => operations.health() };
+}
+
+/** The refusal of any other request on a health port: PoolArgumentError's shape and code (errors.ts rebuilds the class). */
+export function refuseOnHealthPort(op: unknown): Error {
+  const expected = "'health' (the pool health port reads the pool's health only)";
+  const shown = typeof op === 'string' ? `'${op}'` : String(op);
+  return Object.assign(new Error(`pool health port argument op is ${shown}: expected ${expected}`), {
+    name: 'PoolArgumentError',
+    code: 'POOL_INVALID_ARGUMENT',
+    callee: 'pool health port',
+    field: 'op',
+    value: op,
+    expected,
+  });
+}
