@@ -13,6 +13,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { CAUSES } from '../tests/node/chaos-memory.js';
 
 const THIS = fileURLToPath(import.meta.url);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -99,7 +100,7 @@ export function chaosTable(chaos) {
     '',
     `Chaos (issue 12): ${chaos.config.seeds} seeds x ${chaos.config.operations} random operations, each seed in a fresh process (node-small, 2 workers); ` +
       `${chaos.durationS.toFixed(0)} s`,
-    '| seed | operations | concurrent batches | proofs checked | recycles asked (thread changes) | by the coordinator | workers lost | time (s) | allocator live (MiB, min–max) | growth after (MiB, allowed) |',
+    '| seed | operations | concurrent batches | proofs checked | recycles asked (thread changes) | by the coordinator | workers lost | time (s) | allocator live (MiB, min–max) | growth but worker stacks (MiB, allowed) |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const run of chaos.runs) {
@@ -114,6 +115,7 @@ export function chaosTable(chaos) {
         `${(Math.min(...lives) / MiB).toFixed(1)}–${(Math.max(...lives) / MiB).toFixed(1)} | ${(run.growthBytes / MiB).toFixed(2)} (${(run.maxGrowthBytes / MiB).toFixed(2)}) |`,
     );
   }
+  lines.push(...memoryTable(chaos.runs.filter((r) => r.failed === undefined)));
   lines.push('', 'Outcomes by operation (all seeds):');
   for (const [kind, counts] of Object.entries(chaos.outcomes).sort()) {
     lines.push(`- ${kind}: ${Object.entries(counts).map(([outcome, n]) => `${outcome} ${n}`).join(', ')}`);
@@ -126,10 +128,43 @@ export function chaosTable(chaos) {
   return lines.join('\n');
 }
 
+/**
+ * Allocator live bytes by cause (tests/node/chaos-memory.js): per cause and
+ * seed, what the batches it came first in changed, all but worker stacks
+ * (which follow the thread count), and its events; then what the seeds'
+ * allowances were made of.
+ */
+function memoryTable(runs) {
+  if (runs.length === 0) return [];
+  const mb = (bytes) => `${bytes >= 0 ? '+' : ''}${(bytes / MiB).toFixed(2)}`;
+  const lines = [
+    '',
+    'Allocator live bytes but worker stacks, by cause (MiB changed in the batches each cause came first in; its events in all batches):',
+    `| cause | ${runs.map((r) => `seed ${r.seed}`).join(' | ')} |`,
+    `| --- | ${runs.map(() => '---').join(' | ')} |`,
+  ];
+  for (const cause of CAUSES) {
+    const cells = runs.map((r) => r.memoryByCause.rows[cause]);
+    if (cells.every((c) => c.batches === 0 && c.events === 0)) continue;
+    lines.push(`| ${cause} | ${cells.map((c) => `${mb(c.bytes)} (${c.events})`).join(' | ')} |`);
+  }
+  lines.push(`| the final check | ${runs.map((r) => mb(r.memoryByCause.final.rest)).join(' | ')} |`);
+  lines.push(`| the run (allowed) | ${runs.map((r) => `${mb(r.memoryByCause.final.run.rest)} (${mb(r.memoryByCause.allowance.total)})`).join(' | ')} |`);
+  for (const r of runs) {
+    const { allowance, lostJobs } = r.memoryByCause;
+    lines.push(
+      `- seed ${r.seed} allowed: ${Object.entries(allowance.byCause).map(([cause, bytes]) => `${cause} ${mb(bytes)}`).join(', ')}` +
+        (lostJobs.length > 0 ? `; lost jobs: ${lostJobs.map((j) => `${j.kind}${j.case === undefined ? '' : ` case ${j.case}`}`).join(', ')}` : ''),
+    );
+  }
+  return lines;
+}
+
 /** In the child: one seed, printed as a `chaos-result {json}` line. */
 async function child(seed, operations) {
   const { loadBackend } = await import('../tests/node/backend.js');
-  const { planChaos, runChaos, summarize, warmUp, checkAfterChaos, growthAllowance } = await import('../tests/node/chaos.js');
+  const { planChaos, runChaos, summarize, warmUp, checkAfterChaos } = await import('../tests/node/chaos.js');
+  const { describeLedger } = await import('../tests/node/chaos-memory.js');
   const backend = await loadBackend('node-small', { threads: 2, logLevel: 'error', lifetime: 'process' });
   backend.configureThreadPool({ exitTimeoutMs: 60_000 });
   const baseline = await warmUp(backend);
@@ -144,11 +179,12 @@ async function child(seed, operations) {
   for (const { during, error } of stats.coordinatorErrors) {
     if (!(error instanceof backend.errors.PoolError)) throw new Error(`a coordinator ${during} failed untyped: ${error?.stack ?? error}`);
   }
-  const maxGrowthBytes = growthAllowance(stats);
-  const { growth } = await checkAfterChaos(backend, { baseline, threads: 2, label: `seed ${seed}`, maxGrowthBytes });
+  const { growth, allowance, final } = await checkAfterChaos(backend, { baseline, threads: 2, label: `seed ${seed}`, stats });
   console.error(summarize(stats));
+  console.error(describeLedger(stats.memoryByCause, { final, allowance }));
   const coordinatorErrors = stats.coordinatorErrors.map(({ during, error }) => `${during}: ${error?.code}`);
-  console.log(`${RESULT}${JSON.stringify({ ...stats, coordinatorErrors, growthBytes: growth, maxGrowthBytes })}`);
+  const memoryByCause = { ...stats.memoryByCause, final, allowance };
+  console.log(`${RESULT}${JSON.stringify({ ...stats, memoryByCause, coordinatorErrors, growthBytes: final.run.rest, liveGrowthBytes: growth, maxGrowthBytes: allowance.total })}`);
   await backend.exitThreadPool();
   process.exit(0);
 }

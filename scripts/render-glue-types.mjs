@@ -68,6 +68,8 @@ export const EXPORTS = {
   testStrayWriterControl: { test: true, params: [['action', "'reset' | 'stop' | 'hold' | 'release'"]], returns: 'void' },
   testTerminationsHeld: { test: true, params: [], returns: 'boolean' },
   testLossSignalOut: { test: true, params: [['generation', 'number']], returns: 'number' },
+  testThreadStacks: { test: true, params: [], returns: 'Float64Array' },
+  testResetAllocatorPeak: { test: true, params: [], returns: 'number' },
 };
 
 /** PoolBuilder's methods (what `startWorkers` reads). */

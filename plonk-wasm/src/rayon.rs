@@ -79,12 +79,15 @@ pub mod wasm;
 
 #[cfg(target_arch = "wasm32")]
 pub use caught::caught;
-pub use counting_alloc::set_soft_limit_bytes;
+pub use counting_alloc::{reset_peak_bytes, set_soft_limit_bytes};
 pub use error::PoolError;
 pub use generation::RetireOptions;
 pub use health::{health, PoolHealth};
 pub use job::{current_job, JobInfo};
 pub use report::{ExitReport, RecycleReport, Retirement, StartReport, WorkerExit};
+/// Worker stacks set aside for the next start, and a worker's stack size:
+/// part of the allocator's live bytes that follows the thread count.
+pub use thread_stacks::{set_aside_bytes as set_aside_stack_bytes, stack_bytes};
 
 /// What native tests need beyond the public API: the hooks through which the
 /// hosts report a lost worker, and the pieces the ABI test renders.

@@ -379,6 +379,26 @@ mod exports {
         )
     }
 
+    /// `[setAsideBytes, stackBytes]`: the worker stacks set aside for the
+    /// next start (part of the allocator's live bytes) and one worker's stack
+    /// size, so a test can tell stacks, which follow the thread count, from
+    /// the rest of the live bytes (tests/node/chaos-memory.js).
+    #[wasm_bindgen(js_name = testThreadStacks)]
+    pub fn test_thread_stacks() -> Vec<f64> {
+        vec![
+            crate::rayon::set_aside_stack_bytes() as f64,
+            crate::rayon::stack_bytes() as f64,
+        ]
+    }
+
+    /// Sets the allocator's peak of live bytes to its live bytes now, so that
+    /// the next `allocatorPeakBytes` is the peak of what runs after; returns
+    /// the old peak. Tests measure one job's working set so.
+    #[wasm_bindgen(js_name = testResetAllocatorPeak)]
+    pub fn test_reset_allocator_peak() -> f64 {
+        crate::rayon::reset_peak_bytes() as f64
+    }
+
     /// Sets the allocator's soft limit on live bytes (0 removes it); returns
     /// the previous limit.
     #[wasm_bindgen(js_name = setAllocatorSoftLimit)]

@@ -18,6 +18,9 @@
 import assert from 'node:assert/strict';
 import { proveAndCheck, within, sleep, MiB } from './backend.js';
 import { PROOF_CASES } from './snapshots.js';
+import { describeLedger, growthAllowance, measureWorkingSets, memoryLedger } from './chaos-memory.js';
+
+export { growthAllowance };
 
 // Its first 50 operations draw every kind (5 recycles with a thread change, 7 kills, 3 soft limits).
 export const DEFAULT_SEED = 7;
@@ -176,10 +179,12 @@ export async function runChaos(backend, plan, { seed, boundMs = 60_000, onBatch 
     outcomes[kind][outcome] = (outcomes[kind][outcome] ?? 0) + 1;
   };
   workerHost.on((event) => event.type === 'worker-lost' && losses++);
+  const ledger = memoryLedger(backend);
 
   let coordinator;
   const configure = (options) => {
     coordinator = backend.configurePoolHealth({ ...BASE_COORDINATOR, ...options });
+    ledger.coordinator(coordinator);
     coordinator.on('recycle', () => coordinatorRecycles++);
     coordinator.on('error', (event) => coordinatorErrors.push({ during: event.during, error: event.error }));
   };
@@ -242,6 +247,7 @@ export async function runChaos(backend, plan, { seed, boundMs = 60_000, onBatch 
           (report) => {
             assert.ok(report.toGeneration > report.fromGeneration, `${label}: a new generation (${JSON.stringify(report)})`);
             if (options !== undefined) assert.equal(report.threads, op.threads, `${label}: the new generation has the threads asked for`);
+            ledger.recycled(report);
             if (!report.joined) recycles++;
             if (options !== undefined && !report.joined) threadChanges++;
           },
@@ -326,6 +332,7 @@ export async function runChaos(backend, plan, { seed, boundMs = 60_000, onBatch 
   for (const [b, batch] of plan.entries()) {
     const context = { kill: batch.some((op) => op.kind === 'kill') };
     const labels = batch.map((op, i) => `seed ${seed} batch ${b} op ${i}: ${describeOperation(op)}`);
+    await ledger.begin();
     const results = await Promise.allSettled(
       batch.map(async (op, i) => {
         const opStarted = performance.now();
@@ -342,6 +349,7 @@ export async function runChaos(backend, plan, { seed, boundMs = 60_000, onBatch 
       error.batch = labels;
       throw error;
     }
+    await ledger.end(batch.map((op, i) => ({ kind: op.kind, case: op.case, outcome: results[i].value })), `batch ${b}`);
     const health = poolHealth();
     if (health.state !== 'uninit') {
       if (baseMemory === null) baseMemory = health.memory;
@@ -351,9 +359,9 @@ export async function runChaos(backend, plan, { seed, boundMs = 60_000, onBatch 
   }
   configure({});
   const exits = outcomes.exit?.ok ?? 0;
-  return {
+  const stats = {
     seed,
-    // New generations and lost workers: what a long run may legitimately leave behind a little of (growthAllowance).
+    // New generations, exits and lost workers.
     poolEvents: recycles + coordinatorRecycles + exits + losses,
     operations: plan.reduce((n, batch) => n + batch.length, 0),
     batches: plan.length,
@@ -366,8 +374,12 @@ export async function runChaos(backend, plan, { seed, boundMs = 60_000, onBatch 
     coordinatorErrors,
     losses,
     memory,
+    memoryByCause: ledger.table(),
     ms: performance.now() - started,
   };
+  // For after the final check (ledger.final()); not part of the data.
+  Object.defineProperty(stats, 'ledger', { value: ledger, enumerable: false });
+  return stats;
 }
 
 /** The run's counts on a few lines. */
@@ -392,41 +404,29 @@ export function summarize(stats) {
  * Before a run: proving keys cached, both proofs checked, one recycle (from
  * the first recycle on, the retired workers' stacks stay set aside for the
  * next start, 2 MiB per worker: live bytes, but not growth); the memory
- * baseline.
+ * baseline, with each proof case's working set (what a job lost to a kill
+ * may keep: chaos-memory.js).
  */
 export async function warmUp(backend) {
   const { wasm, withThreadPool, recycleThreadPool, poolHealth } = backend;
   return within(120_000, 'the warm-up', withThreadPool(async () => {
     for (const c of PROOF_CASES) proveAndCheck(wasm, c, 'warm-up');
+    const workingSets = await measureWorkingSets(wasm, poolHealth, PROOF_CASES, (c) => proveAndCheck(wasm, c, 'working set'));
     await recycleThreadPool();
-    return poolHealth().memory;
+    return { ...poolHealth().memory, workingSets };
   }));
-}
-
-/**
- * How much allocator live bytes may grow over a run: 3 MiB for lazily
- * initialised state (the same 50-operation run grew by 0.10 MiB once and
- * 1.23 MiB another time), plus 24 KiB per new generation, exit or lost
- * worker. Each retired worker leaves thread-local state whose
- * destructors never run on wasm threads (docs/internals.md, "What recycling can and
- * cannot reclaim"): ~2 KiB per worker per idle recycle, up to 4 workers a
- * generation here, and more after proofs (5 runs of 300 operations grew by
- * 7–20 KiB per new generation, 2.45 MiB at most). A leaked worker stack
- * (2 MiB) per kill, or a leaked job, is far past it (a single leaked stack
- * is worker-death.test.js's to catch).
- */
-export function growthAllowance(stats) {
-  return 3 * MiB + stats.poolEvents * 24 * 1024;
 }
 
 /**
  * After a run: back to `threads` workers and the base coordinator, both
  * proofs equal to the snapshots; the pool running with nothing in flight or
  * half done, no caller inside, the supervisor holding exactly the serving
- * generation's workers; allocator live bytes within `maxGrowthBytes` of
- * `baseline`. Returns the final health and the growth.
+ * generation's workers; the worker stacks back to the warm-up's (they follow
+ * the thread count), and the rest of the live bytes grown by no more than
+ * each cause may keep (chaos-memory.js `growthAllowance`). Returns the final
+ * health, the growth, the allowance and the ledger's final row.
  */
-export async function checkAfterChaos(backend, { baseline, threads, label, maxGrowthBytes }) {
+export async function checkAfterChaos(backend, { baseline, threads, label, stats }) {
   const { wasm, withThreadPool, recycleThreadPool, poolHealth, workerHost } = backend;
   wasm.setAllocatorSoftLimit(0);
   await within(120_000, `${label}: the final proofs`, withThreadPool(async () => {
@@ -453,13 +453,16 @@ export async function checkAfterChaos(backend, { baseline, threads, label, maxGr
     Array.from({ length: threads }, (_, i) => `${health.generation}/${i}/running`),
     `${label}: the supervisor holds the serving generation's workers and no other`,
   );
-  // Kills, panics, out-of-memory jobs and recycles leave nothing behind (a
-  // killed worker's stack and TLS are reclaimed on Node) but the thread-local
-  // remnant growthAllowance counts.
+  const final = await stats.ledger.final();
+  const allowance = growthAllowance(stats.memoryByCause, final, { workingSets: baseline.workingSets });
   const growth = health.memory.allocatorLiveBytes - baseline.allocatorLiveBytes;
+  // A stack not freed (a killed worker's, one stopped by force) is in the rest, not here.
+  assert.equal(final.run.stacks, 0, `${label}: the worker stacks (running and set aside) are back to the warm-up's, with its thread count`);
   assert.ok(
-    growth < maxGrowthBytes,
-    `${label}: allocator live bytes grew by ${(growth / MiB).toFixed(2)} MiB, more than the ${(maxGrowthBytes / MiB).toFixed(2)} MiB allowed`,
+    final.run.rest <= allowance.total,
+    `${label}: allocator live bytes but worker stacks grew by ${(final.run.rest / MiB).toFixed(2)} MiB, more than the ` +
+      `${(allowance.total / MiB).toFixed(2)} MiB its causes may keep (${JSON.stringify(allowance.byCause)})\n` +
+      describeLedger(stats.memoryByCause, { final, allowance }),
   );
-  return { health, growth };
+  return { health, growth, allowance, final };
 }

@@ -12,7 +12,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadBackend, mib } from './backend.js';
-import { planChaos, runChaos, seedFromEnv, summarize, warmUp, checkAfterChaos, growthAllowance } from './chaos.js';
+import { planChaos, runChaos, seedFromEnv, summarize, warmUp, checkAfterChaos } from './chaos.js';
+import { describeLedger } from './chaos-memory.js';
 
 const seed = seedFromEnv();
 const operations = Number(process.env.CHAOS_OPERATIONS ?? 50);
@@ -43,11 +44,11 @@ test(`chaos: ${operations} random operations (seed ${seed}); the pool proves cor
   for (const { during, error } of stats.coordinatorErrors) {
     assert.ok(error instanceof backend.errors.PoolError, `a coordinator ${during} failed untyped: ${error?.stack ?? error} (replay: ${replay})`);
   }
-  const maxGrowthBytes = growthAllowance(stats);
-  const { health, growth } = await checkAfterChaos(backend, { baseline, threads: THREADS, label: `seed ${seed} (replay: ${replay})`, maxGrowthBytes });
+  const { health, growth, allowance, final } = await checkAfterChaos(backend, { baseline, threads: THREADS, label: `seed ${seed} (replay: ${replay})`, stats });
   console.log(
     `after chaos: allocator live ${mib(baseline.allocatorLiveBytes)} → ${mib(health.memory.allocatorLiveBytes)} ` +
-      `(${growth >= 0 ? '+' : ''}${mib(growth)}, allowed ${mib(maxGrowthBytes)} for ${stats.poolEvents} new generations, exits and losses), ` +
-      `linear ${mib(baseline.linearBytes)} → ${mib(health.memory.linearBytes)}; generation ${health.generation}`,
+      `(${growth >= 0 ? '+' : ''}${mib(growth)}; without worker stacks ${mib(final.run.rest)}, allowed ${mib(allowance.total)}), ` +
+      `linear ${mib(baseline.linearBytes)} → ${mib(health.memory.linearBytes)}; generation ${health.generation}\n` +
+      `allocator live bytes by cause (seed ${seed}):\n${describeLedger(stats.memoryByCause, { final, allowance })}`,
   );
 });

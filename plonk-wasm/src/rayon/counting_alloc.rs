@@ -198,3 +198,10 @@ unsafe impl GlobalAlloc for CountingAllocator {
 pub fn set_soft_limit_bytes(limit: u64) -> u64 {
     ALLOCATOR.limit_bytes.swap(limit, Relaxed)
 }
+
+/// Sets the peak of live bytes to the live bytes now, so that the next peak
+/// is one job's (tests measure a job's working set so). Returns the old peak.
+pub fn reset_peak_bytes() -> u64 {
+    let live = ALLOCATOR.live_bytes.load(Relaxed);
+    ALLOCATOR.peak_live_bytes.swap(live, Relaxed)
+}

@@ -249,6 +249,11 @@ mod imp {
         Ok(())
     }
 
+    /// Bytes of the blocks set aside now (counted in the allocator's live bytes).
+    pub fn set_aside_bytes() -> usize {
+        PARKED.iter().map(|slot| unpack(slot.load(Acquire)).1).sum()
+    }
+
     /// Frees set-aside blocks beyond `keep`.
     pub fn trim(keep: usize) {
         let mut kept = 0;
@@ -301,7 +306,12 @@ mod imp {
     pub fn reserve(_workers: usize) -> Result<(), usize> {
         Ok(())
     }
+    pub fn set_aside_bytes() -> usize {
+        0
+    }
     pub fn trim(_keep: usize) {}
 }
 
-pub use imp::{allocated_layout, park, reserve, stack_bytes, take, thread_is_starting, trim};
+pub use imp::{
+    allocated_layout, park, reserve, set_aside_bytes, stack_bytes, take, thread_is_starting, trim,
+};
