@@ -231,7 +231,7 @@ for case_ in "${CASES[@]}"; do
     check "xtask changed in the build-std line only" only_lines_changed "$PRISTINE/${ps}xtask/src/main.rs" "$xtask" 1
   fi
   if [[ "$layout" == o1js-* ]]; then
-    for f in errors pool-abi pool-health coordinator-config coordinator-policy pool-health-coordinator typed-emitter options pool-api workers host/backend host/loss host/protocol host/rayon-worker host/supervisor; do
+    for f in errors pool-abi pool-health coordinator-config coordinator-policy pool-health-coordinator typed-emitter options pool-api health-read workers host/backend host/loss host/protocol host/rayon-worker host/supervisor; do
       check "$f.ts is ours" same_file "$ROOT/bindings-js/lib/proof-system/$f.ts" "$TREE/src/lib/proof-system/$f.ts"
     done
     check "every relative import of the installed files resolves" imports_resolve "$TREE"
