@@ -11,6 +11,8 @@ export {
   ProverPoolAdmissionError,
   ProverPoolUnknownJobError,
   ProverPoolAbortError,
+  ProverPoolTimeoutError,
+  ProverPoolArgumentError,
   ProverPoolJobError,
   ProverPoolCrashError,
   ProverPoolStartError,
@@ -19,5 +21,7 @@ export type { ProverPoolErrorCode, RemoteError, JobPhase, AdmissionRefusal, Isol
 export type * from './health.js';
 export type * from './jobs.js';
 export type { ReplacementLimitsOptions } from './config.js';
-export type { ReplacementReport, CloseReport, CloseOptions, ProverPoolEvents, StartCause, StopReason, JobOutcome } from './prover-pool.js';
+export type { ReplacementReport, CloseReport, CloseOptions, ProverPoolEvents, StartCause, StopReason, JobOutcome, SlotGiveUp } from './prover-pool.js';
+export { metricsText, metricsFamilies } from './metrics.js';
+export { PROMETHEUS_CONTENT_TYPE } from '../lib/proof-system/kernel/prometheus.js';
 export type { ReplacementMetric, ReplacementDecision } from './replacement-policy.js';

@@ -16,6 +16,7 @@ import {
   checkOptions,
   isPlainObject,
   rules,
+  type FieldRule,
   type FieldRules,
   type RefuseOption,
 } from '../lib/proof-system/kernel/options.js';
@@ -73,8 +74,25 @@ export interface ProverPoolConfig {
   readonly threadsPerIsolate: number | null;
   readonly warm: WarmStep | null;
   readonly limits: ReplacementLimits;
-  /** Refuse a job when this many wait already; `null`: no bound. */
+  /**
+   * Refuse a job when this many wait already and no isolate is free; `null`:
+   * no bound. Default: 64 × isolates (QUEUED_JOBS_PER_ISOLATE).
+   */
   readonly maxQueuedJobs: number | null;
+  /** Every job's deadline, from run() (run()'s `timeoutMs` overrides it); `null`: none. */
+  readonly jobTimeoutMs: number | null;
+  /**
+   * Isolates kept when the pool is idle: those above it that stay idle for
+   * idleTimeoutMs are stopped (their memory returned) and started again on
+   * demand. Default: `isolates` (no scale-down).
+   */
+  readonly minIsolates: number;
+  /** How long an isolate above minIsolates may stay idle before it is stopped. */
+  readonly idleTimeoutMs: number;
+  /** A slot whose isolates crashed this many times within crashWindowMs is given up (its breaker opens). */
+  readonly maxCrashes: number;
+  /** The window maxCrashes counts crashes in. */
+  readonly crashWindowMs: number;
   /** Spawn → ready (module, o1js and warm step), per isolate. */
   readonly startTimeoutMs: number;
   /** Bound on terminating one isolate's thread. */
@@ -83,11 +101,18 @@ export interface ProverPoolConfig {
   readonly healthTimeoutMs: number;
   /** How often idle isolates are read and checked against the limits (age, memory) while no job ends. */
   readonly idleCheckIntervalMs: number;
-  /** A slot whose isolate failed to start this many times in a row is given up (its jobs go to the others). */
+  /**
+   * A slot whose isolate failed to start this many times in a row is given
+   * up (its jobs go to the others); a replacement for limits that failed this
+   * many times is given up while its predecessor serves (faults go on trying).
+   */
   readonly maxStartFailures: number;
-  /** Delay before restarting a slot after a failed start; doubles per failure (at most 30 s). */
+  /** Delay before restarting a slot after a failed start, or after its second crash in a row; doubles each time (at most 30 s). */
   readonly restartDelayMs: number;
 }
+
+/** The default bound of the queue, per isolate: `maxQueuedJobs` = 64 × isolates. */
+export const QUEUED_JOBS_PER_ISOLATE = 64;
 
 export type ReplacementLimitsOptions = { readonly [K in keyof ReplacementLimits]?: ReplacementLimits[K] };
 
@@ -110,12 +135,16 @@ export const DEFAULT_LIMITS: ReplacementLimits = Object.freeze({
   jitterFraction: 0,
 });
 
-export const DEFAULT_CONFIG: Omit<ProverPoolConfig, 'module'> = Object.freeze({
+/** The defaults; `maxQueuedJobs` (64 × isolates) and `minIsolates` (isolates) follow `isolates`. */
+export const DEFAULT_CONFIG: Omit<ProverPoolConfig, 'module' | 'maxQueuedJobs' | 'minIsolates'> = Object.freeze({
   isolates: 1,
   threadsPerIsolate: null,
   warm: null,
   limits: DEFAULT_LIMITS,
-  maxQueuedJobs: null,
+  jobTimeoutMs: null,
+  idleTimeoutMs: 60_000,
+  maxCrashes: 5,
+  crashWindowMs: 600_000,
   startTimeoutMs: 180_000,
   terminateTimeoutMs: 10_000,
   healthTimeoutMs: 5_000,
@@ -142,6 +171,11 @@ const FIELD_RULES: FieldRules<Pick<ProverPoolConfig, ScalarField>> = {
   isolates: rules.wholeNumber(1, 64),
   threadsPerIsolate: rules.orNull(rules.wholeNumber(1, 256), "o1js's default"),
   maxQueuedJobs: rules.orNull(rules.wholeNumber(0, Number.MAX_SAFE_INTEGER), 'no bound'),
+  jobTimeoutMs: rules.orNull(rules.timerMs(1), 'no deadline'),
+  minIsolates: rules.wholeNumber(0, 64),
+  idleTimeoutMs: rules.timerMs(1),
+  maxCrashes: rules.wholeNumber(1, Number.MAX_SAFE_INTEGER),
+  crashWindowMs: rules.ageMs(),
   startTimeoutMs: rules.timerMs(1),
   terminateTimeoutMs: rules.timerMs(1),
   healthTimeoutMs: rules.timerMs(1),
@@ -159,20 +193,20 @@ const TOP_RULES: FieldRules<ProverPoolConfig> = {
   ...FIELD_RULES,
 };
 
-/** A ProverPoolConfigError for a field, named under `prefix` (`limits.`, `warm.`, `close.`). */
-function refuse(prefix = ''): RefuseOption {
+/** A ProverPoolConfigError for a field, named under `prefix` (`limits.`, `warm.`, `close.`, `run.`). */
+export function refuseWith(prefix = ''): RefuseOption {
   return (field, value, expected) => new ProverPoolConfigError(`${prefix}${field}`, value, expected);
 }
 
 function resolveLimits(given: unknown): ReplacementLimits {
-  if (given !== undefined && !isPlainObject(given)) throw refuse()('limits', given, TOP_RULES.limits.expected);
-  return Object.freeze({ ...DEFAULT_LIMITS, ...checkOptions(given, LIMIT_RULES, refuse('limits.')) });
+  if (given !== undefined && !isPlainObject(given)) throw refuseWith()('limits', given, TOP_RULES.limits.expected);
+  return Object.freeze({ ...DEFAULT_LIMITS, ...checkOptions(given, LIMIT_RULES, refuseWith('limits.')) });
 }
 
 function resolveWarm(given: unknown): WarmStep | null {
   if (given === undefined || given === null) return null;
-  if (!isPlainObject(given) || typeof given.name !== 'string' || given.name.length === 0) throw refuse()('warm', given, TOP_RULES.warm.expected);
-  const { name, args } = checkOptions(given, { name: rules.nonEmptyString('a job of the module'), args: { expected: 'any value', accepts: () => true } }, refuse('warm.'));
+  if (!isPlainObject(given) || typeof given.name !== 'string' || given.name.length === 0) throw refuseWith()('warm', given, TOP_RULES.warm.expected);
+  const { name, args } = checkOptions(given, { name: rules.nonEmptyString('a job of the module'), args: { expected: 'any value', accepts: () => true } }, refuseWith('warm.'));
   return Object.freeze({ name: name as string, args });
 }
 
@@ -186,8 +220,8 @@ const CLOSE_RULES: FieldRules<ResolvedCloseOptions> = { drain: rules.flag(), tim
 
 /** Checks close()'s options (`close.drain`, `close.timeoutMs`, no others); throws ProverPoolConfigError. */
 export function resolveCloseOptions(options: unknown): ResolvedCloseOptions {
-  if (options !== undefined && !isPlainObject(options)) throw refuse()('close', options, 'an object { drain?, timeoutMs? }, or undefined');
-  return { drain: true, timeoutMs: DEFAULT_DRAIN_TIMEOUT_MS, ...checkOptions(options, CLOSE_RULES, refuse('close.')) };
+  if (options !== undefined && !isPlainObject(options)) throw refuseWith()('close', options, 'an object { drain?, timeoutMs? }, or undefined');
+  return { drain: true, timeoutMs: DEFAULT_DRAIN_TIMEOUT_MS, ...checkOptions(options, CLOSE_RULES, refuseWith('close.')) };
 }
 
 /**
@@ -197,14 +231,42 @@ export function resolveCloseOptions(options: unknown): ResolvedCloseOptions {
  * adapter's isolates bring their own module.
  */
 export function resolveProverPoolConfig(options: unknown): ProverPoolConfig {
-  if (!isPlainObject(options)) throw refuse()('options', options, 'an object of prover pool options');
-  const given = checkOptions(options, TOP_RULES, refuse());
-  if (given.module === undefined) throw refuse()('module', undefined, TOP_RULES.module.expected);
+  if (!isPlainObject(options)) throw refuseWith()('options', options, 'an object of prover pool options');
+  const given = checkOptions(options, TOP_RULES, refuseWith());
+  if (given.module === undefined) throw refuseWith()('module', undefined, TOP_RULES.module.expected);
+  const isolates = given.isolates ?? DEFAULT_CONFIG.isolates;
+  const minIsolates = given.minIsolates ?? isolates;
+  if (minIsolates > isolates) throw refuseWith()('minIsolates', minIsolates, `a whole number from 0 to isolates (${isolates})`);
   return Object.freeze({
     ...DEFAULT_CONFIG,
+    maxQueuedJobs: QUEUED_JOBS_PER_ISOLATE * isolates,
     ...given,
+    minIsolates,
     module: given.module as string | null,
     warm: resolveWarm(options.warm),
     limits: resolveLimits(options.limits),
   });
+}
+
+/** run()'s options, resolved. */
+export interface ResolvedRunOptions {
+  readonly signal: AbortSignal | null;
+  readonly timeoutMs: number | null;
+}
+
+const SIGNAL_RULE: FieldRule = {
+  expected: 'an AbortSignal',
+  accepts: (v) => {
+    const signal = v as { aborted?: unknown; addEventListener?: unknown; removeEventListener?: unknown } | null;
+    return typeof signal === 'object' && signal !== null && typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function' && typeof signal.removeEventListener === 'function';
+  },
+};
+
+const RUN_RULES: FieldRules<ResolvedRunOptions> = { signal: SIGNAL_RULE, timeoutMs: rules.orNull(rules.timerMs(1), "the pool's jobTimeoutMs") };
+
+/** Checks run()'s options (`run.signal`, `run.timeoutMs`, no others); throws ProverPoolConfigError. */
+export function resolveRunOptions(options: unknown, config: ProverPoolConfig): ResolvedRunOptions {
+  if (options !== undefined && !isPlainObject(options)) throw refuseWith()('run', options, 'an object { signal?, timeoutMs? }, or undefined');
+  const given = checkOptions(options, RUN_RULES, refuseWith('run.'));
+  return { signal: given.signal ?? null, timeoutMs: given.timeoutMs ?? config.jobTimeoutMs };
 }

@@ -20,6 +20,8 @@ export type ProverPoolErrorCode =
   | 'PROVER_POOL_ADMISSION_REFUSED'
   | 'PROVER_POOL_UNKNOWN_JOB'
   | 'PROVER_POOL_JOB_ABORTED'
+  | 'PROVER_POOL_JOB_TIMEOUT'
+  | 'PROVER_POOL_INVALID_ARGUMENT'
   | 'PROVER_POOL_JOB_FAILED'
   | 'PROVER_POOL_ISOLATE_CRASHED'
   | 'PROVER_POOL_START_FAILED';
@@ -62,13 +64,14 @@ export class ProverPoolClosedError extends ProverPoolError {
 }
 
 /** Why a job was refused at admission. */
-export type AdmissionRefusal = 'queue-full' | 'memory-headroom' | 'no-isolate';
+export type AdmissionRefusal = 'queue-full' | 'memory-headroom' | 'no-isolate' | 'crash-loop';
 
 /**
  * `PROVER_POOL_ADMISSION_REFUSED`: no isolate can take the job within its
  * limits: the queue is at maxQueuedJobs; or even a freshly warmed isolate
  * would have less than admissionHeadroomBytes of wasm memory left; or no
- * isolate is up or starting (their starts kept failing).
+ * isolate is up or starting (their starts kept failing: `no-isolate`; their
+ * isolates kept crashing and the slots' breakers opened: `crash-loop`).
  */
 export class ProverPoolAdmissionError extends ProverPoolError {
   readonly kind: AdmissionRefusal;
@@ -124,6 +127,52 @@ export class ProverPoolAbortError extends ProverPoolError {
 }
 
 /**
+ * `PROVER_POOL_JOB_TIMEOUT`: the job's deadline (`run()`'s `timeoutMs`, or the
+ * pool's `jobTimeoutMs`, counted from `run()`) passed. A queued job left the
+ * queue and never ran; a running job's isolate was terminated (the only way
+ * to stop a running proof, or to get past an isolate that went silent) and a
+ * replacement started. The job is rejected once that isolate is stopped.
+ */
+export class ProverPoolTimeoutError extends ProverPoolError {
+  constructor(
+    readonly phase: JobPhase,
+    readonly jobName: string,
+    readonly timeoutMs: number,
+    readonly isolateId: number | null,
+  ) {
+    super(
+      'PROVER_POOL_JOB_TIMEOUT',
+      phase === 'queued'
+        ? `job '${jobName}' did not start within its deadline of ${timeoutMs} ms: it left the queue and never ran. ` +
+            'Give it a longer timeoutMs, or add isolates.'
+        : `job '${jobName}' did not end within its deadline of ${timeoutMs} ms: isolate ${isolateId} was terminated ` +
+            '(the only way to stop a running proof) and a replacement is starting. Give it a longer timeoutMs if the job needs it.',
+    );
+  }
+}
+
+/**
+ * `PROVER_POOL_INVALID_ARGUMENT`: a job's arguments cannot be sent to an
+ * isolate (they are not structured-cloneable: a function, a class instance
+ * with methods, a symbol…). Refused at `run()`; nothing was queued. `cause`
+ * is the DataCloneError.
+ */
+export class ProverPoolArgumentError extends ProverPoolError {
+  constructor(
+    readonly jobName: string,
+    cause: unknown,
+  ) {
+    super(
+      'PROVER_POOL_INVALID_ARGUMENT',
+      `the arguments of job '${jobName}' cannot be sent to an isolate (${cause instanceof Error ? cause.message : String(cause)}): ` +
+        'expected structured-cloneable data (plain objects, arrays, strings, numbers, typed arrays, Maps; no functions or class instances). ' +
+        'Pass proofs and keys as JSON.',
+      cause,
+    );
+  }
+}
+
+/**
  * `PROVER_POOL_JOB_FAILED`: the job's function threw inside the isolate (a
  * bug, bad arguments, a wasm out-of-memory error the instance survived). The
  * isolate keeps serving. `remote` holds the error as it was thrown there.
@@ -152,7 +201,9 @@ export type IsolateCrashKind =
   /** A message from the isolate could not be deserialized. */
   | 'messageerror'
   /** The isolate's wasm instance trapped (a trap, or an out-of-memory trap): no call into it can succeed again. */
-  | 'instance-terminated';
+  | 'instance-terminated'
+  /** It posted a malformed message on the pool's private channel (an unknown type, a wrong token, a missing field). */
+  | 'protocol';
 
 /**
  * `PROVER_POOL_ISOLATE_CRASHED`: the isolate running the job died or its
@@ -175,7 +226,7 @@ export class ProverPoolCrashError extends ProverPoolError {
       'PROVER_POOL_ISOLATE_CRASHED',
       `isolate ${context.isolateId} was lost (${kind}: ${context.detail})` +
         (context.jobName !== null ? ` while running job '${context.jobName}': the job's result is lost; retry it` : '') +
-        '. A replacement isolate is starting; other isolates are untouched.',
+        '. Its slot is refilled (after a backoff if it keeps crashing, given up past maxCrashes); other isolates are untouched.',
       context.cause,
     );
     this.kind = kind;
@@ -187,12 +238,14 @@ export class ProverPoolCrashError extends ProverPoolError {
 }
 
 /** Which step of an isolate's start failed. */
-export type StartStage = 'spawn' | 'load' | 'warm' | 'timeout' | 'exit';
+export type StartStage = 'spawn' | 'load' | 'warm' | 'timeout' | 'exit' | 'protocol' | 'module-changed';
 
 /**
  * `PROVER_POOL_START_FAILED`: an isolate did not become ready: the module did
- * not load, its warm step threw, it died, or it was not ready within
- * startTimeoutMs.
+ * not load, its warm step threw, it died, it was not ready within
+ * startTimeoutMs, it posted a malformed message (`protocol`), or its module is
+ * not the one the pool serves (`module-changed`: the file changed on disk, or
+ * it exports other jobs).
  */
 export class ProverPoolStartError extends ProverPoolError {
   constructor(
@@ -203,8 +256,10 @@ export class ProverPoolStartError extends ProverPoolError {
   ) {
     super(
       'PROVER_POOL_START_FAILED',
-      `isolate ${isolateId} failed to start (${stage}: ${detail}); expected it to load the proving module and finish ` +
-        'its warm step. Check the module path, that it imports a patched o1js, and the warm job.',
+      `isolate ${isolateId} failed to start (${stage}: ${detail}); ` +
+        (stage === 'module-changed'
+          ? 'expected the module the pool started with: the pool keeps serving it with its other isolates. Create a new pool to deploy a new version.'
+          : 'expected it to load the proving module and finish its warm step. Check the module path, that it imports a patched o1js, and the warm job.'),
       cause,
     );
   }

@@ -6,6 +6,9 @@
  * a guess: the browser has no per-thread heap or RSS figures.
  */
 import type { PoolHealth } from '../lib/proof-system/pool-health.js';
+import type { DurationHistogram } from './job-stats.js';
+
+export type { DurationHistogram } from './job-stats.js';
 
 /** Memory of one isolate, as read inside it. */
 export interface IsolateMemory {
@@ -88,15 +91,56 @@ export interface IsolateHealth {
 
 export type ProverPoolState = 'open' | 'closing' | 'closed';
 
+/**
+ * A slot's state: `serving` (an isolate serves it, or drains while its
+ * successor warms), `starting` (its isolate warms, none serves), `restarting`
+ * (a restart waits for its backoff), `parked` (stopped by the idle
+ * scale-down: started again on demand), `given-up` (empty for good: its
+ * starts kept failing, or its breaker opened).
+ */
+export type SlotStateName = 'serving' | 'starting' | 'restarting' | 'parked' | 'given-up';
+
+/** One slot in `pool.health()`. */
+export interface SlotHealth {
+  readonly slot: number;
+  readonly state: SlotStateName;
+  /** The isolate that serves it (or warms for it), `null` when none does. */
+  readonly isolateId: number | null;
+  /** Starts failed in a row. */
+  readonly startFailures: number;
+  /** Crashes of its serving isolates within crashWindowMs (the breaker opens at maxCrashes). */
+  readonly crashesInWindow: number;
+  /** A pending restart or replacement is not tried before this (epoch ms); `null` when none waits. */
+  readonly retryAtMs: number | null;
+  /** Why it is empty for good, or `null`. */
+  readonly givenUp: 'start-failures' | 'crash-loop' | null;
+  /** Its replacements for limits failed maxStartFailures times: none is tried while its isolate serves (faults still are). */
+  readonly replacementGivenUp: boolean;
+}
+
 /** `pool.health()`. */
 export interface ProverPoolHealth {
   readonly state: ProverPoolState;
   readonly queued: number;
   readonly running: number;
+  /** The queue's bound (`null`: none), and whether it reached it (`needs-drain` emitted, `drain` not yet). */
+  readonly maxQueuedJobs: number | null;
+  readonly needsDrain: boolean;
   readonly isolates: readonly IsolateHealth[];
+  readonly slots: readonly SlotHealth[];
   /** Node: the whole process's RSS (main thread and every isolate); `null` in browsers. */
   readonly processRssBytes: number | null;
   readonly totals: ProverPoolTotals;
+  /** Since the pool started. */
+  readonly uptimeMs: number;
+  /** Time isolates spent running jobs, since the pool started (running jobs included). */
+  readonly busyMs: number;
+  /** busyMs / (uptimeMs × isolates): the share of the pool's capacity spent running jobs, in [0, 1]. */
+  readonly utilization: number;
+  /** How long jobs waited in the queue (submission → start on an isolate), for every job that started. */
+  readonly waitTimeMs: DurationHistogram;
+  /** How long jobs ran on an isolate, for every job that completed or failed there. */
+  readonly runTimeMs: DurationHistogram;
   readonly timestampMs: number;
 }
 
@@ -107,6 +151,8 @@ export interface ProverPoolTotals {
   /** Jobs lost with their isolate (PROVER_POOL_ISOLATE_CRASHED). */
   readonly jobsCrashed: number;
   readonly jobsAborted: number;
+  /** Jobs whose deadline passed (PROVER_POOL_JOB_TIMEOUT). */
+  readonly jobsTimedOut: number;
   readonly jobsRefused: number;
   readonly isolatesStarted: number;
   /** Blue/green replacements completed (the old isolate terminated after its successor took over). */
@@ -114,4 +160,8 @@ export interface ProverPoolTotals {
   /** Isolates lost to a crash or a trap. */
   readonly crashes: number;
   readonly startFailures: number;
+  /** Isolates stopped by the idle scale-down. */
+  readonly idleStops: number;
+  /** Messages on an isolate thread's public port (the proving module's own), ignored. */
+  readonly strayMessages: number;
 }

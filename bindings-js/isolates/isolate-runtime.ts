@@ -17,7 +17,19 @@
  *
  * Messages are handled strictly in order, one at a time (a chain of
  * promises): `init` first, then `run` and `health` as they come. While a job
- * runs (a proof blocks this thread anyway) nothing else is handled.
+ * runs (a proof blocks this thread anyway) nothing else is handled. The loop
+ * cannot stop (I8): each message is handled in its own try/catch; a snapshot
+ * that throws is reported as `null`, a reply that cannot be posted (a result
+ * or an error field that does not clone) becomes a plain failure, and a
+ * failure to handle a message at all is printed and the loop goes on.
+ * Messages come only from the pool's private channel and carry this
+ * isolate's token (protocol.ts); any other is ignored.
+ *
+ * The module is pinned (Node, file: URLs): the pool sends the content hash of
+ * the module file its first isolate loaded, and an isolate whose file hashes
+ * differently fails to start (`module-changed`) before importing it, so a
+ * pool never mixes versions of its module. `threadsPerIsolate` needs the
+ * module's `o1js` export: without it the start fails rather than ignoring it.
  *
  * A failed job is classified for the pool: a trap (the instance is dead: the
  * isolate is lost), or a fault the instance survived but that calls for a
@@ -33,12 +45,12 @@
  * the job's own code, or by another wasm module, is the job's failure, and
  * the isolate keeps serving.
  */
-import { toPlainError } from '../lib/proof-system/kernel/errors.js';
+import { safeString, toPlainError } from '../lib/proof-system/kernel/errors.js';
 import type { PoolHealth } from '../lib/proof-system/pool-health.js';
 import type { RemoteError } from './errors.js';
 import type { IsolateMemory, IsolateSnapshot } from './health.js';
 import type { JobContext, O1jsModule, O1jsPoolModule, ProverJobs } from './jobs.js';
-import type { FromIsolate, InitMessage, RunMessage } from './protocol.js';
+import { FROM_ISOLATE, TO_ISOLATE, type FromIsolate, type InitMessage, type RunMessage, type Unsigned } from './protocol.js';
 import type { JobFault } from './replacement-policy.js';
 
 /** The proving module's exports the runtime uses (validated when it loads). */
@@ -48,7 +60,7 @@ export interface ProvingModule {
   readonly o1jsPool: O1jsPoolModule | null;
 }
 
-/** A thread's side of the channel to the pool. */
+/** A thread's side of the private channel to the pool. */
 export interface IsolateEndpoint {
   post(message: FromIsolate): void;
   listen(handler: (message: unknown) => void): void;
@@ -57,6 +69,8 @@ export interface IsolateEndpoint {
 /** What differs between platforms inside an isolate. */
 export interface IsolateEnvironment {
   readonly platform: 'node' | 'web';
+  /** The module file's content hash (Node: file: URLs), `null` where none can be read. */
+  fingerprint(url: string | null): string | null;
   /** Before the module loads (Node: the isolate's own WebAssembly.Memory, which o1js then uses). */
   beforeLoad(init: InitMessage): void;
   /** After the module loaded, before o1js's bindings (web: o1js's memory maximum). */
@@ -69,7 +83,7 @@ export interface IsolateEnvironment {
 
 class StartFailure extends Error {
   constructor(
-    readonly stage: 'load' | 'warm',
+    readonly stage: 'load' | 'warm' | 'module-changed',
     readonly original: unknown,
   ) {
     super('start failure');
@@ -84,6 +98,17 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
   let chain: Promise<void> = Promise.resolve();
   const panics = watchPanicLines();
 
+  const post = (message: Unsigned<FromIsolate>): void => endpoint.post({ ...message, token: (init as InitMessage).token } as FromIsolate);
+  /** Posts `message`; returns what stopped it (e.g. a DataCloneError), or `null` once sent. */
+  const tryPost = (message: Unsigned<FromIsolate>): unknown => {
+    try {
+      post(message);
+      return null;
+    } catch (error) {
+      return error ?? new Error('posting failed');
+    }
+  };
+
   const snapshot = async (): Promise<IsolateSnapshot> => {
     let pool: PoolHealth | null = null;
     let poolError: string | null = null;
@@ -96,26 +121,52 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
     }
     return { timestampMs: Date.now(), pool, poolError, memory: environment.memory(pool, init as InitMessage), jobsRun };
   };
+  /** A snapshot, or `null` when taking it threw (e.g. o1js/pool's health of an unexpected shape). */
+  const trySnapshot = (): Promise<IsolateSnapshot | null> => snapshot().catch(() => null);
+
+  const load = async (message: InitMessage): Promise<string | null> => {
+    const moduleHash = environment.fingerprint(message.module);
+    if (message.moduleHash !== null && moduleHash !== null && moduleHash !== message.moduleHash) {
+      const error = new Error(
+        `the proving module ${message.module} changed since the pool started (content hash ${message.moduleHash.slice(0, 12)}… → ${moduleHash.slice(0, 12)}…): ` +
+          'a pool serves the module it started with. Create a new pool to deploy the new version, and close this one once the new one is ready',
+      );
+      throw new StartFailure('module-changed', error);
+    }
+    environment.beforeLoad(message);
+    module = validateModule(await environment.importModule(message.module), message.module);
+    if (message.threads !== null) {
+      const o1js = module.o1js;
+      if (typeof o1js?.setNumberOfWorkers !== 'function') {
+        throw new TypeError(
+          `threadsPerIsolate ${message.threads} needs the proving module to export o1js as \`o1js\` (export * as o1js from 'o1js'): ` +
+            "its setNumberOfWorkers sets the isolate's Rayon threads. Export it, or leave threadsPerIsolate unset (o1js's default)",
+        );
+      }
+      o1js.setNumberOfWorkers(message.threads);
+    }
+    environment.configure(module, message);
+    await module.o1jsPool?.loadPoolBackend?.();
+    return moduleHash;
+  };
 
   const start = async (message: InitMessage): Promise<void> => {
     init = message;
     const loadStarted = performance.now();
     let warmMs = 0;
     try {
+      let moduleHash: string | null;
       try {
-        environment.beforeLoad(message);
-        module = validateModule(await environment.importModule(message.module), message.module);
-        if (message.threads !== null) module.o1js?.setNumberOfWorkers?.(message.threads);
-        environment.configure(module, message);
-        await module.o1jsPool?.loadPoolBackend?.();
+        moduleHash = await load(message);
       } catch (error) {
-        throw new StartFailure('load', error);
+        throw error instanceof StartFailure ? error : new StartFailure('load', error);
       }
       const loadMs = performance.now() - loadStarted;
+      const ready = module as ProvingModule;
       if (message.warm !== null) {
         const warmStarted = performance.now();
         try {
-          const job = module.jobs[message.warm.name];
+          const job = ready.jobs[message.warm.name];
           if (job === undefined) throw new Error(`the warm step names job '${message.warm.name}', which the module's \`jobs\` export does not have`);
           await job(message.warm.args as never, { isolateId: message.isolateId, jobId: null, platform: environment.platform });
         } catch (error) {
@@ -123,10 +174,11 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
         }
         warmMs = performance.now() - warmStarted;
       }
-      endpoint.post({ type: 'ready', jobNames: Object.keys(module.jobs), loadMs, warmMs, snapshot: await snapshot() });
+      // Taken after the warm step: the memory a fresh isolate serves with.
+      post({ type: FROM_ISOLATE.ready, jobNames: Object.keys(ready.jobs), moduleHash, loadMs, warmMs, snapshot: await snapshot() });
     } catch (error) {
       const failure = error instanceof StartFailure ? error : new StartFailure('load', error);
-      endpoint.post({ type: 'start-failed', stage: failure.stage, error: toPlainError(failure.original) });
+      post({ type: FROM_ISOLATE.startFailed, stage: failure.stage, error: plainError(failure.original) });
     }
   };
 
@@ -134,7 +186,7 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
     const started = performance.now();
     const job = (module as ProvingModule).jobs[message.name];
     const context: JobContext = { isolateId: (init as InitMessage).isolateId, jobId: message.jobId, platform: environment.platform };
-    let failure: RemoteError | null = null;
+    let failure: RemoteError;
     let reportedTerminated = false;
     let fault: JobFault | null = null;
     panics.reset();
@@ -143,15 +195,12 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
       const value = await job(message.args as never, context);
       jobsRun++;
       const runMs = performance.now() - started;
-      try {
-        endpoint.post({ type: 'result', jobId: message.jobId, value, runMs, snapshot: await snapshot() });
-        return;
-      } catch (error) {
-        failure = toPlainError(error); // the value could not be cloned
-      }
+      const notSent = tryPost({ type: FROM_ISOLATE.result, jobId: message.jobId, value, runMs, snapshot: await trySnapshot() });
+      if (notSent === null) return;
+      failure = plainError(notSent); // the value could not be cloned
     } catch (error) {
       jobsRun++;
-      failure = toPlainError(error);
+      failure = plainError(error);
       reportedTerminated = failure.code === 'POOL_INSTANCE_TERMINATED';
       const panic = panics.last();
       if (isWasmException(error)) {
@@ -166,30 +215,58 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
       }
       if (isOutOfMemory(error) || failure.code === 'POOL_OUT_OF_MEMORY') fault = 'outOfMemory';
     }
-    const after = await snapshot();
-    if (failure.name === 'WasmPanic') {
+    const after = await trySnapshot();
+    if (failure.name === 'WasmPanic' && after !== null) {
       const { linearBytes, linearMaxBytes } = after.memory;
       failure = { ...failure, message: `${failure.message}; linear memory ${linearBytes} of ${linearMaxBytes} bytes` };
     }
     // The evidence: o1js/pool said so, or its health read failed right after the job.
-    const healthReadFailed = module?.o1jsPool?.poolHealth !== undefined && after.pool === null;
+    const healthReadFailed = module?.o1jsPool?.poolHealth !== undefined && after !== null && after.pool === null;
     const instanceDead = reportedTerminated || healthReadFailed;
-    endpoint.post({ type: 'failed', jobId: message.jobId, error: failure, instanceDead, fault: instanceDead ? null : fault, runMs: performance.now() - started, snapshot: after });
+    const failed = { type: FROM_ISOLATE.failed, jobId: message.jobId, instanceDead, fault: instanceDead ? null : fault, runMs: performance.now() - started } as const;
+    const notSent = tryPost({ ...failed, error: failure, snapshot: after });
+    if (notSent === null) return;
+    // The failure itself did not clone (an error field, the snapshot's pool health): a plain one instead.
+    const why = `the job failed (${failure.name}: ${failure.message}), and its failure could not be posted (${describeError(notSent)})`;
+    post({ ...failed, error: { name: 'Error', message: why, code: failure.code, stack: null, fields: {} }, snapshot: null });
   };
 
   const handle = async (message: unknown): Promise<void> => {
-    const type = (message as { type?: unknown } | null)?.type;
-    if (type === 'init' && init === null) return start(message as InitMessage);
-    if (module === null) return; // not started, or the start failed: the pool stops this isolate
-    if (type === 'run') return run(message as RunMessage);
-    if (type === 'health') {
-      endpoint.post({ type: 'health', requestId: (message as { requestId: number }).requestId, snapshot: await snapshot() });
+    if (typeof message !== 'object' || message === null) return;
+    const { type, token } = message as { type?: unknown; token?: unknown };
+    if (type === TO_ISOLATE.init && init === null) return start(message as InitMessage);
+    if (init === null || token !== init.token || module === null) return; // not the pool's, not started, or the start failed
+    if (type === TO_ISOLATE.run) return run(message as RunMessage);
+    if (type === TO_ISOLATE.health) {
+      const requestId = (message as { requestId: number }).requestId;
+      // A snapshot that does not clone (o1js/pool's health of an unexpected shape): answered without one.
+      if (tryPost({ type: FROM_ISOLATE.health, requestId, snapshot: await trySnapshot() }) !== null) post({ type: FROM_ISOLATE.health, requestId, snapshot: null });
     }
   };
 
   endpoint.listen((message) => {
-    chain = chain.then(() => handle(message));
+    // I8: one message's failure never stops the loop.
+    chain = chain
+      .then(() => handle(message))
+      .catch((error) => console.error(`o1js/isolates: isolate ${init?.isolateId ?? '?'} could not handle a message: ${describeError(error)}`));
   });
+}
+
+/** Anything thrown, as plain data; never throws (an error whose fields throw when read is described instead). */
+function plainError(error: unknown): RemoteError {
+  try {
+    return toPlainError(error);
+  } catch (unreadable) {
+    return { name: 'Error', message: `the job threw an error that could not be read (${describeError(unreadable)})`, code: null, stack: null, fields: {} };
+  }
+}
+
+function describeError(error: unknown): string {
+  try {
+    return error instanceof Error ? `${safeString(error.name)}: ${safeString(error.message)}` : safeString(error);
+  } catch {
+    return 'an unreadable error';
+  }
 }
 
 /** Checks the module's shape; throws a TypeError naming what is missing. */

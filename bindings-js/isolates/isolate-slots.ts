@@ -1,8 +1,7 @@
 /**
- * The prover pool's slots and their isolates' starts: spawning an isolate
- * for a slot, routing what it says, its becoming ready, and a failed start
- * (restarted with a doubling delay, the slot given up after
- * `maxStartFailures` in a row).
+ * The prover pool's isolates' starts and what they say: spawning an isolate
+ * for a slot, hearing its private channel, and its becoming ready. A failed
+ * start, and the restarts of a slot, are slot-restarts.ts's.
  *
  * Invariants kept here:
  *   I3. Blue/green: a replacement is spawned while its predecessor keeps
@@ -12,35 +11,45 @@
  *       isolate-stop.ts, pool-health-report.ts, pool-close.ts).
  *   I6. Messages from an isolate that is stopping or stopped are ignored:
  *       once the pool decided to stop it, nothing it says can settle a job.
+ *   I7. Only the isolate's private channel is heard, and only what passes
+ *       protocol-check.ts (its namespaced type, its token, its shape, and a
+ *       type the isolate may send in its state): anything else on it is that
+ *       isolate's crash (`protocol`), never an exception in the pool.
+ *       Messages on the thread's public port are strays, counted and ignored.
+ *   I11. A pool serves one module: an isolate whose module file changed on
+ *       disk, or that exports other jobs, fails to start (`module-changed`),
+ *       and its predecessor keeps serving.
  */
 import { fromPlainError } from '../lib/proof-system/kernel/errors.js';
 import { deferred } from '../lib/proof-system/kernel/deferred.js';
 import { ProverPoolStartError } from './errors.js';
 import { moveIsolate } from './lifecycle.js';
-import { rejectReplacementWaiters, takeSnapshot, unref, type IsolateRecord, type PoolCore } from './pool-core.js';
+import { takeSnapshot, unref, type IsolateRecord, type PoolCore } from './pool-core.js';
 import type { StartCause } from './pool-events.js';
-import { isFromIsolate, type FromIsolate, type ReadyMessage } from './protocol.js';
+import { checkFromIsolate } from './protocol-check.js';
+import { FROM_ISOLATE, TO_ISOLATE, newToken, type FromIsolate, type ReadyMessage } from './protocol.js';
 import { initialIsolatePolicyState, type MemoryBaseline } from './replacement-policy.js';
-
-const MAX_RESTART_DELAY_MS = 30_000;
 
 /** Starts an isolate for `slot` (a replacement: `predecessor` keeps serving until it is ready). */
 export function spawn(core: PoolCore, slot: number, cause: StartCause, predecessor: IsolateRecord | null): IsolateRecord {
   const { config, platform } = core;
   const id = core.nextId.isolate++;
+  const now = platform.now();
   const record: IsolateRecord = {
     id,
     slot,
+    token: newToken(),
     state: 'starting',
     fault: null,
     cause,
-    spawnedAtMs: platform.now(),
+    spawnedAtMs: now,
     channel: null,
     readyAtMs: null,
     loadMs: null,
     warmMs: null,
     job: null,
     jobs: 0,
+    lastActiveMs: now,
     snapshot: null,
     snapshotAtMs: null,
     policy: initialIsolatePolicyState(config.limits.jitterFraction > 0 ? platform.random() : 0),
@@ -61,68 +70,98 @@ export function spawn(core: PoolCore, slot: number, cause: StartCause, predecess
   try {
     record.channel = platform.spawn(id, {
       message: (message) => onMessage(core, record, message),
+      stray: () => core.totals.strayMessages++,
       exit: (exit) => {
         const detail = exit.error !== null ? `${exit.error.name}: ${exit.error.message}` : `its thread ended with exit code ${exit.exitCode}`;
         core.act.fail(record, exit.kind, detail, exit.error ? fromPlainError(exit.error) : undefined, exit.exitCode);
       },
     });
     record.channel.keepAlive(true);
-    const late = () => startFailed(core, record, new ProverPoolStartError('timeout', id, `not ready within startTimeoutMs ${config.startTimeoutMs}`));
+    const late = () => core.act.startFailed(record, new ProverPoolStartError('timeout', id, `not ready within startTimeoutMs ${config.startTimeoutMs}`));
     record.startTimer = unref(setTimeout(late, config.startTimeoutMs)); // I5
     record.channel.post({
-      type: 'init',
+      type: TO_ISOLATE.init,
+      token: record.token,
       isolateId: id,
       module: config.module,
+      moduleHash: core.moduleHash,
       threads: config.threadsPerIsolate,
       memoryMaximumBytes: config.limits.memoryMaximumBytes,
       warm: config.warm,
     });
   } catch (error) {
-    startFailed(core, record, new ProverPoolStartError('spawn', id, error instanceof Error ? error.message : String(error), error));
+    core.act.startFailed(record, new ProverPoolStartError('spawn', id, error instanceof Error ? error.message : String(error), error));
   }
   return record;
 }
 
+/** Everything the isolate posts on its private channel (I6, I7). */
 function onMessage(core: PoolCore, record: IsolateRecord, message: unknown): void {
   if (record.state === 'stopping' || record.state === 'stopped') return; // I6
-  if (!isFromIsolate(message)) {
-    core.act.fail(record, 'messageerror', `it posted a message the pool does not know: ${describeMessage(message)}`, undefined, null);
+  const checked = checkFromIsolate(message, record.token);
+  if (!checked.ok) {
+    core.act.fail(record, 'protocol', `it posted ${checked.problem}`, undefined, null);
     return;
   }
-  if (!handle(core, record, message)) {
-    const running = record.job ? ` running job ${record.job.id}` : '';
-    core.act.fail(record, 'messageerror', `it posted '${message.type}' while ${record.state}${running}`, undefined, null);
+  try {
+    if (!handle(core, record, checked.message)) {
+      const running = record.job ? ` running job ${record.job.id}` : '';
+      core.act.fail(record, 'protocol', `it posted '${checked.message.type}' while ${record.state}${running}`, undefined, null);
+    }
+  } catch (error) {
+    // A bug of the pool's own: reported, and the isolate it concerns is given up rather than the host.
+    core.events.emit('error', { error, context: `handling a message of isolate ${record.id}` });
+    core.act.fail(record, 'protocol', `the pool could not handle its '${checked.message.type}' message`, error, null);
   }
 }
 
 /** Acts on a message the isolate may send in its state; false for one it may not. */
 function handle(core: PoolCore, record: IsolateRecord, message: FromIsolate): boolean {
   switch (message.type) {
-    case 'ready':
+    case FROM_ISOLATE.ready:
       if (record.state !== 'starting') return false;
       onReady(core, record, message);
       return true;
-    case 'start-failed':
+    case FROM_ISOLATE.startFailed:
       if (record.state !== 'starting') return false;
-      startFailed(core, record, new ProverPoolStartError(message.stage, record.id, message.error.message, fromPlainError(message.error)));
+      core.act.startFailed(record, new ProverPoolStartError(message.stage, record.id, message.error.message, fromPlainError(message.error)));
       return true;
-    case 'result':
-    case 'failed':
+    case FROM_ISOLATE.result:
+    case FROM_ISOLATE.failed:
       if ((record.state !== 'busy' && record.state !== 'draining') || record.job?.id !== message.jobId) return false;
       core.act.finishJob(record, message);
       return true;
-    case 'health':
-      takeSnapshot(core, record, message.snapshot);
-      record.healthRequests.get(message.requestId)?.();
+    case FROM_ISOLATE.health:
+      if (record.state === 'starting') return false;
+      if (message.snapshot !== null) takeSnapshot(core, record, message.snapshot);
+      record.healthRequests.get(message.requestId)?.(); // a late answer (past healthTimeoutMs) finds none
       return true;
   }
 }
 
+/** Why `message` is not the module the pool serves (I11), or `null`. */
+function moduleChange(core: PoolCore, message: ReadyMessage): string | null {
+  const names = core.jobNames;
+  if (names !== null && (names.length !== message.jobNames.length || names.some((name, i) => name !== message.jobNames[i]))) {
+    return `its module exports the jobs ${message.jobNames.join(', ')}, not the pool's ${names.join(', ')}`;
+  }
+  if (core.moduleHash !== null && message.moduleHash !== null && message.moduleHash !== core.moduleHash) {
+    return `its module file hashes to ${message.moduleHash.slice(0, 12)}…, not the pool's ${core.moduleHash.slice(0, 12)}…`;
+  }
+  return null;
+}
+
 function onReady(core: PoolCore, record: IsolateRecord, message: ReadyMessage): void {
+  const changed = moduleChange(core, message);
+  if (changed !== null) {
+    core.act.startFailed(record, new ProverPoolStartError('module-changed', record.id, `${changed}: the proving module changed since the pool started`));
+    return;
+  }
   const now = core.platform.now();
   if (record.startTimer !== null) clearTimeout(record.startTimer);
   record.startTimer = null;
   record.readyAtMs = now;
+  record.lastActiveMs = now;
   record.loadMs = message.loadMs;
   record.warmMs = message.warmMs;
   takeSnapshot(core, record, message.snapshot);
@@ -131,7 +170,10 @@ function onReady(core: PoolCore, record: IsolateRecord, message: ReadyMessage): 
   record.policy = { ...record.policy, baseline };
   core.fresh = { baseline, linearMaxBytes: memory.linearMaxBytes };
   core.jobNames ??= Object.freeze([...message.jobNames]);
-  core.slots.failures[record.slot] = 0;
+  core.moduleHash ??= message.moduleHash;
+  const slot = core.slots[record.slot]!;
+  slot.startFailures = 0;
+  slot.replacementGivenUp = false;
   moveIsolate(record, 'idle');
   record.channel?.keepAlive(false);
   core.events.emit('isolate-ready', {
@@ -148,55 +190,8 @@ function onReady(core: PoolCore, record: IsolateRecord, message: ReadyMessage): 
   const predecessor = record.predecessor;
   record.predecessor = null;
   if (predecessor !== null) core.act.retire(predecessor, now);
+  core.act.startWaitingReplacement();
   core.act.dispatch();
   // Isolates held back while this replacement warmed (I4) are checked again.
   for (const other of core.isolates.values()) if (other.state === 'idle') core.act.evaluate(other);
-}
-
-/**
- * An isolate did not become ready. A replacement's predecessor keeps
- * serving (the policy tries again after the delay); a slot left without an
- * isolate restarts after `restartDelayMs`, doubling per failure in a row,
- * and is given up after `maxStartFailures` of them.
- */
-export function startFailed(core: PoolCore, record: IsolateRecord, error: ProverPoolStartError): void {
-  if (record.state !== 'starting') return;
-  core.totals.startFailures++;
-  record.started.reject(error);
-  const predecessor = record.predecessor;
-  record.predecessor = null;
-  const predecessorServes = predecessor !== null && (predecessor.state === 'idle' || predecessor.state === 'busy');
-  if (predecessor !== null) {
-    predecessor.successor = null;
-    rejectReplacementWaiters(predecessor, error);
-  }
-  void core.act.stop(record, 'start-failed');
-  if (core.state !== 'open' || record.cause === 'initial') return;
-  core.events.emit('error', { error, context: `isolate ${record.id} (slot ${record.slot}, ${record.cause}) did not start` });
-  const failures = ++core.slots.failures[record.slot];
-  const delayMs = Math.min(core.config.restartDelayMs * 2 ** (failures - 1), MAX_RESTART_DELAY_MS);
-  core.slots.retryAtMs[record.slot] = core.platform.now() + delayMs;
-  if (predecessorServes) return;
-  if (failures >= core.config.maxStartFailures) {
-    core.events.emit('error', {
-      error,
-      context: `slot ${record.slot} failed to start ${failures} times in a row: given up; its jobs go to the other isolates`,
-    });
-    core.act.dispatch();
-    return;
-  }
-  // Not unref'd: jobs may be waiting for this slot (the wait is bounded: at most maxStartFailures restarts).
-  const timer = setTimeout(() => {
-    core.slots.retryTimers.delete(timer);
-    if (core.state === 'open') spawn(core, record.slot, 'retry', null);
-  }, delayMs);
-  core.slots.retryTimers.add(timer);
-}
-
-function describeMessage(message: unknown): string {
-  try {
-    return JSON.stringify(message)?.slice(0, 200) ?? String(message);
-  } catch {
-    return String(message);
-  }
 }

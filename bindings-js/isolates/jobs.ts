@@ -46,8 +46,15 @@ export type JobResult<Job> = Job extends (...parameters: never[]) => infer R ? A
 
 /** `run()`'s options. */
 export interface RunOptions {
-  /** Aborts the job: a queued one leaves the queue; a running one's isolate is terminated and replaced. */
+  /** Aborts the job: a queued one leaves the queue; a running one's isolate is terminated and replaced (the job is rejected once it is stopped). */
   readonly signal?: AbortSignal;
+  /**
+   * The job's deadline, in whole ms from run() (1 to 2^31 − 1; default the
+   * pool's jobTimeoutMs): past it, a queued job leaves the queue, a running
+   * one's isolate is terminated and replaced; it rejects with
+   * PROVER_POOL_JOB_TIMEOUT.
+   */
+  readonly timeoutMs?: number | null;
 }
 
 /** `run(name, …)`'s remaining arguments: `args` may be left out when the job accepts `undefined`. */

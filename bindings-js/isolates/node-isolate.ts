@@ -9,9 +9,19 @@
  * (and hands it to its Rayon workers, nested threads of this one). Only this
  * thread and its nested threads hold the memory, so terminating the isolate
  * returns all of it to the OS; the pool's thread never references it.
+ *
+ * Channel: the pool's messages come on the private MessagePort it handed over
+ * in `workerData.port` (taken out of `workerData` before the module loads), not
+ * on `parentPort`, which the proving module and its libraries may use.
+ *
+ * Module pinning: `fingerprint` is the SHA-256 of the module file (file:
+ * URLs), read right before it is imported.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { PoolHealth } from '../lib/proof-system/pool-health.js';
 import type { IsolateMemory } from './health.js';
 import { serveIsolate, type IsolateEnvironment } from './isolate-runtime.js';
@@ -36,6 +46,10 @@ let memoryMaximumBytes = NODE_DEFAULT_MEMORY_MAXIMUM_BYTES;
 
 const environment: IsolateEnvironment = {
   platform: 'node',
+  fingerprint(url) {
+    if (url === null || !url.startsWith('file:')) return null;
+    return createHash('sha256').update(readFileSync(fileURLToPath(url))).digest('hex');
+  },
   beforeLoad(init: InitMessage) {
     memoryMaximumBytes = init.memoryMaximumBytes ?? NODE_DEFAULT_MEMORY_MAXIMUM_BYTES;
     const maximum = memoryMaximumBytes / WASM_PAGE_BYTES;
@@ -62,10 +76,12 @@ const environment: IsolateEnvironment = {
   },
 };
 
-if (parentPort === null || workerData?.role !== NODE_ISOLATE_ROLE) {
-  throw new Error(`node-isolate.js is the script of a prover isolate: expected to run in a worker_thread started by the prover pool (workerData.role '${NODE_ISOLATE_ROLE}')`);
+const port = (workerData as { port?: MessagePort } | null)?.port;
+if (parentPort === null || workerData?.role !== NODE_ISOLATE_ROLE || port === undefined) {
+  throw new Error(`node-isolate.js is the script of a prover isolate: expected to run in a worker_thread started by the prover pool (workerData.role '${NODE_ISOLATE_ROLE}', workerData.port)`);
 }
-const port = parentPort;
+// The proving module shares this thread's workerData: it gets no handle on the pool's channel.
+delete (workerData as { port?: MessagePort }).port;
 serveIsolate(
   {
     post: (message) => port.postMessage(message),

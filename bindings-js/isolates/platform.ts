@@ -4,7 +4,11 @@
  * with Web Workers; tests implement it in-process.
  *
  * Contract of a channel:
- *   - `handlers.message` gets every message the isolate posts, in order.
+ *   - `handlers.message` gets every message the isolate posts on the pool's
+ *     private channel (a MessagePort handed to it), in order.
+ *   - `handlers.stray` is called for a message on the thread's own public
+ *     port (`parentPort`, the worker scope): the proving module's or its
+ *     libraries', never the pool's. It carries nothing the pool acts on.
  *   - `handlers.exit` is called at most once, when the isolate ends or fails
  *     by itself (its thread exited, an uncaught error, a message that could
  *     not be deserialized), and never after `terminate()` was called.
@@ -28,6 +32,7 @@ export interface IsolateExit {
 
 export interface IsolateHandlers {
   message(message: unknown): void;
+  stray(): void;
   exit(exit: IsolateExit): void;
 }
 

@@ -11,7 +11,7 @@
 import { deferred } from '../lib/proof-system/kernel/deferred.js';
 import { resolveCloseOptions } from './config.js';
 import { ProverPoolClosedError } from './errors.js';
-import { rejectReplacementWaiters, type PoolCore } from './pool-core.js';
+import { rejectReplacementWaiters, unref, type PoolCore } from './pool-core.js';
 
 export interface CloseOptions {
   /** Run queued and running jobs to the end first (default true); false: cut them off at once. */
@@ -54,8 +54,10 @@ async function closePool(core: PoolCore, drain: boolean, timeoutMs: number): Pro
   const started = core.platform.now();
   core.state = 'closing';
   if (core.idleTimer !== null) clearInterval(core.idleTimer);
-  for (const timer of core.slots.retryTimers) clearTimeout(timer);
-  core.slots.retryTimers.clear();
+  for (const slot of core.slots) {
+    if (slot.restartTimer !== null) clearTimeout(slot.restartTimer);
+    slot.restartTimer = null;
+  }
   for (const record of [...core.isolates.values()]) {
     if (record.state !== 'starting') continue;
     const error = new ProverPoolClosedError('submitted', 'closing');
@@ -70,10 +72,13 @@ async function closePool(core: PoolCore, drain: boolean, timeoutMs: number): Pro
   let timedOut = false;
   core.drained = deferred<void>();
   if (!drain) cutOff(core, 'close() without drain');
-  const timer = setTimeout(() => {
-    timedOut = true;
-    cutOff(core, `close() drain bound timeoutMs ${timeoutMs} passed`);
-  }, timeoutMs);
+  // Never keeps the process alive by itself: the isolates running jobs do, while they run.
+  const timer = unref(
+    setTimeout(() => {
+      timedOut = true;
+      cutOff(core, `close() drain bound timeoutMs ${timeoutMs} passed`);
+    }, timeoutMs),
+  );
   core.act.dispatch();
   await core.drained.promise;
   clearTimeout(timer);
@@ -104,5 +109,5 @@ function cutOff(core: PoolCore, detail: string): void {
     core.act.settle(job, 'closed', new ProverPoolClosedError('running', detail));
     void core.act.stop(record, 'closed');
   }
-  checkDrained(core);
+  core.act.dispatch();
 }

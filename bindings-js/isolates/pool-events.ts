@@ -4,17 +4,26 @@
  * event (reported once, not recursively) instead of breaking the pool.
  */
 import { TypedEmitter } from '../lib/proof-system/typed-emitter.js';
-import type { ProverPoolAdmissionError, ProverPoolCrashError } from './errors.js';
+import type { ProverPoolAdmissionError, ProverPoolCrashError, ProverPoolStartError } from './errors.js';
 import type { IsolateSnapshot } from './health.js';
 import type { ReplacementDecision, ReplacementMetric } from './replacement-policy.js';
 
-/** Why an isolate was spawned. */
-export type StartCause = 'initial' | 'replacement' | 'crash' | 'abort' | 'retry';
+/** Why an isolate was spawned (`timeout`: a job's deadline stopped its predecessor; `demand`: a parked slot, for queued jobs). */
+export type StartCause = 'initial' | 'replacement' | 'crash' | 'abort' | 'timeout' | 'retry' | 'demand';
 
-/** Why an isolate was stopped. */
-export type StopReason = 'replaced' | 'crashed' | 'instance-terminated' | 'aborted' | 'start-failed' | 'closed';
+/** Why an isolate was stopped (`idle`: the idle scale-down). */
+export type StopReason = 'replaced' | 'crashed' | 'instance-terminated' | 'aborted' | 'timed-out' | 'start-failed' | 'idle' | 'closed';
 
-export type JobOutcome = 'completed' | 'failed' | 'crashed' | 'aborted' | 'refused' | 'closed';
+export type JobOutcome = 'completed' | 'failed' | 'crashed' | 'aborted' | 'timed-out' | 'refused' | 'closed';
+
+/**
+ * Why a slot was given up: its starts kept failing with no isolate to serve
+ * (`start-failures`) or its isolates kept crashing (`crash-loop`): the slot
+ * stays empty; or its replacements for limits kept failing while its isolate
+ * serves on (`replacement-start-failures`: no more replacements for limits in
+ * that slot until one succeeds; faults still try).
+ */
+export type SlotGiveUp = 'start-failures' | 'crash-loop' | 'replacement-start-failures';
 
 /** What a completed blue/green replacement did, with its times. */
 export interface ReplacementReport {
@@ -74,6 +83,20 @@ export interface ProverPoolEvents {
     readonly runMs: number | null;
   };
   refuse: { readonly error: ProverPoolAdmissionError };
+  /** A slot's restarts or replacements stopped (slot-restarts.ts); `count`: failed starts in a row, or crashes in the window. */
+  'slot-given-up': {
+    readonly slot: number;
+    readonly reason: SlotGiveUp;
+    readonly count: number;
+    /** The last failed start, or the last crash. */
+    readonly error: ProverPoolStartError | ProverPoolCrashError;
+    /** The isolate that serves on in that slot (`replacement-start-failures`), or `null`: the slot is empty. */
+    readonly servingIsolateId: number | null;
+  };
+  /** The queue reached maxQueuedJobs: the next job that finds no isolate free is refused. Once per edge. */
+  'needs-drain': { readonly queued: number; readonly maxQueuedJobs: number };
+  /** The queue emptied after a `needs-drain`. */
+  drain: { readonly queued: number };
   /** Something went wrong outside any job: a replacement failed to start, a terminate() timed out, a listener threw. */
   error: { readonly error: unknown; readonly context: string };
 }

@@ -7,13 +7,21 @@
  * This class is the facade: it validates, holds the pool's state
  * (pool-core.ts) and wires the modules that do the work, one job each:
  *   job-queue.ts           the queue, admission and scheduling   (I1, I2)
- *   isolate-slots.ts       spawning isolates, their messages     (I3, I5, I6)
- *   isolate-faults.ts      a job's end, crashes, aborts, refills (I1)
+ *   job-flow.ts            deadlines, back-pressure events       (I10)
+ *   job-stats.ts           wait/run histograms, utilization
+ *   isolate-slots.ts       spawning isolates, their messages     (I3, I5, I6, I7, I11)
+ *   protocol-check.ts      the shape of every message            (I7)
+ *   slot-restarts.ts       failed starts, refills, give-up       (I9)
+ *   slot-policy.ts         backoff and crash-rate breaker        (I9)
+ *   isolate-faults.ts      a job's end, crashes, aborts          (I1, I10)
  *   replacement.ts         limits, blue/green replacement        (I3, I4)
+ *   scale.ts               idle scale-down, start on demand
  *   isolate-stop.ts        terminating an isolate, bounded       (I5, I6)
  *   pool-health-report.ts  health() and the idle check           (I5)
  *   pool-close.ts          close()                               (I5)
  *   pool-events.ts         the events and their payloads
+ *   metrics.ts             health() as Prometheus text
+ * and, inside each isolate, isolate-runtime.ts                   (I8)
  *
  * Invariants, each stated again next to the code that keeps it:
  *   I1. An isolate runs at most one job: `record.job` is set exactly while it
@@ -32,23 +40,44 @@
  *       (terminateTimeoutMs), health (healthTimeoutMs), close (timeoutMs).
  *   I6. Messages from an isolate that is stopping or stopped are ignored: once
  *       the pool decided to stop it, nothing it says can settle a job.
+ *   I7. The pool hears an isolate only on its private channel, and only
+ *       messages that pass the protocol check (namespaced type, the
+ *       isolate's token, shape, a type allowed in its state); anything else
+ *       there is that isolate's crash (`protocol`), never an exception in
+ *       the pool. Messages on the thread's public port are ignored (counted).
+ *   I8. An isolate's message loop never stops: each message is handled in
+ *       its own try/catch, and a reply that cannot be posted becomes a plain
+ *       typed failure (what still goes unanswered is bounded by a deadline).
+ *   I9. No endless respawn: restarts back off (capped at 30 s); a slot whose
+ *       isolates crash maxCrashes times in crashWindowMs, or whose starts
+ *       fail maxStartFailures times, is given up, with an event and in the
+ *       health; jobs no isolate is left for are refused, typed.
+ *   I10. An aborted or timed-out running job is rejected only once its
+ *       isolate is stopped.
+ *   I11. A pool serves one module: a successor whose module changed on disk
+ *       (content hash) or exports other jobs does not start.
+ *   I12. The pool's timers never keep a Node process alive by themselves,
+ *       except a slot's restart while jobs wait for it; an isolate does only
+ *       while it starts, runs a job or answers health().
  */
 import { resolveProverPoolConfig, type ProverPoolConfig } from './config.js';
 import type { ProverPoolHealth, ProverPoolState } from './health.js';
-import { abortRunning, fail, finishJob } from './isolate-faults.js';
-import { spawn, startFailed } from './isolate-slots.js';
+import { fail, finishJob, stopRunning } from './isolate-faults.js';
+import { spawn } from './isolate-slots.js';
 import { stop } from './isolate-stop.js';
 import { dispatch, settle, submit } from './job-queue.js';
-import type { JobName, JobResult, ProverJobs, RunArguments, RunOptions, UntypedJobs } from './jobs.js';
+import type { JobName, JobResult, ProverJobs, RunArguments, UntypedJobs } from './jobs.js';
+import { metricsText } from './metrics.js';
 import type { IsolatePlatform } from './platform.js';
 import { checkDrained, close, type CloseOptions, type CloseReport } from './pool-close.js';
 import { createPoolCore, unref, type PoolActions, type PoolCore } from './pool-core.js';
 import { createPoolEvents, type ProverPoolEvents, type ReplacementReport } from './pool-events.js';
 import { health, idleCheck } from './pool-health-report.js';
-import { evaluate, replaceIsolate, retire } from './replacement.js';
+import { evaluate, replaceIsolate, retire, startWaitingReplacement } from './replacement.js';
+import { refill, startFailed } from './slot-restarts.js';
 
 export type { CloseOptions, CloseReport } from './pool-close.js';
-export type { JobOutcome, ProverPoolEvents, ReplacementReport, StartCause, StopReason } from './pool-events.js';
+export type { JobOutcome, ProverPoolEvents, ReplacementReport, SlotGiveUp, StartCause, StopReason } from './pool-events.js';
 
 /**
  * A pool of prover isolates. Create it with `createProverPool` from node.ts or
@@ -66,11 +95,13 @@ export class ProverPool<Jobs extends ProverJobs = UntypedJobs> {
       settle: (job, outcome, valueOrError) => settle(core, job, outcome, valueOrError),
       spawn: (slot, cause, predecessor) => spawn(core, slot, cause, predecessor),
       startFailed: (record, error) => startFailed(core, record, error),
+      refill: (record, cause, error) => refill(core, record, cause, error),
       finishJob: (record, message) => finishJob(core, record, message),
       fail: (record, kind, detail, cause, exitCode) => fail(core, record, kind, detail, cause, exitCode),
-      abortRunning: (job) => abortRunning(core, job),
+      stopRunning: (job, reason, error) => stopRunning(core, job, reason, error),
       evaluate: (record) => evaluate(core, record),
       retire: (record, successorReadyAtMs) => retire(core, record, successorReadyAtMs),
+      startWaitingReplacement: () => startWaitingReplacement(core),
       stop: (record, reason) => stop(core, record, reason),
       checkDrained: () => checkDrained(core),
     };
@@ -106,22 +137,31 @@ export class ProverPool<Jobs extends ProverJobs = UntypedJobs> {
     return this.#core.jobNames ?? [];
   }
 
+  /** The queue reached maxQueuedJobs (`needs-drain` was emitted) and has not emptied since (`drain`). */
+  get needsDrain(): boolean {
+    return this.#core.needsDrain;
+  }
+
   /** Subscribes to an event; returns the unsubscribe function. */
   on<Name extends keyof ProverPoolEvents>(event: Name, listener: (payload: ProverPoolEvents[Name]) => void): () => void {
     return this.#core.events.on(event, listener);
   }
 
   /**
-   * Runs job `name` of the module with `args` (structured-cloned into the
-   * isolate) on the first isolate free, in submission order; resolves with
-   * its return value (e.g. a proof as JSON). Rejects with a ProverPoolError:
-   * CLOSED, ADMISSION_REFUSED, UNKNOWN_JOB (at once); JOB_ABORTED (signal);
-   * JOB_FAILED (the job threw; the isolate keeps serving); ISOLATE_CRASHED
-   * (the isolate died or trapped under it; a replacement starts).
+   * Runs job `name` of the module with a copy of `args` (structured-cloned at
+   * this call) on the first isolate free, in submission order; resolves with
+   * its return value (e.g. a proof as JSON). `options`: `signal` (abort it),
+   * `timeoutMs` (its deadline from now; default the pool's jobTimeoutMs).
+   * Never throws; rejects with a ProverPoolError: INVALID_CONFIG (bad
+   * options), INVALID_ARGUMENT (args not cloneable), CLOSED,
+   * ADMISSION_REFUSED, UNKNOWN_JOB (at once); JOB_ABORTED (signal);
+   * JOB_TIMEOUT (deadline); JOB_FAILED (the job threw; the isolate keeps
+   * serving); ISOLATE_CRASHED (the isolate died or trapped under it; its slot
+   * is refilled).
    */
   run<Name extends JobName<Jobs>>(name: Name, ...rest: RunArguments<Jobs[Name]>): Promise<JobResult<Jobs[Name]>> {
-    const [args, options = {}] = rest as [unknown, RunOptions?];
-    return submit(this.#core, name, args, options.signal ?? null) as Promise<JobResult<Jobs[Name]>>;
+    const [args, options] = rest as unknown[];
+    return submit(this.#core, name, args, options) as Promise<JobResult<Jobs[Name]>>;
   }
 
   /**
@@ -133,6 +173,7 @@ export class ProverPool<Jobs extends ProverJobs = UntypedJobs> {
    * successor does not start, or the pool closes.
    */
   replaceIsolate(isolateId?: number): Promise<ReplacementReport> {
+    // One replacement for limits or requests warms at a time (I4): a second waits its turn.
     return replaceIsolate(this.#core, isolateId);
   }
 
@@ -143,6 +184,15 @@ export class ProverPool<Jobs extends ProverJobs = UntypedJobs> {
    */
   health(): Promise<ProverPoolHealth> {
     return health(this.#core);
+  }
+
+  /**
+   * The pool's health in the Prometheus text format (metrics.ts): queue,
+   * jobs, wait and run histograms, utilization, slots, each isolate's memory
+   * and its Rayon pool. Serve it on your metrics endpoint.
+   */
+  async metrics(): Promise<string> {
+    return metricsText(await this.health());
   }
 
   /**

@@ -11,13 +11,15 @@
  *       because of a replacement.
  *   I4. Each slot has at most one successor warming for it (`evaluate` skips
  *       an isolate that has one), and the pool at most one replacement for
- *       limits warming at a time (memory for two instances of one slot, not
- *       of all of them). Faults and a lack of headroom are exempt, and so are
- *       refills after a crash or an abort (isolate-faults.ts), which fill an
- *       empty slot.
+ *       limits or for replaceIsolate() warming at a time (memory for two
+ *       instances of one slot, not of all of them): one asked for meanwhile
+ *       waits its turn (`startWaitingReplacement`, when the warming one is
+ *       ready or failed). Faults and a lack of headroom are exempt, and so
+ *       are refills after a crash, an abort or a deadline (slot-restarts.ts),
+ *       which fill an empty slot.
  */
 import { deferred } from '../lib/proof-system/kernel/deferred.js';
-import { ProverPoolClosedError } from './errors.js';
+import { ProverPoolClosedError, ProverPoolConfigError } from './errors.js';
 import { moveIsolate } from './lifecycle.js';
 import { readingOf, type IsolateRecord, type PendingReplacement, type PoolCore } from './pool-core.js';
 import type { ReplacementReport, StopReason } from './pool-events.js';
@@ -30,11 +32,14 @@ const URGENT_METRICS: readonly ReplacementMetric[] = ['headroomBytes', 'outOfMem
 export function evaluate(core: PoolCore, record: IsolateRecord): void {
   if (core.state !== 'open' || record.state !== 'idle' || record.successor !== null) return;
   const now = core.platform.now();
-  if (core.slots.failures[record.slot]! >= core.config.maxStartFailures || now < core.slots.retryAtMs[record.slot]!) return;
+  const slot = core.slots[record.slot]!;
+  if (now < slot.retryAtMs) return; // a successor failed to start: the backoff first
   const result = decideReplacement(readingOf(core, record), core.config.limits, record.policy, core.policy, now);
   const { decision } = result;
-  // I4: one replacement for limits warming at a time.
-  if (decision.kind === 'replace' && !URGENT_METRICS.includes(decision.metric) && replacementWarming(core)) return;
+  const urgent = decision.kind === 'replace' && URGENT_METRICS.includes(decision.metric);
+  if (record.replacement !== null && !urgent) return; // waiting for its turn (I4)
+  // I4: one replacement for limits warming at a time; none after the slot's replacements were given up.
+  if (decision.kind === 'replace' && !urgent && (replacementWarming(core) || slot.replacementGivenUp)) return;
   record.policy = result.isolate;
   core.policy = result.pool;
   if (decision.kind === 'keep') {
@@ -44,7 +49,8 @@ export function evaluate(core: PoolCore, record: IsolateRecord): void {
     return;
   }
   core.events.emit('decision', { isolateId: record.id, decision });
-  replace(core, record, decision.metric, decision.reason);
+  if (record.replacement !== null) core.act.spawn(record.slot, 'replacement', record); // a fault does not wait its turn
+  else replace(core, record, decision.metric, decision.reason);
 }
 
 function replacementWarming(core: PoolCore): boolean {
@@ -52,12 +58,26 @@ function replacementWarming(core: PoolCore): boolean {
   return false;
 }
 
-/** Starts `record`'s successor; `record` keeps serving meanwhile (I3). */
+/** Decides `record`'s replacement; its successor starts now, or (I4) once the one warming is done. `record` keeps serving (I3). */
 function replace(core: PoolCore, record: IsolateRecord, metric: ReplacementMetric | 'requested', reason: string): PendingReplacement {
   const pending: PendingReplacement = { metric, reason, decidedAtMs: core.platform.now(), successorReadyAtMs: null, waiters: [] };
+  const urgent = metric !== 'requested' && URGENT_METRICS.includes(metric);
+  const waits = !urgent && replacementWarming(core);
   record.replacement = pending;
-  core.act.spawn(record.slot, 'replacement', record);
+  if (!waits) core.act.spawn(record.slot, 'replacement', record);
   return pending;
+}
+
+/** The oldest replacement waiting for its turn starts, once none warms (I4). */
+export function startWaitingReplacement(core: PoolCore): void {
+  if (core.state !== 'open' || replacementWarming(core)) return;
+  let next: IsolateRecord | null = null;
+  for (const record of core.isolates.values()) {
+    const pending = record.replacement;
+    if (pending === null || record.successor !== null || (record.state !== 'idle' && record.state !== 'busy')) continue;
+    if (next === null || pending.decidedAtMs < (next.replacement as PendingReplacement).decidedAtMs) next = record;
+  }
+  if (next !== null) core.act.spawn(next.slot, 'replacement', next);
 }
 
 /**
@@ -65,7 +85,10 @@ function replace(core: PoolCore, record: IsolateRecord, metric: ReplacementMetri
  * to the oldest serving isolate. Resolves with the report once the old
  * isolate is terminated; joins a replacement already under way.
  */
-export function replaceIsolate(core: PoolCore, isolateId?: number): Promise<ReplacementReport> {
+export function replaceIsolate(core: PoolCore, isolateId?: unknown): Promise<ReplacementReport> {
+  if (isolateId !== undefined && !(Number.isSafeInteger(isolateId) && (isolateId as number) >= 1)) {
+    return Promise.reject(new ProverPoolConfigError('replaceIsolate.isolateId', isolateId, "an isolate's id (a whole number from 1), or undefined for the oldest serving isolate"));
+  }
   if (core.state !== 'open') return Promise.reject(new ProverPoolClosedError('submitted', core.state));
   let target: IsolateRecord | null = null;
   for (const record of core.isolates.values()) {

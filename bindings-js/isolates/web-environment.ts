@@ -8,22 +8,34 @@
  * before (o1js/pool, which the module exports as `o1jsPool`): so each isolate
  * can stay under a ceiling, e.g. iOS's 1 GiB. Its health reports the memory's
  * real maximum. No per-thread heap or RSS figures exist in browsers.
+ *
+ * Channel: the isolate takes one message from its worker scope, the pool's
+ * `o1js-isolates:connect` carrying a private MessagePort, and from then on
+ * hears and answers the pool only on that port; the worker scope stays the
+ * proving module's.
  */
 import type { PoolHealth } from '../lib/proof-system/pool-health.js';
 import type { IsolateMemory } from './health.js';
 import { serveIsolate, type IsolateEnvironment, type ProvingModule } from './isolate-runtime.js';
 import type { ProverJobs, ProvingModuleExports } from './jobs.js';
-import type { InitMessage } from './protocol.js';
+import { CONNECT_TYPE, type InitMessage } from './protocol.js';
+
+/** The parts of a MessagePort used here. */
+interface PrivatePort {
+  postMessage(message: unknown): void;
+  addEventListener(type: 'message', listener: (event: { readonly data: unknown }) => void): void;
+  start(): void;
+}
 
 interface WorkerScope {
-  postMessage(message: unknown): void;
-  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  addEventListener(type: 'message', listener: (event: { readonly data: unknown; readonly ports?: readonly PrivatePort[] }) => void): void;
 }
 
 /** The browser environment, loading the proving module with `importModule`. */
 function webEnvironment(importModule: (url: string | null) => Promise<unknown>): IsolateEnvironment {
   return {
     platform: 'web',
+    fingerprint: () => null,
     beforeLoad() {
       // The memory is o1js's, created when its bindings load (configure, below).
     },
@@ -54,10 +66,20 @@ function webEnvironment(importModule: (url: string | null) => Promise<unknown>):
 /** Serves the pool from this worker, loading proving modules with `importModule`. */
 export function serveWebIsolate(importModule: (url: string | null) => Promise<unknown>): void {
   const scope = globalThis as unknown as WorkerScope;
+  let port: PrivatePort | null = null;
+  let handler: (message: unknown) => void = () => undefined;
+  scope.addEventListener('message', (event) => {
+    const first = event.ports?.[0];
+    if (port !== null || (event.data as { type?: unknown } | null)?.type !== CONNECT_TYPE || first === undefined) return;
+    port = first;
+    port.addEventListener('message', (message) => handler(message.data));
+    port.start();
+  });
   serveIsolate(
     {
-      post: (message) => scope.postMessage(message),
-      listen: (handler) => scope.addEventListener('message', (event) => handler(event.data)),
+      // Only ever called in answer to a message on the port.
+      post: (message) => port?.postMessage(message),
+      listen: (listener) => (handler = listener),
     },
     webEnvironment(importModule),
   );

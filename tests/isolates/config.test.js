@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MiB, load } from './lib.js';
 
-const { resolveProverPoolConfig, resolveCloseOptions, DEFAULT_CONFIG, DEFAULT_LIMITS } = await load('config.js');
+const { resolveProverPoolConfig, resolveCloseOptions, resolveRunOptions, DEFAULT_CONFIG, DEFAULT_LIMITS } = await load('config.js');
 const { ProverPoolConfigError } = await load('errors.js');
 const OPTS = { timeout: 5_000 };
 const M = 'file:///app/prover.js';
@@ -42,7 +42,12 @@ test('only a module resolves to the documented defaults', OPTS, () => {
       cooldownMs: 30_000,
       jitterFraction: 0,
     },
-    maxQueuedJobs: null,
+    maxQueuedJobs: 64,
+    jobTimeoutMs: null,
+    minIsolates: 1,
+    idleTimeoutMs: 60_000,
+    maxCrashes: 5,
+    crashWindowMs: 600_000,
     startTimeoutMs: 180_000,
     terminateTimeoutMs: 10_000,
     healthTimeoutMs: 5_000,
@@ -52,6 +57,31 @@ test('only a module resolves to the documented defaults', OPTS, () => {
   });
   assert.ok(Object.isFrozen(DEFAULT_CONFIG) && Object.isFrozen(DEFAULT_LIMITS));
   assert.ok(Object.isFrozen(resolveProverPoolConfig({ module: M, limits: { maxJobs: 3 } }).limits));
+});
+
+test('the queue is bounded by default (64 × isolates; null lifts the bound); minIsolates follows isolates and may not pass it', OPTS, () => {
+  assert.equal(resolveProverPoolConfig({ module: M, isolates: 3 }).maxQueuedJobs, 192);
+  assert.equal(resolveProverPoolConfig({ module: M, isolates: 3, maxQueuedJobs: null }).maxQueuedJobs, null);
+  assert.equal(resolveProverPoolConfig({ module: M, isolates: 3, maxQueuedJobs: 5 }).maxQueuedJobs, 5);
+  assert.equal(resolveProverPoolConfig({ module: M, isolates: 3 }).minIsolates, 3);
+  assert.equal(resolveProverPoolConfig({ module: M, isolates: 3, minIsolates: 0 }).minIsolates, 0);
+  assertRejects({ module: M, isolates: 2, minIsolates: 3 }, 'prover pool option minIsolates is 3: expected a whole number from 0 to isolates (2)');
+  assertRejects({ module: M, jobTimeoutMs: 0 }, "prover pool option jobTimeoutMs is 0: expected a whole number of milliseconds from 1 to 2147483647 (2^31 - 1), or null (no deadline)");
+  assertRejects({ module: M, maxCrashes: 0 }, 'prover pool option maxCrashes is 0: expected a whole number from 1 to 2^53 - 1');
+  assertRejects({ module: M, crashWindowMs: 0 }, 'prover pool option crashWindowMs is 0: expected a whole number of milliseconds from 1 to 2^53 - 1');
+  assertRejects({ module: M, idleTimeoutMs: 2 ** 31 }, 'prover pool option idleTimeoutMs is 2147483648: expected a whole number of milliseconds from 1 to 2147483647 (2^31 - 1)');
+});
+
+test("run()'s options: signal an AbortSignal, timeoutMs whole milliseconds, nothing else", OPTS, () => {
+  const config = resolveProverPoolConfig({ module: M, jobTimeoutMs: 5_000 });
+  const signal = new AbortController().signal;
+  assert.deepEqual(resolveRunOptions(undefined, config), { signal: null, timeoutMs: 5_000 });
+  assert.deepEqual(resolveRunOptions({ signal, timeoutMs: 10 }, config), { signal, timeoutMs: 10 });
+  const refused = (options, message) => assert.throws(() => resolveRunOptions(options, config), (e) => e instanceof ProverPoolConfigError && e.message === message);
+  refused(null, 'prover pool option run is null: expected an object { signal?, timeoutMs? }, or undefined');
+  refused({ signal: 'stop' }, 'prover pool option run.signal is "stop": expected an AbortSignal');
+  refused({ timeoutMs: 1.5 }, "prover pool option run.timeoutMs is 1.5: expected a whole number of milliseconds from 1 to 2147483647 (2^31 - 1), or null (the pool's jobTimeoutMs)");
+  refused({ timeout: 5 }, 'prover pool option run.timeout is 5: expected one of the known options: signal, timeoutMs');
 });
 
 test('every invalid field is refused with the same message shape', OPTS, () => {

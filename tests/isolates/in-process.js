@@ -2,8 +2,9 @@
 // real isolate runtime (isolate-runtime.js) in this thread, on a module object
 // the test makes, with messages structured-cloned and delivered on a later
 // turn, as between threads. The test decides when jobs end (deferreds) and
-// can crash an isolate; terminate() cuts its messages both ways. No timing
-// luck: every step the tests wait for is an event or a promise.
+// can crash an isolate, or post on its behalf (`inject`: on the private
+// channel, `stray`: on its public port); terminate() cuts its messages both
+// ways. No timing luck: every step the tests wait for is an event or a promise.
 import { GiB, MiB, deferred, load } from './lib.js';
 
 const { serveIsolate } = await load('isolate-runtime.js');
@@ -11,7 +12,8 @@ const { serveIsolate } = await load('isolate-runtime.js');
 /**
  * `makeModule(isolateId)` returns the proving module of that isolate.
  * Returns `{ platform, isolates }`: `isolates` maps id → { id, module,
- * terminated, keepAlive, crash(exit) }.
+ * terminated, keepAlive, token, crash(exit), inject(message), stray() }. A
+ * module's `moduleHash` (a test handle) is what its isolate's file hashes to.
  */
 export function inProcessPlatform(makeModule, { now = () => Date.now() } = {}) {
   const isolates = new Map();
@@ -43,6 +45,7 @@ export function inProcessPlatform(makeModule, { now = () => Date.now() } = {}) {
         },
         {
           platform: 'node',
+          fingerprint: () => module.moduleHash ?? null,
           beforeLoad() {},
           configure() {},
           importModule: async () => module,
@@ -57,6 +60,7 @@ export function inProcessPlatform(makeModule, { now = () => Date.now() } = {}) {
       );
       record.channel = {
         post(message) {
+          if (record.token === undefined) record.token = message.token; // init comes first
           const copy = structuredClone(message); // throws DataCloneError like postMessage
           later(() => deliverToIsolate(copy));
         },
@@ -71,6 +75,10 @@ export function inProcessPlatform(makeModule, { now = () => Date.now() } = {}) {
           holdLoop();
         },
       };
+      /** `message` arrives at the pool as if the isolate had posted it on its private channel. */
+      record.inject = (message) => later(() => handlers.message(message));
+      /** A message on the isolate thread's public port (the proving module's own). */
+      record.stray = () => later(() => handlers.stray());
       record.crash = (exit = { kind: 'exit', exitCode: 1, error: null }) => {
         alive = false;
         record.terminated = true; // its thread is gone
@@ -89,10 +97,13 @@ export function inProcessPlatform(makeModule, { now = () => Date.now() } = {}) {
 
 /**
  * A scripted proving module: `warm` and `work` jobs whose ends the test
- * controls, plus an o1jsPool whose health the test sets (`memory`).
+ * controls, plus an o1jsPool whose health the test sets (`memory`, or
+ * `state.health`, a function that replaces the whole reading).
  *   gate(name) → a deferred the next call of job `name` waits for
+ *   extraJobs(state) → more jobs (a test's own)
+ *   moduleHash → what the isolate's module file hashes to (its fingerprint)
  */
-export function scriptedModule(isolateId, { warm = async () => 'warm', memory = {} } = {}) {
+export function scriptedModule(isolateId, { warm = async () => 'warm', memory = {}, extraJobs = () => ({}), moduleHash = null } = {}) {
   const gates = new Map();
   const calls = [];
   let running = 0;
@@ -146,14 +157,17 @@ export function scriptedModule(isolateId, { warm = async () => 'warm', memory = 
       outOfMemory: async () => {
         throw Object.assign(new Error('plonk-wasm [OUT_OF_MEMORY] a job ran out of wasm memory'), { code: 'POOL_OUT_OF_MEMORY' });
       },
+      ...extraJobs(state),
     },
     o1jsPool: {
       poolHealth: () => {
         if (state.dead) throw new Error('Module terminated');
+        if (state.health !== undefined) return state.health();
         return { state: 'running', memory: { ...state.memory } };
       },
     },
     // Test handles (not part of a real module's shape; the runtime ignores them).
+    moduleHash,
     state,
     calls,
     gate(name) {

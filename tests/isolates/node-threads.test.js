@@ -88,18 +88,26 @@ test('process.exit, an uncaught error and a V8 heap out-of-memory in an isolate 
   }
 });
 
-test('aborting a running job terminates its isolate at once, even mid-block; queued jobs then run on the replacement', OPTS, async () => {
+test('aborting a running job terminates its isolate at once, even mid-block, and rejects it only once the isolate is stopped; queued jobs then run on the replacement', OPTS, async () => {
   const pool = await start();
   try {
     const controller = new AbortController();
     const started = nextEvent(pool, 'job-start');
     const blocked = pool.run('block', { ms: 30_000 }, { signal: controller.signal });
     const queued = pool.run('echo', { n: 'after' });
+    queued.catch(() => undefined); // awaited below; a failing assertion before must not leave it unhandled
     await started;
+    const order = [];
+    pool.on('isolate-exit', (e) => order.push(`isolate-exit ${e.isolateId} ${e.reason}`));
     const abortedAt = performance.now();
     const exited = nextEvent(pool, 'isolate-exit', (e) => e.reason === 'aborted');
     controller.abort();
-    await assert.rejects(blocked, (e) => e.code === 'PROVER_POOL_JOB_ABORTED' && e.phase === 'running');
+    await assert.rejects(
+      blocked.finally(() => order.push('rejected')),
+      (e) => e.code === 'PROVER_POOL_JOB_ABORTED' && e.phase === 'running',
+    );
+    // The rejection says the proof is no longer running: its isolate's exit came first.
+    assert.deepEqual(order, ['isolate-exit 1 aborted', 'rejected']);
     const exit = await exited;
     const stoppedMs = performance.now() - abortedAt;
     assert.ok(stoppedMs < 10_000, `the isolate was stopped ${stoppedMs.toFixed(0)} ms after the abort, not after its 30 s job`);

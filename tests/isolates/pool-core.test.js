@@ -5,27 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GiB, MiB, deferred, load, nextEvent, within } from './lib.js';
 import { inProcessPlatform, scriptedModule } from './in-process.js';
+import { MODULE, startPool } from './harness.js';
 
 const { ProverPool } = await load('prover-pool.js');
 const errors = await load('errors.js');
 const OPTS = { timeout: 20_000 };
-const MODULE = 'file:///in-process/prover.js';
-
-/** A pool on the in-process platform; `modules` maps isolate id → its scripted module. */
-async function startPool(options = {}, moduleOptions = () => ({})) {
-  const { platform, isolates } = inProcessPlatform((id) => scriptedModule(id, moduleOptions(id)));
-  const events = [];
-  const pool = await within(
-    10_000,
-    'the pool to start',
-    ProverPool.start(platform, { module: MODULE, warm: { name: 'warm', args: { cache: 'dir' } }, idleCheckIntervalMs: 60_000, ...options }),
-  );
-  for (const name of ['isolate-start', 'isolate-ready', 'isolate-exit', 'replacement', 'crash', 'decision', 'job-start', 'job-end', 'refuse', 'error']) {
-    pool.on(name, (payload) => events.push({ ...payload, job: payload.name, name }));
-  }
-  const module = (id) => isolates.get(id).module;
-  return { pool, isolates, module, events, close: () => within(10_000, 'close()', pool.close({ drain: false })) };
-}
 
 const servingIds = async (pool) => (await pool.health()).isolates.filter((i) => i.role === 'serving').map((i) => i.id);
 
@@ -49,14 +33,28 @@ test('isolates start one after another, each warmed, and the pool resolves once 
   await pool.close();
 });
 
-test('jobs run in submission order, one at a time per isolate, and resolve with the job value', OPTS, async () => {
-  const { pool, module, close } = await startPool({ isolates: 2 });
-  const results = await Promise.all([1, 2, 3, 4, 5].map((x) => pool.run('work', { x })));
-  assert.deepEqual(results.map((r) => r.args.x), [1, 2, 3, 4, 5]);
+test('jobs start in submission order (FIFO), one at a time per isolate, and resolve with the job value', OPTS, async () => {
+  const { pool, module, events, close } = await startPool({ isolates: 2 });
+  // Both isolates are held busy, so jobs 3 to 6 wait in the queue: the order they then start in is the scheduler's.
+  const gates = [module(1).gate('slow'), module(2).gate('slow')];
+  const bothBusy = nextEvent(pool, 'job-start', (e) => e.jobId === 2);
+  const held = [pool.run('slow', { x: 1 }), pool.run('slow', { x: 2 })];
+  const queued = [3, 4, 5, 6].map((x) => pool.run('work', { x }));
+  await bothBusy;
+  assert.equal((await pool.health()).queued, 4);
+  for (const gate of gates) gate.resolve('held');
+  const results = await Promise.all([...held, ...queued]);
+  assert.deepEqual(results.slice(2).map((r) => r.args.x), [3, 4, 5, 6], 'each job resolves with its own value');
+  const started = events.filter((e) => e.name === 'job-start').map((e) => e.jobId);
+  assert.deepEqual(started, [1, 2, 3, 4, 5, 6], 'jobs started on the isolates in the order they were submitted');
+  for (const id of [1, 2]) {
+    const arrived = module(id).calls.filter((c) => c.name === 'work').map((c) => c.args.x);
+    assert.deepEqual(arrived, [...arrived].sort((a, b) => a - b), `isolate ${id} got its queued jobs in submission order`);
+  }
   assert.ok(module(1).maxRunning <= 1 && module(2).maxRunning <= 1, 'never two jobs at once in one isolate');
   const health = await pool.health();
-  assert.equal(health.totals.jobsCompleted, 5);
-  assert.equal(health.isolates.reduce((n, i) => n + i.jobs, 0), 5);
+  assert.equal(health.totals.jobsCompleted, 6);
+  assert.equal(health.isolates.reduce((n, i) => n + i.jobs, 0), 6);
   await close();
 });
 
@@ -382,7 +380,7 @@ test('arguments that cannot be cloned fail that job only; a throwing listener do
   pool.on('job-start', () => {
     throw new Error('listener bug');
   });
-  await assert.rejects(pool.run('work', { f: () => 1 }), (e) => e.name === 'DataCloneError');
+  await assert.rejects(pool.run('work', { f: () => 1 }), (e) => e instanceof errors.ProverPoolArgumentError && e.code === 'PROVER_POOL_INVALID_ARGUMENT' && e.cause.name === 'DataCloneError');
   await assert.rejects(pool.run('returnFunction'), (e) => e.code === 'PROVER_POOL_JOB_FAILED' && e.remote.name === 'DataCloneError');
   assert.equal((await pool.run('work', { x: 1 })).args.x, 1);
   assert.ok(events.some((e) => e.name === 'error' && /listener of 'job-start' threw/.test(e.context)));

@@ -34,6 +34,8 @@ export {
 } from './errors.js';
 export type { PoolErrorCode, PoolMemoryErrorKind, WasmPoolErrorCode } from './errors.js';
 export type * from './pool-health.js';
+export { poolMetricsText, poolMetricFamilies, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
+export type { MetricFamily, Sample as MetricSample, HistogramSample, Labels as MetricLabels } from './kernel/prometheus.js';
 export type { CoordinatorOptions, CoordinatorConfig } from './coordinator-config.js';
 export type { PoolHealthCoordinator, CoordinatorState, CoordinatorEvents, DecisionEvent, RecycleEvent, RefuseEvent, ErrorEvent, CheckTrigger } from './pool-health-coordinator.js';
 export type { Decision, DecisionKind, RecycleMetric } from './coordinator-policy.js';

@@ -88,6 +88,8 @@ export async function isolates(): Promise<void> {
   expectType<{ proof: string; output: string }>()(proved);
   expectType<number>()(await prover.run('count'));
   expectType<string>()(await prover.run('name', undefined, { signal: AbortSignal.timeout(1_000) }));
+  expectType<string>()(await prover.run('name', undefined, { timeoutMs: 60_000 }));
+  expectType<string>()(await prover.metrics());
   // @ts-expect-error: no such job
   await prover.run('noSuchJob', {});
   // @ts-expect-error: the argument is { x, y }
@@ -101,7 +103,7 @@ export async function isolates(): Promise<void> {
   expectType<ProverPoolHealth>()(health);
   expectType<number | null>()(health.processRssBytes);
   prover.on('job-end', ({ outcome, runMs }) => {
-    expectType<'completed' | 'failed' | 'crashed' | 'aborted' | 'refused' | 'closed'>()(outcome);
+    expectType<'completed' | 'failed' | 'crashed' | 'aborted' | 'timed-out' | 'refused' | 'closed'>()(outcome);
     expectType<number | null>()(runMs);
   });
   {

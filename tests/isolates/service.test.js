@@ -1,0 +1,111 @@
+// What a proving service expects of the pool, as piscina and tinypool give
+// it, on the in-process platform: a per-job deadline; a bounded queue with
+// back-pressure events on its edges; wait and run histograms and utilization
+// in health(); idle scale-down that gives an isolate's memory back and starts
+// it again on demand.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { load, nextEvent, within } from './lib.js';
+import { startPool } from './harness.js';
+
+const errors = await load('errors.js');
+const OPTS = { timeout: 20_000 };
+
+test("a deadline: a running job's isolate is stopped, then the job rejects (typed); a queued one leaves the queue; the pool's default applies", OPTS, async () => {
+  const { pool, isolates, module, events, close } = await startPool({ jobTimeoutMs: 5_000 });
+  module(1).gate('slow'); // never resolves: an isolate that went silent looks the same
+  const refilled = nextEvent(pool, 'isolate-ready', (e) => e.cause === 'timeout');
+  const running = pool.run('slow', { x: 1 }, { timeoutMs: 80 });
+  const queued = pool.run('work', { x: 2 }, { timeoutMs: 40 });
+  await assert.rejects(queued, (e) => e instanceof errors.ProverPoolTimeoutError && e.phase === 'queued' && e.isolateId === null && e.timeoutMs === 40);
+  await assert.rejects(running, (e) => e instanceof errors.ProverPoolTimeoutError && e.code === 'PROVER_POOL_JOB_TIMEOUT' && e.phase === 'running' && e.isolateId === 1);
+  assert.equal(isolates.get(1).terminated, true);
+  const names = events.map((e) => (e.name === 'job-end' ? `job-end ${e.jobId} ${e.outcome}` : e.name === 'isolate-exit' ? `isolate-exit ${e.isolateId} ${e.reason}` : null)).filter(Boolean);
+  assert.deepEqual(names, ['job-end 2 timed-out', 'isolate-exit 1 timed-out', 'job-end 1 timed-out']);
+  assert.equal(module(1).calls.filter((c) => c.name === 'work').length, 0, 'the queued job never ran');
+  await refilled;
+  // The pool's jobTimeoutMs (5 s) is every job's deadline unless run() says otherwise: this one ends well within it.
+  assert.equal((await pool.run('work', { x: 3 })).args.x, 3);
+  assert.equal((await pool.health()).totals.jobsTimedOut, 2);
+  await close();
+});
+
+test('back-pressure: needs-drain when the queue reaches maxQueuedJobs, drain when it empties, once per edge', OPTS, async () => {
+  const { pool, module, events, close } = await startPool({ maxQueuedJobs: 2 });
+  const gate = module(1).gate('slow');
+  const started = nextEvent(pool, 'job-start');
+  const running = pool.run('slow');
+  await started;
+  const queued = [pool.run('work', { x: 1 })];
+  assert.equal(pool.needsDrain, false);
+  queued.push(pool.run('work', { x: 2 }));
+  assert.equal(pool.needsDrain, true);
+  await assert.rejects(pool.run('work', { x: 3 }), (e) => e.kind === 'queue-full');
+  const health = await pool.health();
+  assert.deepEqual([health.queued, health.maxQueuedJobs, health.needsDrain], [2, 2, true]);
+  const drained = nextEvent(pool, 'drain');
+  gate.resolve('done');
+  await Promise.all([running, ...queued]);
+  await drained;
+  assert.equal(pool.needsDrain, false);
+  const edges = events.filter((e) => e.name === 'needs-drain' || e.name === 'drain');
+  assert.deepEqual(edges.map((e) => [e.name, e.queued]), [['needs-drain', 2], ['drain', 0]]);
+  assert.equal(edges[0].maxQueuedJobs, 2);
+  await close();
+});
+
+test('health: wait and run histograms (buckets, sum, percentiles) and utilization, by the pool clock', OPTS, async () => {
+  let now = 1_000_000;
+  const { pool, module, close } = await startPool({}, () => ({}), { now: () => now });
+  const gate = module(1).gate('slow');
+  const started = nextEvent(pool, 'job-start');
+  const first = pool.run('slow'); // starts at once: waits 0 ms
+  await started;
+  now += 100;
+  const second = pool.run('work'); // queued behind it
+  now += 1_400;
+  const secondStarted = nextEvent(pool, 'job-start', (e) => e.jobId === 2);
+  gate.resolve('done'); // the first ran 1.5 s; the second waited 1.4 s
+  await Promise.all([first, second, secondStarted]);
+  const health = await pool.health();
+  const wait = health.waitTimeMs;
+  assert.deepEqual([wait.count, wait.sumMs, wait.minMs, wait.maxMs], [2, 1_400, 0, 1_400]);
+  const bucket = (h, leMs) => h.buckets.find((b) => b.leMs === leMs).count;
+  assert.deepEqual([bucket(wait, 10), bucket(wait, 1_000), bucket(wait, 2_500), bucket(wait, 600_000)], [1, 1, 2, 2], 'cumulative');
+  assert.ok(wait.p90Ms > 1_000 && wait.p90Ms <= 1_400, `p90 ${wait.p90Ms}`);
+  const run = health.runTimeMs;
+  assert.deepEqual([run.count, run.sumMs, run.minMs, run.maxMs], [2, 1_500, 0, 1_500]);
+  assert.equal(health.uptimeMs, 1_500);
+  assert.equal(health.busyMs, 1_500);
+  assert.equal(health.utilization, 1, 'one isolate, busy the whole time');
+  await close();
+});
+
+test('idle scale-down: an isolate above minIsolates idle for idleTimeoutMs is stopped; queued jobs start it again (a warm start)', OPTS, async () => {
+  const { pool, isolates, module, events, close } = await startPool({ isolates: 2, minIsolates: 1, idleTimeoutMs: 250, idleCheckIntervalMs: 25 });
+  const exit = await nextEvent(pool, 'isolate-exit', (e) => e.reason === 'idle', 5_000);
+  assert.equal(exit.isolateId, 2, 'the highest slot goes first');
+  assert.equal(isolates.get(2).terminated, true, 'its thread, and its memory, are gone');
+  let health = await pool.health();
+  assert.deepEqual(health.slots.map((s) => s.state), ['serving', 'parked']);
+  assert.equal(health.totals.idleStops, 1);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal((await pool.health()).isolates.length, 1, 'never below minIsolates');
+
+  const gate = module(1).gate('slow');
+  const onFirst = nextEvent(pool, 'job-start');
+  const held = pool.run('slow');
+  await onFirst;
+  const demanded = nextEvent(pool, 'isolate-ready', (e) => e.cause === 'demand');
+  const queued = pool.run('work', { x: 'demand' });
+  const ready = await demanded;
+  assert.deepEqual([ready.slot, ready.cause], [1, 'demand']);
+  assert.ok(module(ready.isolateId).calls.some((c) => c.name === 'warm'), 'it ran the warm step');
+  assert.equal((await queued).isolateId, ready.isolateId);
+  gate.resolve('held');
+  await held;
+  health = await pool.health();
+  assert.deepEqual(health.slots.map((s) => s.state), ['serving', 'serving']);
+  assert.ok(events.some((e) => e.name === 'isolate-start' && e.cause === 'demand'));
+  await close();
+});
