@@ -61,6 +61,10 @@ export interface KimchiWasmGlue {
   testTerminationsHeld?(): boolean;
   /** Test builds only (features fixture, test-exports). */
   testLossSignalOut?(generation: number): number;
+  /** Test builds only (features fixture, test-exports). */
+  testThreadStacks?(): Float64Array;
+  /** Test builds only (features fixture, test-exports). */
+  testResetAllocatorPeak?(): number;
   /** Instantiates synchronously (workers: the module and memory come in a message). */
   initSync(init: { module: WebAssembly.Module; memory?: WebAssembly.Memory }): RawExports;
   /** Instantiates on the page; `default.__wbindgen_wasm_module` is the compiled module afterwards. */

@@ -58,6 +58,10 @@ export declare const testStrayWriterControl: ((action: 'reset' | 'stop' | 'hold'
 export declare const testTerminationsHeld: (() => boolean) | undefined;
 /** Test builds only (features fixture, test-exports). */
 export declare const testLossSignalOut: ((generation: number) => number) | undefined;
+/** Test builds only (features fixture, test-exports). */
+export declare const testThreadStacks: (() => Float64Array) | undefined;
+/** Test builds only (features fixture, test-exports). */
+export declare const testResetAllocatorPeak: (() => number) | undefined;
 
 /** The instance's raw exports (the glue instantiates itself as it loads). */
 export declare const __wasm: RawExports;
