@@ -89,6 +89,9 @@ function lose(core: PoolCore, record: IsolateRecord, kind: IsolateCrashKind, det
 export function stopRunning(core: PoolCore, job: JobRecord, reason: 'aborted' | 'timed-out', error: ProverPoolAbortError | ProverPoolTimeoutError): void {
   const record = job.isolate as IsolateRecord;
   record.job = null; // I1
+  // It no longer runs (health shows no job on its isolate), so its busy time is counted now: busyMs never goes down.
+  job.stoppedAtMs = core.platform.now();
+  core.stats.busyMs += job.stoppedAtMs - (job.startedAtMs ?? job.stoppedAtMs);
   if (reason === 'aborted') core.totals.jobsAborted++;
   else core.totals.jobsTimedOut++;
   rejectReplacementWaiters(record, error);

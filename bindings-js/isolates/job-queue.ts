@@ -69,6 +69,7 @@ export function submit(core: PoolCore, name: unknown, args: unknown, options: un
     state: 'queued',
     submittedAtMs: core.platform.now(),
     startedAtMs: null,
+    stoppedAtMs: null,
     isolate: null,
     result: deferred<unknown>(),
     signal,
@@ -123,7 +124,8 @@ function admission(core: PoolCore, name: string): Error | null {
         'limits.memoryMaximumBytes or lower admissionHeadroomBytes.',
       { needed: limits.admissionHeadroomBytes, available: fresh.availableBytes ?? 0 },
     );
-  } else if (maxQueuedJobs !== null && core.queue.length >= maxQueuedJobs && pickIsolate(core) === null) {
+  } else if (maxQueuedJobs !== null && core.queue.length >= maxQueuedJobs + parkedSlots(core) && pickIsolate(core) === null) {
+    // A parked slot (idle scale-down) starts for a waiting job: its job is not one too many.
     refusal = new ProverPoolAdmissionError(
       'queue-full',
       name,
@@ -212,7 +214,7 @@ export function settle(core: PoolCore, job: JobRecord, outcome: JobOutcome, valu
   else job.result.reject(valueOrError);
   const now = core.platform.now();
   if (job.startedAtMs !== null) {
-    core.stats.busyMs += now - job.startedAtMs;
+    if (job.stoppedAtMs === null) core.stats.busyMs += now - job.startedAtMs; // else counted when it stopped (isolate-faults.ts)
     if (outcome === 'completed' || outcome === 'failed') core.stats.run.record(now - job.startedAtMs);
   }
   if (core.state === 'closing' && (outcome === 'completed' || outcome === 'failed')) core.closeCounts.drained++;
@@ -273,4 +275,9 @@ function failQueuedIfUnservable(core: PoolCore): void {
     }
     settle(core, job, error instanceof ProverPoolAdmissionError ? 'refused' : 'closed', error);
   }
+}
+
+/** Slots stopped by the idle scale-down, which a waiting job starts again (scale.ts). */
+function parkedSlots(core: PoolCore): number {
+  return core.slots.filter((slot) => slot.parked && slot.givenUp === null).length;
 }

@@ -40,6 +40,8 @@ export interface JobRecord {
   state: JobState;
   readonly submittedAtMs: number;
   startedAtMs: number | null;
+  /** When it left its isolate without an answer (aborted, timed out): its busy time is counted then, not when it settles. */
+  stoppedAtMs: number | null;
   isolate: IsolateRecord | null;
   readonly result: Deferred<unknown>;
   readonly signal: AbortSignal | null;

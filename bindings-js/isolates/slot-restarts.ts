@@ -86,6 +86,7 @@ export function refill(core: PoolCore, record: IsolateRecord, cause: 'crash' | '
 function scheduleRestart(core: PoolCore, slotIndex: number, delayMs: number, cause: StartCause): void {
   const slot = core.slots[slotIndex]!;
   if (slot.restartTimer !== null) return;
+  slot.retryAtMs = Math.max(slot.retryAtMs, core.platform.now() + delayMs); // health: when the slot starts again
   slot.restartTimer = setTimeout(() => {
     slot.restartTimer = null;
     if (core.state === 'open') core.act.spawn(slotIndex, cause, null);

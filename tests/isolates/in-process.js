@@ -14,8 +14,10 @@ const { serveIsolate } = await load('isolate-runtime.js');
  * Returns `{ platform, isolates }`: `isolates` maps id → { id, module,
  * terminated, keepAlive, token, crash(exit), inject(message), stray() }. A
  * module's `moduleHash` (a test handle) is what its isolate's file hashes to.
+ * `stopping(isolateId)` is what terminate() returns (resolved at once unless
+ * the test holds it).
  */
-export function inProcessPlatform(makeModule, { now = () => Date.now() } = {}) {
+export function inProcessPlatform(makeModule, { now = () => Date.now(), stopping = () => Promise.resolve() } = {}) {
   const isolates = new Map();
   // keepAlive(true) holds the event loop open, as a ref'd worker_thread does.
   let holder = null;
@@ -68,7 +70,7 @@ export function inProcessPlatform(makeModule, { now = () => Date.now() } = {}) {
           alive = false;
           record.terminated = true;
           holdLoop();
-          return Promise.resolve();
+          return stopping(isolateId); // a thread takes a moment to stop: the test may hold it
         },
         keepAlive(on) {
           record.keepAlive = on;

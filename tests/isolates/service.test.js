@@ -81,6 +81,35 @@ test('health: wait and run histograms (buckets, sum, percentiles) and utilizatio
   await close();
 });
 
+// busyMs is a counter (o1js_prover_pool_busy_seconds_total): an aborted job
+// leaves its isolate at once but settles only once the isolate is stopped;
+// its run time must not vanish from busyMs in between.
+test('busyMs never goes down: an aborted job counts as busy until it left its isolate, not until its isolate stopped', OPTS, async () => {
+  let now = 1_000_000;
+  let releaseFirst = null; // isolate 1's terminate() is held until the test lets it end
+  const firstStopping = new Promise((resolve) => (releaseFirst = resolve));
+  let firstTerminated = false;
+  const stopping = (id) => (id === 1 ? ((firstTerminated = true), firstStopping) : Promise.resolve());
+  const { pool, module, close } = await startPool({}, () => ({}), { now: () => now, stopping });
+  module(1).gate('slow');
+  const started = nextEvent(pool, 'job-start');
+  const controller = new AbortController();
+  const running = pool.run('slow', undefined, { signal: controller.signal });
+  running.catch(() => undefined);
+  await started;
+  now += 2_000;
+  const busyWhileRunning = (await pool.health()).busyMs;
+  controller.abort();
+  const busyWhileStopping = (await pool.health()).busyMs; // its isolate is held in terminate()
+  assert.equal(busyWhileRunning, 2_000);
+  assert.ok(busyWhileStopping >= busyWhileRunning, `busyMs went down from ${busyWhileRunning} to ${busyWhileStopping} while the aborted job's isolate stopped`);
+  assert.ok(firstTerminated, "the aborted job's isolate is being stopped");
+  releaseFirst();
+  await assert.rejects(running, (e) => e.code === 'PROVER_POOL_JOB_ABORTED');
+  assert.equal((await pool.health()).busyMs, 2_000, 'counted once');
+  await close();
+});
+
 test('idle scale-down: an isolate above minIsolates idle for idleTimeoutMs is stopped; queued jobs start it again (a warm start)', OPTS, async () => {
   const { pool, isolates, module, events, close } = await startPool({ isolates: 2, minIsolates: 1, idleTimeoutMs: 250, idleCheckIntervalMs: 25 });
   const exit = await nextEvent(pool, 'isolate-exit', (e) => e.reason === 'idle', 5_000);
@@ -108,4 +137,30 @@ test('idle scale-down: an isolate above minIsolates idle for idleTimeoutMs is st
   assert.deepEqual(health.slots.map((s) => s.state), ['serving', 'serving']);
   assert.ok(events.some((e) => e.name === 'isolate-start' && e.cause === 'demand'));
   await close();
+});
+
+// With no queue at all (maxQueuedJobs: 0), a parked slot is still capacity: a
+// job that finds every running isolate busy starts it rather than being
+// refused; only jobs beyond the parked slots are too many.
+test('maxQueuedJobs 0: a job starts a parked slot instead of being refused; the next one is queue-full', OPTS, async () => {
+  const { pool, module, close } = await startPool({ isolates: 2, minIsolates: 1, idleTimeoutMs: 100, idleCheckIntervalMs: 20, maxQueuedJobs: 0 });
+  await nextEvent(pool, 'isolate-exit', (e) => e.reason === 'idle', 5_000);
+  const gate = module(1).gate('slow');
+  const onFirst = nextEvent(pool, 'job-start');
+  const held = pool.run('slow');
+  await onFirst;
+  const demanded = nextEvent(pool, 'isolate-ready', (e) => e.cause === 'demand', 5_000);
+  const second = pool.run('work', { x: 'parked slot' });
+  second.catch(() => undefined); // asserted below
+  try {
+    await assert.rejects(pool.run('work', { x: 'one too many' }), (e) => e instanceof errors.ProverPoolAdmissionError && e.kind === 'queue-full');
+    const outcome = await within(5_000, 'the job for the parked slot', second.then((value) => ({ value }), (error) => ({ error })));
+    assert.ok('value' in outcome, `the job for the parked slot was refused: ${outcome.error?.message}`);
+    const ready = await demanded;
+    assert.equal(outcome.value.isolateId, ready.isolateId, 'the parked slot took it');
+  } finally {
+    gate.resolve('held');
+    await held;
+    await close();
+  }
 });
