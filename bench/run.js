@@ -21,6 +21,11 @@
 // 300 operations x 5 seeds, each in a fresh process on the 128 MiB build:
 // BENCH_CHAOS (1 | 0) and its knobs there; BENCH_ONLY=chaos runs it alone
 // and writes only chaos-results.json and chaos-table.md.
+// Isolate chaos (bench/isolates-chaos.js, issue 20): seeded chaos runs over the
+// prover isolate pool with real o1js, 300 operations x 2 seeds, each in a fresh
+// process; part of the isolate part of a full run (BENCH_ISOLATES_CHAOS=0
+// skips it); BENCH_ONLY=isolates-chaos runs it alone and writes only
+// isolates-chaos-results.json and isolates-chaos-table.md.
 import { fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, copyFileSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -30,13 +35,14 @@ import { barChart, stackedBarChart, timelineChart } from './svg.js';
 import { o1jsCharts, o1jsSection, o1jsTable } from './o1js.js';
 import { isolatesCharts, isolatesConfig, isolatesSection, isolatesTable } from './isolates.js';
 import { chaosConfig, chaosSection, chaosTable } from './chaos.js';
+import { isolatesChaosConfig, isolatesChaosSection, isolatesChaosTable } from './isolates-chaos.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = `${ROOT}build/bench/`;
 const DOCS = `${ROOT}docs/bench/`;
 const quick = process.env.BENCH_QUICK === '1';
 const only = process.env.BENCH_ONLY ?? '';
-if (!['', 'isolates', 'chaos'].includes(only)) throw new Error(`BENCH_ONLY=${only} is invalid: expected 'isolates', 'chaos' or unset`);
+if (!['', 'isolates', 'chaos', 'isolates-chaos'].includes(only)) throw new Error(`BENCH_ONLY=${only} is invalid: expected 'isolates', 'chaos', 'isolates-chaos' or unset`);
 const intFromEnv = (name, fallback) => {
   const value = Number(process.env[name] ?? fallback);
   if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name}=${process.env[name]} is invalid: expected a positive integer`);
@@ -63,6 +69,7 @@ const config = {
   },
   isolates: isolatesConfig(process.env),
   chaos: chaosConfig(process.env),
+  isolatesChaos: isolatesChaosConfig(process.env),
   only,
   publish: process.argv.includes('--publish'),
 };
@@ -535,6 +542,7 @@ function table(results) {
   if (results.o1js !== undefined) lines.push(o1jsTable(results.o1js));
   if (results.isolates !== undefined) lines.push(isolatesTable(results.isolates));
   if (results.chaos !== undefined) lines.push(chaosTable(results.chaos));
+  if (results.isolatesChaos !== undefined) lines.push(isolatesChaosTable(results.isolatesChaos));
   lines.push('', 'Web (optional): recycles of the web backend in headless Chromium, one run (ms)');
   if (web.skipped) {
     lines.push(`skipped: ${web.skipped}`);
@@ -705,6 +713,25 @@ function chaosFiles(chaos, meta) {
   };
 }
 
+/** The isolate chaos part's own files: its results and its table, with the machine. */
+function isolatesChaosFiles(section, meta) {
+  const header = `Prover isolates chaos benchmark: Node ${meta.node}, ${meta.cpus} CPUs (${meta.cpuModel}, ${meta.platform}), ${meta.date}`;
+  return {
+    'isolates-chaos-results.json': `${JSON.stringify({ meta, isolatesChaos: section }, null, 2)}\n`,
+    'isolates-chaos-table.md': `${header}\n${isolatesChaosTable(section)}\n`,
+  };
+}
+
+if (only === 'isolates-chaos') {
+  const section = await isolatesChaosSection(config.isolatesChaos, log);
+  const files = isolatesChaosFiles(section, machine());
+  writeOut(files);
+  console.log(files['isolates-chaos-table.md']);
+  console.log(`\nbenchmark (BENCH_ONLY=isolates-chaos) took ${((performance.now() - began) / 1000).toFixed(0)} s; wrote ${Object.keys(files).map((f) => `${OUT}${f}`).join(', ')}`);
+  if (config.publish) console.log(`copied them to ${DOCS}`);
+  process.exit(section.failed.length === 0 ? 0 : 1);
+}
+
 if (only === 'chaos') {
   const chaos = await chaosSection(config.chaos, log);
   const files = chaosFiles(chaos, machine());
@@ -734,6 +761,7 @@ results.web = await webSection().catch((error) => ({ skipped: `failed: ${error.m
 if (config.o1js.enabled) results.o1js = await o1jsSection(config.o1js, log);
 if (config.isolates.enabled) results.isolates = await runIsolates();
 if (config.chaos.enabled) results.chaos = await chaosSection(config.chaos, log);
+if (config.isolates.enabled && config.isolatesChaos.enabled) results.isolatesChaos = await isolatesChaosSection(config.isolatesChaos, log);
 results.meta = {
   ...machine(),
   builds: Object.fromEntries(
@@ -750,6 +778,7 @@ const files = {
   ...svgs,
   ...(results.isolates === undefined ? {} : isolatesFiles(results.isolates, results.meta)),
   ...(results.chaos === undefined ? {} : chaosFiles(results.chaos, results.meta)),
+  ...(results.isolatesChaos === undefined ? {} : isolatesChaosFiles(results.isolatesChaos, results.meta)),
 };
 writeOut(files);
 console.log(text);

@@ -21,6 +21,12 @@
 #   BENCH_ONLY=isolates scripts/bench.sh [--publish]
 #                                 only the prover-isolate part (needs only the o1js apps and tsc);
 #                                 writes and publishes only the isolates-* files
+#   BENCH_ONLY=isolates-chaos scripts/bench.sh [--publish]
+#                                 only the seeded chaos runs over the prover isolate pool (bench/isolates-chaos.js:
+#                                 tests/isolates/chaos.js, 300 operations with 4 real proofs x 2 seeds, each in a
+#                                 fresh process; also part of a full run's isolate part): jobs, faults by kind,
+#                                 lost / settled twice / hangs, memory post-warm against the end;
+#                                 writes isolates-chaos-results.json and isolates-chaos-table.md
 #   BENCH_ONLY=chaos scripts/bench.sh [--publish]
 #                                 only the chaos runs (bench/chaos.js: the chaos test's seeded
 #                                 random operations, 300 x 5 seeds, each seed in a fresh process on
@@ -29,7 +35,9 @@
 #                                 writes chaos-results.json and chaos-table.md (also: node bench/chaos.js)
 # Environment: BENCH_RUNS, BENCH_RECYCLES, BENCH_K, BENCH_PAIRS, BENCH_WEB (auto | 0 | 1),
 # BENCH_O1JS (1 | 0), BENCH_O1JS_PAIRS, BENCH_O1JS_PROOFS, BENCH_O1JS_RECYCLE_EVERY,
-# BENCH_ISOLATES (1 | 0: skip the isolate part of a full run), BENCH_ONLY (isolates | chaos),
+# BENCH_ISOLATES (1 | 0: skip the isolate part of a full run), BENCH_ONLY (isolates | chaos | isolates-chaos),
+# BENCH_ISOLATES_CHAOS (1 | 0), BENCH_ISOLATES_CHAOS_SEEDS (2), BENCH_ISOLATES_CHAOS_OPERATIONS (300),
+# BENCH_ISOLATES_CHAOS_PROOFS (4), BENCH_ISOLATES_CHAOS_SEED, BENCH_ISOLATES_CHAOS_SCALE_DOWN (1 | 0),
 # BENCH_CHAOS (1 | 0: skip the chaos runs of a full run), BENCH_CHAOS_SEEDS (5), BENCH_CHAOS_OPERATIONS (300),
 # BENCH_CHAOS_SEED (the first seed),
 # BENCH_ISOLATES_ROUNDS, BENCH_ISOLATES_PROOFS, BENCH_ISOLATES_MEMORY_PROOFS,
@@ -53,14 +61,14 @@ case "${BENCH_ONLY:-}" in
       "$ROOT/scripts/prepare-o1js-apps.sh"
     fi
     ;;
-  isolates)
+  isolates | isolates-chaos)
     "$ROOT/scripts/pack.sh" >/dev/null
     "$ROOT/scripts/prepare-o1js-apps.sh"
     ;;
   chaos) "$ROOT/scripts/ensure-staged.sh" node-small ;;
-  *) die 2 "BENCH_ONLY=$BENCH_ONLY: expected 'isolates', 'chaos' or unset" ;;
+  *) die 2 "BENCH_ONLY=$BENCH_ONLY: expected 'isolates', 'chaos', 'isolates-chaos' or unset" ;;
 esac
-if [ "${BENCH_ONLY:-}" = isolates ] || [ "${BENCH_ISOLATES:-1}" != 0 ]; then
+if [ "${BENCH_ONLY:-}" = isolates ] || [ "${BENCH_ONLY:-}" = isolates-chaos ] || [ "${BENCH_ISOLATES:-1}" != 0 ]; then
   info "compiling bindings-js (npx tsc -p tsconfig.json) for the prover isolates"
   (cd "$ROOT" && npx tsc -p "$ROOT/tsconfig.json") || die 21 "tsc reports type errors in bindings-js"
 fi
