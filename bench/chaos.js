@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CAUSES } from '../tests/node/chaos-memory.js';
+import { envInteger } from './env.js';
 
 const THIS = fileURLToPath(import.meta.url);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -22,12 +23,7 @@ const RESULT = 'chaos-result ';
 
 /** The section's config from the environment. */
 export function chaosConfig(env = process.env) {
-  const quick = env.BENCH_QUICK === '1';
-  const int = (name, normal, small, min = 1) => {
-    const value = Number(env[name] ?? (quick ? small : normal));
-    if (!Number.isSafeInteger(value) || value < min) throw new Error(`${name}=${env[name]} is invalid: expected a whole number >= ${min}`);
-    return value;
-  };
+  const int = (name, normal, small, min = 1) => envInteger(env, name, normal, small, min);
   return {
     enabled: env.BENCH_CHAOS !== '0',
     seeds: int('BENCH_CHAOS_SEEDS', 5, 2),

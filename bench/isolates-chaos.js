@@ -19,17 +19,14 @@
 // tests/isolates/chaos.js is loaded only when the section runs: it needs the
 // compiled bindings-js (tsc), which a benchmark without the isolate parts skips.
 
+import { envInteger } from './env.js';
+
 const MiB = 2 ** 20;
 const MINUTES = 60_000;
 
 /** The section's config from the environment. */
 export function isolatesChaosConfig(env = process.env) {
-  const quick = env.BENCH_QUICK === '1';
-  const int = (name, normal, small, min = 1) => {
-    const value = Number(env[name] ?? (quick ? small : normal));
-    if (!Number.isSafeInteger(value) || value < min) throw new Error(`${name}=${env[name]} is invalid: expected a whole number >= ${min}`);
-    return value;
-  };
+  const int = (name, normal, small, min = 1) => envInteger(env, name, normal, small, min);
   return {
     enabled: env.BENCH_ISOLATES_CHAOS !== '0',
     seeds: int('BENCH_ISOLATES_CHAOS_SEEDS', 2, 1),

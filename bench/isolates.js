@@ -32,6 +32,7 @@ import { existsSync, statSync, readdirSync, readFileSync, mkdirSync, writeFileSy
 import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { median, spread } from './stats.js';
+import { envInteger } from './env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MiB = 2 ** 20;
@@ -41,11 +42,7 @@ const GAP_GOAL_MS = 50;
 /** The section's config from the environment (BENCH_QUICK=1: a smoke run). */
 export function isolatesConfig(env = process.env) {
   const quick = env.BENCH_QUICK === '1';
-  const int = (name, normal, small) => {
-    const value = Number(env[name] ?? (quick ? small : normal));
-    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name}=${env[name]} is invalid: expected a positive integer`);
-    return value;
-  };
+  const int = (name, normal, small) => envInteger(env, name, normal, small);
   return {
     enabled: env.BENCH_ISOLATES !== '0',
     rounds: int('BENCH_ISOLATES_ROUNDS', 2, 1),
