@@ -38,16 +38,8 @@ test('a worker terminated while it runs wasm in a job does not count as gone: th
     const r = await harness.run(
       'the stray writer',
       async (h, { k, seed }) => {
-        const { backend, sleep, toHex } = h;
+        const { backend, toHex, until } = h;
         const w = backend.wasm;
-        /** Waits for `condition` (polled), at most 60 s, naming what it waited for. */
-        const until = async (what, condition) => {
-          const deadline = Date.now() + 60_000;
-          while (!(await condition())) {
-            if (Date.now() > deadline) throw new Error(`no ${what} within 60 s`);
-            await sleep(5);
-          }
-        };
         const events = [];
         const unsubscribe = backend.workerHost.on((event) => events.push(event));
         try {
@@ -140,15 +132,8 @@ test('a worker terminated for real in the middle of a job is proven gone by its 
     const r = await harness.run(
       'a stray writer terminated for real',
       async (h, { k, seed }) => {
-        const { backend, sleep, toHex } = h;
+        const { backend, toHex, until } = h;
         const w = backend.wasm;
-        const until = async (what, condition) => {
-          const deadline = Date.now() + 60_000;
-          while (!(await condition())) {
-            if (Date.now() > deadline) throw new Error(`no ${what} within 60 s`);
-            await sleep(5);
-          }
-        };
         try {
           return await backend.withThreadPool(async () => {
             const { generation, threads } = await backend.poolHealth();

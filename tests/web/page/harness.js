@@ -40,6 +40,15 @@ async function pollWhile(pending, read, everyMs) {
   return samples;
 }
 
+/** Waits for `condition` (polled every 5 ms), at most `ms`, naming what it waited for. */
+async function until(what, condition, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`no ${what} within ${ms / 1000} s`);
+    await sleep(5);
+  }
+}
+
 const ready = (async () => {
   await backend.initializeBindings();
   await backend.callInWorker('setPoolLogLevel', params.get('logLevel') ?? 'warn');
@@ -47,4 +56,4 @@ const ready = (async () => {
 })();
 ready.catch((error) => pageErrors.push(`initializeBindings failed: ${error?.stack ?? error}`));
 
-window.harness = { backend, errors, setNumberOfWorkers, pageErrors, ready, toHex, fromHex, sleep, pollWhile };
+window.harness = { backend, errors, setNumberOfWorkers, pageErrors, ready, toHex, fromHex, sleep, pollWhile, until };
