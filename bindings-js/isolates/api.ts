@@ -16,8 +16,9 @@ export {
   ProverPoolJobError,
   ProverPoolCrashError,
   ProverPoolStartError,
+  ProverPoolReplacementError,
 } from './errors.js';
-export type { ProverPoolErrorCode, RemoteError, JobPhase, AdmissionRefusal, IsolateCrashKind, StartStage } from './errors.js';
+export type { ProverPoolErrorCode, RemoteError, JobPhase, AdmissionRefusal, IsolateCrashKind, StartStage, ReplacementLoss } from './errors.js';
 export type * from './health.js';
 export type * from './jobs.js';
 export type { ReplacementLimitsOptions } from './config.js';

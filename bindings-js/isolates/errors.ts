@@ -13,6 +13,7 @@
 import { CodedError, fromPlainError, type PlainError } from '../lib/proof-system/kernel/errors.js';
 import { optionMessage } from '../lib/proof-system/kernel/options.js';
 import type { IsolateSnapshot } from './health.js';
+import type { StopReason } from './pool-events.js';
 
 export type ProverPoolErrorCode =
   | 'PROVER_POOL_INVALID_CONFIG'
@@ -24,7 +25,8 @@ export type ProverPoolErrorCode =
   | 'PROVER_POOL_INVALID_ARGUMENT'
   | 'PROVER_POOL_JOB_FAILED'
   | 'PROVER_POOL_ISOLATE_CRASHED'
-  | 'PROVER_POOL_START_FAILED';
+  | 'PROVER_POOL_START_FAILED'
+  | 'PROVER_POOL_REPLACEMENT_FAILED';
 
 /** An error as it crosses from an isolate: plain, structured-cloneable data (kernel `toPlainError`). */
 export type RemoteError = PlainError;
@@ -260,6 +262,41 @@ export class ProverPoolStartError extends ProverPoolError {
         (stage === 'module-changed'
           ? 'expected the module the pool started with: the pool keeps serving it with its other isolates. Create a new pool to deploy a new version.'
           : 'expected it to load the proving module and finish its warm step. Check the module path, that it imports a patched o1js, and the warm job.'),
+      cause,
+    );
+  }
+}
+
+/** How an isolate went before its replacement completed (a pool's close rejects with PROVER_POOL_CLOSED instead). */
+export type ReplacementLoss = Exclude<StopReason, 'closed'>;
+
+/**
+ * `PROVER_POOL_REPLACEMENT_FAILED`: replaceIsolate()'s isolate went before its
+ * successor served: it crashed, or a job on it was aborted or passed its
+ * deadline (which stops an isolate). `cause` is that isolate's loss or that
+ * job's error (another caller's: this replacement did not fail of it). Its
+ * slot is refilled as after any such loss; a successor already warming takes
+ * the slot.
+ */
+export class ProverPoolReplacementError extends ProverPoolError {
+  constructor(
+    readonly isolateId: number,
+    readonly loss: ReplacementLoss,
+    cause?: unknown,
+  ) {
+    const how = {
+      crashed: 'was lost (it crashed)',
+      'instance-terminated': 'was lost (its wasm instance trapped)',
+      aborted: 'was stopped: a job on it was aborted by its signal',
+      'timed-out': 'was stopped: a job on it passed its deadline',
+      idle: 'was stopped by idle scale-down',
+      'start-failed': 'failed to start',
+      replaced: 'was stopped without a successor',
+    }[loss];
+    super(
+      'PROVER_POOL_REPLACEMENT_FAILED',
+      `the replacement of isolate ${isolateId} did not complete: the isolate ${how} before its successor served. ` +
+        'Its slot is refilled as after any such loss: call replaceIsolate() again if you need a particular isolate replaced.',
       cause,
     );
   }

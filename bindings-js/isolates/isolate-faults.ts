@@ -19,7 +19,7 @@
  *       proof is no longer running (bounded by terminateTimeoutMs).
  */
 import { fromPlainError } from '../lib/proof-system/kernel/errors.js';
-import { ProverPoolCrashError, ProverPoolJobError, ProverPoolStartError, type IsolateCrashKind, type ProverPoolAbortError, type ProverPoolTimeoutError } from './errors.js';
+import { ProverPoolCrashError, ProverPoolJobError, ProverPoolReplacementError, ProverPoolStartError, type IsolateCrashKind, type ProverPoolAbortError, type ProverPoolTimeoutError } from './errors.js';
 import { moveIsolate } from './lifecycle.js';
 import { rejectReplacementWaiters, takeSnapshot, type IsolateRecord, type JobRecord, type PoolCore } from './pool-core.js';
 import { FROM_ISOLATE, type FailedMessage, type ResultMessage } from './protocol.js';
@@ -74,7 +74,7 @@ function lose(core: PoolCore, record: IsolateRecord, kind: IsolateCrashKind, det
     core.act.settle(job, 'crashed', error);
   }
   core.events.emit('crash', { isolateId: record.id, slot: record.slot, error });
-  rejectReplacementWaiters(record, error);
+  rejectReplacementWaiters(record, new ProverPoolReplacementError(record.id, kind === 'instance-terminated' ? 'instance-terminated' : 'crashed', error));
   const wasDraining = record.state === 'draining';
   void core.act.stop(record, kind === 'instance-terminated' ? 'instance-terminated' : 'crashed');
   if (!wasDraining) core.act.refill(record, 'crash', error); // a draining one's successor already serves
@@ -94,7 +94,8 @@ export function stopRunning(core: PoolCore, job: JobRecord, reason: 'aborted' | 
   core.stats.busyMs += job.stoppedAtMs - (job.startedAtMs ?? job.stoppedAtMs);
   if (reason === 'aborted') core.totals.jobsAborted++;
   else core.totals.jobsTimedOut++;
-  rejectReplacementWaiters(record, error);
+  // Its replaceIsolate() callers hear why it went, not this job's error (another caller's).
+  rejectReplacementWaiters(record, new ProverPoolReplacementError(record.id, reason, error));
   const wasDraining = record.state === 'draining';
   const stopped = core.act.stop(record, reason);
   if (!wasDraining) core.act.refill(record, reason === 'aborted' ? 'abort' : 'timeout', error);

@@ -35,7 +35,10 @@
  * isolate is lost), or a fault the instance survived but that calls for a
  * fresh one (out of wasm memory; a Rust panic that left the wasm as a bare
  * WebAssembly.Exception, which carries no message: the panic hook's console
- * line, seen while the job ran, gives it one).
+ * line, seen while the job ran, gives it one). Out of memory is also taken on
+ * o1js/pool's count of failed allocations rising during the job: the panic
+ * hook is installed only once o1js has built an index or proved, so an
+ * isolate's first out of memory may print nothing.
  *
  * A trap is taken only on evidence from the instance, the rule o1js/pool's
  * backend follows (errors.ts `PoolInstanceTerminatedError`): the job's error
@@ -45,7 +48,7 @@
  * the job's own code, or by another wasm module, is the job's failure, and
  * the isolate keeps serving.
  */
-import { safeString, toPlainError } from '../lib/proof-system/kernel/errors.js';
+import { safeString, toPlainError, withMemoryMaximum } from '../lib/proof-system/kernel/errors.js';
 import type { PoolHealth } from '../lib/proof-system/pool-health.js';
 import type { RemoteError } from './errors.js';
 import type { IsolateMemory, IsolateSnapshot } from './health.js';
@@ -95,6 +98,8 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
   let init: InitMessage | null = null;
   let module: ProvingModule | null = null;
   let jobsRun = 0;
+  /** o1js/pool's count of failed allocations at the last snapshot (`null`: unknown). */
+  let failedAllocations: number | null = null;
   let chain: Promise<void> = Promise.resolve();
   const panics = watchPanicLines();
 
@@ -119,6 +124,8 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
         poolError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       }
     }
+    const count = (pool as { memory?: { failedAllocations?: unknown } } | null)?.memory?.failedAllocations;
+    failedAllocations = typeof count === 'number' ? count : null;
     return { timestampMs: Date.now(), pool, poolError, memory: environment.memory(pool, init as InitMessage), jobsRun };
   };
   /** A snapshot, or `null` when taking it threw (e.g. o1js/pool's health of an unexpected shape). */
@@ -186,9 +193,9 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
     const started = performance.now();
     const job = (module as ProvingModule).jobs[message.name];
     const context: JobContext = { isolateId: (init as InitMessage).isolateId, jobId: message.jobId, platform: environment.platform };
-    let failure: RemoteError;
-    let reportedTerminated = false;
-    let fault: JobFault | null = null;
+    // Jobs run one at a time, so the count at the last snapshot is the count before this job.
+    const failedAllocationsBefore = failedAllocations;
+    let thrown: unknown;
     panics.reset();
     try {
       if (job === undefined) throw new Error(`the module has no job '${message.name}'`);
@@ -197,29 +204,18 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
       const runMs = performance.now() - started;
       const notSent = tryPost({ type: FROM_ISOLATE.result, jobId: message.jobId, value, runMs, snapshot: await trySnapshot() });
       if (notSent === null) return;
-      failure = plainError(notSent); // the value could not be cloned
+      thrown = notSent; // the value could not be cloned
     } catch (error) {
       jobsRun++;
-      failure = plainError(error);
-      reportedTerminated = failure.code === 'POOL_INSTANCE_TERMINATED';
-      const panic = panics.last();
-      if (isWasmException(error)) {
-        failure = {
-          name: 'WasmPanic',
-          message: `a Rust panic left the wasm as a WebAssembly.Exception: ${panic ?? '(no panic message was printed)'}`,
-          code: /\[OUT_OF_MEMORY\]/.test(panic ?? '') ? 'POOL_OUT_OF_MEMORY' : 'POOL_JOB_PANICKED',
-          stack: null,
-          fields: {},
-        };
-        fault = 'wasmPanic';
-      }
-      if (isOutOfMemory(error) || failure.code === 'POOL_OUT_OF_MEMORY') fault = 'outOfMemory';
+      thrown = error;
     }
     const after = await trySnapshot();
-    if (failure.name === 'WasmPanic' && after !== null) {
-      const { linearBytes, linearMaxBytes } = after.memory;
-      failure = { ...failure, message: `${failure.message}; linear memory ${linearBytes} of ${linearMaxBytes} bytes` };
-    }
+    const { failure, fault, reportedTerminated } = classifyFailure(thrown, {
+      panicLine: panics.last(),
+      // Evidence of out of memory even when the wasm gave no message (a panic before o1js installed its hook).
+      allocationFailed: failedAllocationsBefore !== null && failedAllocations !== null && failedAllocations > failedAllocationsBefore,
+      memory: after?.memory ?? null,
+    });
     // The evidence: o1js/pool said so, or its health read failed right after the job.
     const healthReadFailed = module?.o1jsPool?.poolHealth !== undefined && after !== null && after.pool === null;
     const instanceDead = reportedTerminated || healthReadFailed;
@@ -250,6 +246,42 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
       .then(() => handle(message))
       .catch((error) => console.error(`o1js/isolates: isolate ${init?.isolateId ?? '?'} could not handle a message: ${describeError(error)}`));
   });
+}
+
+/**
+ * What a job's failure was, for the pool: the error as plain data, the fault
+ * that calls for a fresh instance, and whether o1js/pool reported a trap.
+ * A bare WebAssembly.Exception (a Rust panic) gets its message from the
+ * panic line seen while the job ran; it is out of memory when that line says
+ * so or an allocation failed during the job. An out-of-memory message gets
+ * the isolate's real memory maximum.
+ */
+function classifyFailure(
+  thrown: unknown,
+  seen: { panicLine: string | null; allocationFailed: boolean; memory: IsolateMemory | null },
+): { failure: RemoteError; fault: JobFault | null; reportedTerminated: boolean } {
+  let failure = plainError(thrown);
+  const reportedTerminated = failure.code === 'POOL_INSTANCE_TERMINATED';
+  let fault: JobFault | null = null;
+  const { panicLine, allocationFailed, memory } = seen;
+  if (isWasmException(thrown)) {
+    const outOfMemory = /\[OUT_OF_MEMORY\]/.test(panicLine ?? '') || allocationFailed;
+    const linear = memory === null ? '' : `; linear memory ${memory.linearBytes} of ${memory.linearMaxBytes} bytes`;
+    const said = panicLine ?? (allocationFailed ? 'no panic message was printed, but an allocation failed during the job (o1js/pool health)' : '(no panic message was printed)');
+    failure = {
+      name: 'WasmPanic',
+      message: `a Rust panic left the wasm as a WebAssembly.Exception: ${said}${linear}`,
+      code: outOfMemory ? 'POOL_OUT_OF_MEMORY' : 'POOL_JOB_PANICKED',
+      stack: null,
+      fields: {},
+    };
+    fault = 'wasmPanic';
+  }
+  if (isOutOfMemory(thrown) || failure.code === 'POOL_OUT_OF_MEMORY' || allocationFailed) {
+    fault = 'outOfMemory';
+    failure = { ...failure, message: withMemoryMaximum(failure.message, memory?.linearMaxBytes ?? null) };
+  }
+  return { failure, fault, reportedTerminated };
 }
 
 /** Anything thrown, as plain data; never throws (an error whose fields throw when read is described instead). */

@@ -162,13 +162,17 @@ export function dispatch(core: PoolCore): void {
 /**
  * An idle isolate with the headroom for a job: isolates not being replaced
  * first (a retiring one still serves while its successor warms), then the
- * one with the fewest jobs, then the oldest.
+ * one with the fewest jobs, then the oldest. A faulted isolate (its last job
+ * ran out of memory or panicked) takes none while its successor warms: a
+ * job waits for the fresh instance rather than fail on the suspect one. If
+ * the successor fails to start, the faulted one serves again until the next.
  */
 function pickIsolate(core: PoolCore): IsolateRecord | null {
   const rank = (r: IsolateRecord) => [r.successor === null ? 0 : 1, r.jobs, r.id] as const;
   let best: IsolateRecord | null = null;
   for (const record of core.isolates.values()) {
     if (record.state !== 'idle' || !admitsJob(readingOf(core, record), core.config.limits)) continue;
+    if (record.fault !== null && record.successor !== null) continue;
     if (best === null) {
       best = record;
       continue;

@@ -19,7 +19,7 @@
  *       which fill an empty slot.
  */
 import { deferred } from '../lib/proof-system/kernel/deferred.js';
-import { ProverPoolClosedError, ProverPoolConfigError } from './errors.js';
+import { ProverPoolClosedError, ProverPoolConfigError, ProverPoolReplacementError } from './errors.js';
 import { moveIsolate } from './lifecycle.js';
 import { readingOf, type IsolateRecord, type PendingReplacement, type PoolCore } from './pool-core.js';
 import type { ReplacementReport, StopReason } from './pool-events.js';
@@ -132,7 +132,9 @@ export function settleReplacement(core: PoolCore, record: IsolateRecord, reason:
   if (pending === null) return;
   const successor = record.successor;
   if (reason !== 'replaced' || successor === null) {
-    for (const waiter of pending.waiters) waiter.reject(new ProverPoolClosedError('submitted', `stopping isolate ${record.id} (${reason})`));
+    // Crashes, aborts and deadlines told the waiters already (isolate-faults.ts): here, idle scale-down or a close.
+    const error = reason === 'closed' ? new ProverPoolClosedError('submitted', core.state) : new ProverPoolReplacementError(record.id, reason);
+    for (const waiter of pending.waiters) waiter.reject(error);
     return;
   }
   const { startedMs, endedMs, rssBefore, rssAfter } = times;

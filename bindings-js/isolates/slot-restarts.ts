@@ -54,6 +54,7 @@ export function startFailed(core: PoolCore, record: IsolateRecord, error: Prover
       slot.replacementGivenUp = true;
       core.events.emit('slot-given-up', { slot: record.slot, reason: 'replacement-start-failures', count: failures, error, servingIsolateId: predecessor.id });
     }
+    core.act.dispatch(); // a faulted predecessor takes jobs again until the next successor (job-queue.ts pickIsolate)
     return;
   }
   if (failures >= core.config.maxStartFailures) {

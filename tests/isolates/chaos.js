@@ -23,8 +23,12 @@
 //    uncaught error, trap: PROVER_POOL_ISOLATE_CRASHED (kind exit / exit /
 //    instance-terminated); throw: PROVER_POOL_JOB_FAILED with the thrown
 //    message, code and field; out of memory: PROVER_POOL_JOB_FAILED, remote
-//    code POOL_OUT_OF_MEMORY or POOL_JOB_PANICKED (a WasmPanic), and its
-//    isolate replaced at once (metric outOfMemory or wasmPanic); a refusal
+//    code POOL_OUT_OF_MEMORY (also on an isolate that has not proved yet,
+//    whose wasm prints no panic line), a message naming the isolate's own
+//    memory maximum, and its isolate replaced at once (metric outOfMemory or
+//    wasmPanic) without taking another job meanwhile; replaceIsolate()
+//    resolves, or rejects with PROVER_POOL_REPLACEMENT_FAILED naming its
+//    isolate (never another caller's job error); a refusal
 //    only at run(), typed `queue-full`; a job with a random late abort may
 //    end either way;
 //  - the pool's invariants seen from its events: one job per isolate at a time
@@ -479,6 +483,9 @@ export async function runIsolateChaos(options) {
       (error) => {
         entry.outcome = error instanceof ProverPoolError ? error.code : error instanceof RangeError ? 'RangeError' : `unexpected: ${error?.stack ?? error}`;
         if (target === 'stale' && !(error instanceof RangeError)) problem(`replaceIsolate(${isolateId}) of an isolate that exited rejected with ${error}, expected a RangeError`);
+        // Its isolate may go first (a crash, or another caller's abort or deadline there): the replacement's own error says so.
+        if (error instanceof ProverPoolError && error.code !== 'PROVER_POOL_REPLACEMENT_FAILED') problem(`replaceIsolate(${isolateId ?? ''}) rejected with ${error.code}: ${error.message}`);
+        if (error instanceof ProverPoolError && isolateId !== undefined && error.isolateId !== isolateId) problem(`replaceIsolate(${isolateId}) rejected naming isolate ${error.isolateId}`);
         if (entry.outcome.startsWith('unexpected')) problem(`replaceIsolate(${isolateId ?? ''}) rejected with ${error?.stack ?? error}`);
       },
     );
@@ -593,7 +600,9 @@ export async function runIsolateChaos(options) {
         }
         if (outcome === 'PROVER_POOL_JOB_FAILED' && job.kind === 'oom') {
           const { remote } = error;
-          if (!['POOL_OUT_OF_MEMORY', 'POOL_JOB_PANICKED'].includes(remote.code)) problem(`${where}: out of memory came back as ${remote.name} [${remote.code}]: ${remote.message}`);
+          if (remote.code !== 'POOL_OUT_OF_MEMORY') problem(`${where}: out of memory came back as ${remote.name} [${remote.code}]: ${remote.message}`);
+          const stated = /linear memory [\d.]+ MiB of ([\d.]+) MiB/.exec(remote.message)?.[1];
+          if (stated !== undefined && Number(stated) !== memoryMaximumBytes / MiB) problem(`${where}: the out-of-memory message names a maximum of ${stated} MiB, the isolate's is ${memoryMaximumBytes / MiB} MiB`);
           oomIsolates.push({ isolateId: error.isolateId, code: remote.code, name: remote.name, endOrder: ends[0]?.order ?? Infinity });
         }
         if (outcome === 'PROVER_POOL_ISOLATE_CRASHED') {
@@ -634,6 +643,8 @@ export async function runIsolateChaos(options) {
       if (exit === undefined) problem(`isolate ${isolateId} ran out of memory (${code}) but never exited`);
       oom.exitReason = exit?.reason ?? null;
       oom.jobsAfter = [...seen.starts.values()].filter((s) => s.isolateId === isolateId && s.order > oom.endOrder).length;
+      // Its successor warms meanwhile (no start fails here): a job waits for it rather than fail on the exhausted instance.
+      if (oom.jobsAfter > 0) problem(`isolate ${isolateId} ran out of memory (${code}), then took ${oom.jobsAfter} more jobs while its successor warmed`);
       if (decided === undefined) problem(`isolate ${isolateId} ran out of memory (${code}): no replacement decision for it (${JSON.stringify(seen.decisions.filter((d) => d.isolateId === isolateId))})`);
       if (exit?.linearBytes !== null && exit?.linearBytes !== undefined) {
         memoryPeaks.push(exit.linearBytes);

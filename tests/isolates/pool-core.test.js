@@ -232,6 +232,106 @@ test('a Rust panic that left the wasm (a bare WebAssembly.Exception) fails its j
   await close();
 });
 
+const bareException = () => new WebAssembly.Exception(new WebAssembly.Tag({ parameters: [] }), []);
+
+test("a panic that printed nothing is out of memory when o1js/pool counted a failed allocation during the job; else it is a panic", OPTS, async () => {
+  // o1js installs its panic hook only once it built an index or proved: an isolate's first out of memory may print no line.
+  const { pool, close } = await startPool({ limits: { cooldownMs: 3_600_000 } }, () => ({
+    memory: { failedAllocations: 3 },
+    extraJobs: (state) => ({
+      silentPanic: async () => {
+        throw bareException();
+      },
+      silentOutOfMemory: async () => {
+        state.memory.failedAllocations++;
+        throw bareException();
+      },
+    }),
+  }));
+  const firstReplaced = nextEvent(pool, 'replacement');
+  await assert.rejects(pool.run('silentPanic'), (e) => e.remote.name === 'WasmPanic' && e.remote.code === 'POOL_JOB_PANICKED' && /no panic message was printed/.test(e.remote.message));
+  assert.equal((await firstReplaced).metric, 'wasmPanic');
+  const secondReplaced = nextEvent(pool, 'replacement');
+  await assert.rejects(pool.run('silentOutOfMemory'), (e) => {
+    assert.equal(e.isolateId, 2);
+    assert.equal(e.remote.name, 'WasmPanic');
+    assert.equal(e.remote.code, 'POOL_OUT_OF_MEMORY');
+    assert.match(e.remote.message, /an allocation failed during the job/);
+    return true;
+  });
+  assert.equal((await secondReplaced).metric, 'outOfMemory');
+  await close();
+});
+
+test("an out-of-memory message names the isolate's memory maximum, not the 4 GiB the module declares", OPTS, async () => {
+  const wasmMessage =
+    'plonk-wasm [OUT_OF_MEMORY] out of memory: a request for 4194304 bytes (4.0 MiB) failed; allocator live 1000.0 MiB, peak 1010.0 MiB, ' +
+    'linear memory 1024.0 MiB of 4096.0 MiB. The failed job\'s allocations were released and the pool keeps working';
+  const { pool, close } = await startPool({ limits: { cooldownMs: 3_600_000 } }, () => ({
+    extraJobs: () => ({
+      declaredMaximum: async () => {
+        throw Object.assign(new Error(`a job ran out of wasm memory (${wasmMessage})`), { name: 'PoolMemoryError', code: 'POOL_OUT_OF_MEMORY' });
+      },
+    }),
+  }));
+  await assert.rejects(pool.run('declaredMaximum'), (e) => {
+    assert.match(e.remote.message, /linear memory 1024\.0 MiB of 1024\.0 MiB\./, 'the isolate\'s maximum (its health says 1 GiB)');
+    assert.doesNotMatch(e.remote.message, /4096/);
+    return true;
+  });
+  await close();
+});
+
+test('a faulted isolate takes no job while its successor warms: the job waits for the fresh instance', OPTS, async () => {
+  const warm2 = deferred();
+  const { pool, close } = await startPool({ limits: { cooldownMs: 3_600_000 } }, (id) => ({ warm: id === 2 ? () => warm2.promise : undefined }));
+  await assert.rejects(pool.run('outOfMemory'), (e) => e.remote.code === 'POOL_OUT_OF_MEMORY');
+  const next = pool.run('work', { x: 1 });
+  const seen = await pool.health();
+  assert.deepEqual(seen.isolates.map((i) => [i.id, i.state]), [[1, 'idle'], [2, 'starting']], 'isolate 1 stays idle: the job is queued');
+  assert.equal(seen.queued, 1);
+  warm2.resolve('warm');
+  assert.equal((await next).isolateId, 2);
+  await close();
+});
+
+test("a faulted isolate serves again when its successor fails to start (until the next one)", OPTS, async () => {
+  const { pool, close } = await startPool({ limits: { cooldownMs: 3_600_000 }, restartDelayMs: 60_000 }, (id) => ({
+    warm: id === 2 ? async () => Promise.reject(new Error('the successor cannot warm')) : undefined,
+  }));
+  const failedStart = nextEvent(pool, 'isolate-exit', (e) => e.reason === 'start-failed');
+  await assert.rejects(pool.run('outOfMemory'), (e) => e.remote.code === 'POOL_OUT_OF_MEMORY');
+  const next = pool.run('work', { x: 2 });
+  await failedStart;
+  assert.equal((await within(5_000, 'the job on the faulted isolate', next)).isolateId, 1);
+  await close();
+});
+
+test("replaceIsolate() rejects with the replacement's own error when another caller's job on its isolate is aborted or times out", OPTS, async () => {
+  for (const how of ['abort', 'deadline']) {
+    const warm2 = deferred();
+    const { pool, module, close } = await startPool({}, (id) => ({ warm: id === 2 ? () => warm2.promise : undefined }));
+    module(1).gate('slow');
+    const controller = new AbortController();
+    const job = pool.run('slow', {}, how === 'abort' ? { signal: controller.signal } : { timeoutMs: 50 });
+    const replacing = pool.replaceIsolate(1);
+    if (how === 'abort') controller.abort(new Error('the caller gave up'));
+    await assert.rejects(job, (e) => e.code === (how === 'abort' ? 'PROVER_POOL_JOB_ABORTED' : 'PROVER_POOL_JOB_TIMEOUT'));
+    await assert.rejects(within(5_000, 'replaceIsolate()', replacing), (e) => {
+      assert.ok(e instanceof errors.ProverPoolReplacementError, `${how}: ${e}`);
+      assert.equal(e.code, 'PROVER_POOL_REPLACEMENT_FAILED');
+      assert.equal(e.isolateId, 1);
+      assert.equal(e.loss, how === 'abort' ? 'aborted' : 'timed-out');
+      assert.match(e.message, /the replacement of isolate 1 did not complete/);
+      assert.equal(e.cause?.code, how === 'abort' ? 'PROVER_POOL_JOB_ABORTED' : 'PROVER_POOL_JOB_TIMEOUT', 'the job\'s error is the cause');
+      return true;
+    });
+    warm2.resolve('warm');
+    assert.equal((await pool.run('work', { x: how })).isolateId, 2, 'the warming successor took the slot');
+    await close();
+  }
+});
+
 test('admission: unknown jobs, a full queue and a closed pool are refused at once, with typed errors', OPTS, async () => {
   const { pool, module, events, close } = await startPool({ maxQueuedJobs: 1 });
   await assert.rejects(pool.run('nope'), (e) => e instanceof errors.ProverPoolUnknownJobError && e.jobName === 'nope' && e.known.includes('work'));

@@ -37,6 +37,17 @@ test('an out-of-memory PanicError maps to PoolMemoryError with the original as c
   assert.doesNotMatch(mapped.message, /\[OUT_OF_MEMORY\]/);
 });
 
+test("an out-of-memory message names the memory's real maximum (the host's health), not the 4 GiB the module declares", OPTS, () => {
+  const original = new PanicError(
+    'plonk-wasm [OUT_OF_MEMORY] out of memory: a request for 4194304 bytes (4.0 MiB) failed; allocator live 500.0 MiB, peak 510.0 MiB, linear memory 512.0 MiB of 4096.0 MiB',
+  );
+  const page = fromWasmError(original, { health: healthWith({ memory: { linearMaxBytes: 512 * 2 ** 20 } }) });
+  assert.ok(page instanceof PoolMemoryError);
+  assert.match(page.message, /linear memory 512\.0 MiB of 512\.0 MiB/);
+  const unknown = fromWasmError(original, {});
+  assert.match((unknown as Error).message, /linear memory 512\.0 MiB of 4096\.0 MiB/, 'no health: the message is left as the wasm wrote it');
+});
+
 test('a poisoned PanicError maps to PoolPoisonedError with generation and reason from the health', OPTS, () => {
   const original = new PanicError('plonk-wasm [POOL_POISONED] thread pool generation 3 is poisoned: worker 1 exited');
   const health = healthWith({ state: 'poisoned', poisoned: { generation: 3, reason: 'worker 1 exited' } });

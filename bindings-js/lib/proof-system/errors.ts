@@ -8,7 +8,7 @@
  * and what to do. `fromWasmError` turns the errors plonk-wasm throws into
  * these classes.
  */
-import { CodedError } from './kernel/errors.js';
+import { CodedError, withMemoryMaximum } from './kernel/errors.js';
 import { optionMessage } from './kernel/options.js';
 import type { PoolHealth } from './pool-health.js';
 
@@ -278,7 +278,7 @@ export function fromWasmError(error: unknown, context: WasmErrorContext = {}): u
 
   if (code === 'OUT_OF_MEMORY') {
     return new PoolMemoryError(
-      `a job ran out of wasm memory (${detail}); expected it to fit in the module's memory maximum. ` +
+      `a job ran out of wasm memory (${withMemoryMaximum(detail, health?.memory.linearMaxBytes ?? null)}); expected it to fit in the module's memory maximum. ` +
         `The wasm released the job's memory and the pool still works: retry with a smaller job or fewer ` +
         `threads, or use a build with a larger memory maximum.`,
       { kind: 'job-out-of-memory', health, cause: error },

@@ -98,6 +98,9 @@ impl fmt::Display for Failure {
             telemetry::linear_memory_bytes(),
             telemetry::linear_memory_max_bytes(),
         ) {
+            // `max` is the module's declared maximum: wasm cannot read its
+            // memory's own. The JS that made a smaller memory rewrites this
+            // phrase (kernel/errors.ts `withMemoryMaximum`): keep its shape.
             (Some(size), Some(max)) => write!(
                 f,
                 "linear memory {:.1} MiB of {:.1} MiB",

@@ -63,6 +63,18 @@ export function toPlainError(error: unknown): PlainError {
 toPlainError.deps = [cloneableCopy, safeString];
 
 /**
+ * Puts the memory's real maximum into an out-of-memory message. The wasm
+ * writes the maximum its module declares (4 GiB): wasm cannot read its
+ * memory's own. Whoever made the memory (a page's configured maximum, an
+ * isolate's limit) knows the real one; without it the message is unchanged.
+ */
+export function withMemoryMaximum(message: string, maximumBytes: number | null): string {
+  if (maximumBytes === null) return message;
+  const mib = (maximumBytes / 2 ** 20).toFixed(1);
+  return message.replace(/(linear memory [\d.]+ MiB of )[\d.]+ MiB/g, `$1${mib} MiB`);
+}
+
+/**
  * An Error rebuilt from `toPlainError`'s data: name, message, code and stack,
  * and the context fields as own properties. Data that crossed a thread is
  * not trusted to shape the error: a field may not replace the prototype
