@@ -19,6 +19,8 @@ import {
 import { createBackend, type BackendPlatform } from '../../bindings-js/lib/proof-system/host/backend.js';
 import { guardInstanceExports, type InstanceGuard } from '../../bindings-js/lib/proof-system/host/instance-guard.js';
 import { workerExecArgv } from '../../bindings-js/lib/proof-system/host/worker-exec-argv.js';
+import { CurrentThread } from '../../bindings-js/lib/proof-system/host/current-thread.js';
+import { EventEmitter } from 'node:events';
 import { HEALTH_READ_TIMEOUT_MS } from '../../bindings-js/lib/proof-system/health-read.js';
 import { poolHealthReader } from '../../bindings-js/lib/proof-system/pool-api.js';
 import { MessageChannel } from 'node:worker_threads';
@@ -446,6 +448,23 @@ test('keepingAlive refs the worker while its own requests are pending, and only 
 
   await assert.rejects(alive.ask('missing'), /unknown request 'missing'/);
   assert.deepEqual(refs, ['ref', 'unref', 'ref', 'unref'], 'a failed request is let go too');
+});
+
+test("a supervisor's late 'exit' does not forget the successor spawned after its 'error' (Node reports both, turns apart)", () => {
+  const supervisors = new CurrentThread<string>();
+  const ends: string[] = [];
+  const first = new EventEmitter();
+  supervisors.adopt(first, 'first', (why) => ends.push(`first ${why}`));
+  first.emit('error', new Error('boom'));
+  assert.equal(supervisors.value, null, "the 'error' ends it");
+  const second = new EventEmitter();
+  supervisors.adopt(second, 'second', (why) => ends.push(`second ${why}`)); // e.g. a new pool started by the rejected request's caller
+  first.emit('exit', 1);
+  assert.equal(supervisors.value, 'second', "the first thread's 'exit' must not forget the second");
+  assert.deepEqual(ends, ['first failed: boom'], 'each end is heard once');
+  second.emit('exit', 0);
+  assert.equal(supervisors.value, null);
+  assert.deepEqual(ends, ['first failed: boom', 'second exited with code 0']);
 });
 
 test("a pool thread's Node options: the parent's, without --input-type in either spelling", () => {

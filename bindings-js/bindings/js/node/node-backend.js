@@ -34,6 +34,7 @@ import { isMainThread, MessageChannel, parentPort, workerData, Worker } from 'no
 import { createBackend } from '../../../lib/proof-system/host/backend.js';
 import { guardInstanceExports } from '../../../lib/proof-system/host/instance-guard.js';
 import { channelOf, keepingAlive, requester, serve } from '../../../lib/proof-system/host/protocol.js';
+import { CurrentThread } from '../../../lib/proof-system/host/current-thread.js';
 import { routeRayonMessage, runRayonWorker } from '../../../lib/proof-system/host/rayon-worker.js';
 import { healthPortOperations, refuseOnHealthPort, runSupervisor } from '../../../lib/proof-system/host/supervisor.js';
 import { workerExecArgv } from '../../../lib/proof-system/host/worker-exec-argv.js';
@@ -95,35 +96,29 @@ export { poolHealthCoordinator, workerHost, openPoolHealthPort };
 
 // ------------------------------------------------------- main (or prover) thread
 
-/** The supervisor thread, spawned with the first generation, and the requests to it. */
-let supervisor = /** @type {{ worker: Worker, requests: import('../../../lib/proof-system/host/protocol.js').Requester, keptAlive: Pick<import('../../../lib/proof-system/host/protocol.js').Requester, 'ask'> } | null} */ (null);
+/**
+ * The supervisor thread, spawned with the first generation, and the requests to it.
+ * @type {CurrentThread<{ worker: Worker, requests: import('../../../lib/proof-system/host/protocol.js').Requester, keptAlive: Pick<import('../../../lib/proof-system/host/protocol.js').Requester, 'ask'> }>}
+ */
+const supervisors = new CurrentThread();
 
 /** @param {WebAssembly.Memory | undefined} memory */
 function ensureSupervisor(memory) {
-  if (supervisor !== null) return supervisor;
+  const running = supervisors.value;
+  if (running !== null) return running;
   if (memory === undefined) throw new PoolHostError("the pool's supervisor thread is not running: expected a pool start (startWorkers) first");
   const worker = new Worker(backend.hostOptions.workerScript, { workerData: { role: SUPERVISOR, memory }, execArgv: workerExecArgv(process.execArgv) });
   const requests = requester(channelOf(worker));
   worker.on('message', (message) => {
     if (message?.type === 'plonk-wasm:event') backend.emitHostEvent(message.event);
   });
-  // Node reports 'error' and then 'exit': a supervisor spawned in between is
-  // the pool's, and this one's end must not forget it.
-  let ended = false;
-  const fail = (/** @type {string} */ why) => {
-    if (ended) return;
-    ended = true;
-    if (supervisor?.worker === worker) supervisor = null;
-    requests.failAll(new PoolHostError(`the pool's supervisor thread ${why}; the next pool start spawns a new one`));
-  };
-  worker.on('error', (error) => fail(`failed: ${error.message}`));
-  worker.on('exit', (code) => fail(`exited with code ${code}`));
+  const supervisor = supervisors.adopt(worker, { worker, requests, keptAlive: keepingAlive(requests, worker) }, (why) =>
+    requests.failAll(new PoolHostError(`the pool's supervisor thread ${why}; the next pool start spawns a new one`)),
+  );
   // Idle, the supervisor must not keep the process alive; while a request is
   // pending it must (`ask` refs it). After the listeners: adding a 'message'
   // listener refs a worker again.
   worker.unref();
-  // `ask` goes through keptAlive; the idle health reads go to `requests` and do not keep the process alive.
-  supervisor = { worker, requests, keptAlive: keepingAlive(requests, worker) };
   return supervisor;
 }
 
@@ -165,11 +160,11 @@ const backend = createBackend({
     health: () => wasm.poolHealth(),
     // The coordinator's idle checks ask the supervisor too: no call into this thread's instance.
     idleHealth: async () =>
-      supervisor === null ? wasm.poolHealth() : /** @type {import('../../../lib/proof-system/pool-health.js').PoolHealth} */ (await supervisor.requests.ask('health')),
+      supervisors.value === null ? wasm.poolHealth() : /** @type {import('../../../lib/proof-system/pool-health.js').PoolHealth} */ (await supervisors.value.requests.ask('health')),
     log: (level, message) => wasm.logPoolEvent(level, message),
   },
   // workerHost.list() and kill(): through `ask`, which keeps the process alive until the answer.
-  supervisor: () => (supervisor === null ? null : { ask: (op, fields) => ask(op, fields ?? {}) }),
+  supervisor: () => (supervisors.value === null ? null : { ask: (op, fields) => ask(op, fields ?? {}) }),
   ...(instanceGuard === undefined ? {} : { instanceGuard }),
 });
 
@@ -190,7 +185,7 @@ function configurePoolHealth(options) {
  * the supervisor serves it; needs a running pool.
  */
 async function openPoolHealthPort() {
-  if (supervisor === null) throw new PoolHostError('no pool is running yet, so there is no supervisor to read the health from: start it first (any operation, or withThreadPool)');
+  if (supervisors.value === null) throw new PoolHostError('no pool is running yet, so there is no supervisor to read the health from: start it first (any operation, or withThreadPool)');
   const { port1, port2 } = new MessageChannel();
   await ask('connect', { port: port2 }, undefined, [port2]);
   return port1;
@@ -216,7 +211,7 @@ if (!isPoolThread) {
     builder.build();
   };
   glueHost.terminateWorkers = function terminateWorkers(/** @type {number} */ generation, timeoutMs = 5_000) {
-    if (supervisor === null) return Promise.resolve({ exited: 0, forced: 0, reclaimed: 0 });
+    if (supervisors.value === null) return Promise.resolve({ exited: 0, forced: 0, reclaimed: 0 });
     return ask('stop', { generation, timeoutMs, teardown: backend.hostOptions.teardown });
   };
   // What applications reach through `o1js/pool` (pool-api.ts), whichever copy of o1js loaded this file.
