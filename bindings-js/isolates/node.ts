@@ -27,7 +27,7 @@ import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
 import { checkOptions, type FieldRules } from '../lib/proof-system/kernel/options.js';
 import { toPlainError } from '../lib/proof-system/kernel/errors.js';
-import { workerExecArgv } from '../lib/proof-system/host/worker-exec-argv.js';
+import { poolThreadStart } from '../lib/proof-system/host/pool-thread-start.js';
 import { refuseWith, type ProverPoolOptions } from './config.js';
 import { ProverPoolConfigError, type RemoteError } from './errors.js';
 import { ChannelEnd, SYSTEM_CLOCK, type IsolateChannel, type IsolateHandlers, type IsolatePlatform } from './platform.js';
@@ -111,10 +111,11 @@ class NodeIsolateChannel implements IsolateChannel {
     this.#end = new ChannelEnd(handlers);
     const { port1, port2 } = new MessageChannel();
     try {
-      this.#worker = new Worker(ISOLATE_SCRIPT, {
+      const start = poolThreadStart(ISOLATE_SCRIPT, process.execArgv);
+      this.#worker = new Worker(start.specifier, {
+        eval: start.eval,
         workerData: { role: NODE_ISOLATE_ROLE, port: port2 },
         transferList: [port2],
-        execArgv: workerExecArgv(process.execArgv),
         name: `prover isolate ${isolateId}`,
         ...(resourceLimits === null ? {} : { resourceLimits }),
       });

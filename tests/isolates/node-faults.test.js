@@ -132,12 +132,29 @@ test('bad options reject the returned promise with ProverPoolConfigError; none t
   }
 });
 
-/** Runs `body` (an ES module's text, after an import of the compiled node.js as `createProverPool`) in a child; returns it. */
-function runChild(body) {
+/**
+ * Runs `body` (an ES module's text, after an import of the compiled node.js as `createProverPool`) in a
+ * child, under Node options `nodeOptions`; returns it.
+ */
+function runChild(body, nodeOptions = []) {
   const script = `${mkdtempSync(`${tmpdir()}/isolates-`)}/child.mjs`;
   writeFileSync(script, `import { createProverPool } from ${JSON.stringify(pathToFileURL(`${COMPILED}node.js`).href)};\n${body}`);
-  return spawnSync(process.execPath, [script], { timeout: 20_000, encoding: 'utf8' });
+  return spawnSync(process.execPath, [...nodeOptions, script], { timeout: 20_000, encoding: 'utf8' });
 }
+
+test("isolates run under the process's V8 and process-wide Node options (--max-old-space-size, --expose-gc): their threads inherit them", OPTS, async () => {
+  // An explicit execArgv with such an option is refused by Node (ERR_WORKER_INVALID_EXEC_ARGV): no isolate started.
+  const child = runChild(
+    `
+    const pool = await createProverPool({ module: ${JSON.stringify(SYNTHETIC.href)} });
+    const { n } = (await pool.run('echo', { n: 5 })).args;
+    await pool.close();
+    console.log('echoed', n);`,
+    ['--max-old-space-size=4096', '--expose-gc'],
+  );
+  assert.equal(child.status, 0, `the child ended with ${child.status} (signal ${child.signal}): ${child.stderr}`);
+  assert.match(child.stdout, /^echoed 5$/m);
+});
 
 test("the pool's timers do not keep a process alive: health requests to a silent idle isolate, a restart no job waits for", OPTS, async () => {
   // An idle isolate whose thread spins: the idle check's health requests (healthTimeoutMs 60 s) go unanswered.

@@ -3,6 +3,7 @@
 // rather than restarted, and shut down only when asked (exitThreadPool).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { loadBackend, proveAndCheck, within } from './backend.js';
 import { PROOF_CASES } from './snapshots.js';
 
@@ -66,16 +67,26 @@ test('a script awaiting only a request to the supervisor gets its answer before 
   }
 });
 
-// Node hands its own options to every worker thread, and refuses to start one
-// with `--input-type`: a pool started from `node --input-type=module -e "…"`
-// had a dead supervisor ("--input-type can only be used with string input").
-test('a pool started from node --input-type=module -e runs: its threads do not inherit --input-type', { timeout: 120_000 }, async () => {
-  const { execFile } = await import('node:child_process');
-  const script = new URL('./awaits-supervisor.mjs', import.meta.url).href;
-  const source = `process.argv[2] = 'list'; await import(${JSON.stringify(script)});`;
-  const { code, stdout, stderr } = await within(60_000, 'the -e script', new Promise((resolve) => {
-    execFile(process.execPath, ['--input-type=module', '-e', source], { timeout: 55_000 }, (error, stdout, stderr) => resolve({ code: error?.code ?? 0, stdout, stderr }));
-  }));
-  assert.equal(code, 0, `the -e script ended with code ${code}\n${stderr}`);
-  assert.match(stdout, /^listed 2 workers$/m, 'the pool started and its supervisor answered');
-});
+// Node hands its own options to every worker thread. Two ways that went
+// wrong: a thread started from a file refuses `--input-type` (a pool started
+// from `node --input-type=module -e "…"` had a dead supervisor), and an
+// explicit `execArgv` refuses V8 and process-wide options (a pool under
+// `node --max-old-space-size=4096 app.js` or `--expose-gc` did not start:
+// ERR_WORKER_INVALID_EXEC_ARGV). Each runs a real pool in a child process.
+const awaitsSupervisor = new URL('./awaits-supervisor.mjs', import.meta.url);
+const nodeOptionCases = [
+  ['--input-type=module', '-e', `process.argv[2] = 'list'; await import(${JSON.stringify(awaitsSupervisor.href)});`],
+  ['--input-type=module', '--expose-gc', '--max-old-space-size=4096', '-e', `process.argv[2] = 'list'; await import(${JSON.stringify(awaitsSupervisor.href)});`],
+  ['--max-old-space-size=4096', '--expose-gc', '--stack-size=1500', fileURLToPath(awaitsSupervisor), 'list'],
+];
+for (const args of nodeOptionCases) {
+  const options = args.filter((a) => a.startsWith('--')).join(' ');
+  test(`a pool started under node ${options} runs: its threads inherit the options they can take`, { timeout: 120_000 }, async () => {
+    const { execFile } = await import('node:child_process');
+    const { code, stdout, stderr } = await within(60_000, `the script under ${options}`, new Promise((resolve) => {
+      execFile(process.execPath, args, { timeout: 55_000 }, (error, stdout, stderr) => resolve({ code: error?.code ?? 0, stdout, stderr }));
+    }));
+    assert.equal(code, 0, `the script under ${options} ended with code ${code}\n${stderr}`);
+    assert.match(stdout, /^listed 2 workers$/m, 'the pool started and its supervisor answered');
+  });
+}

@@ -18,7 +18,7 @@ import {
 } from '../../bindings-js/lib/proof-system/errors.js';
 import { createBackend, type BackendPlatform } from '../../bindings-js/lib/proof-system/host/backend.js';
 import { guardInstanceExports, type InstanceGuard } from '../../bindings-js/lib/proof-system/host/instance-guard.js';
-import { workerExecArgv } from '../../bindings-js/lib/proof-system/host/worker-exec-argv.js';
+import { poolThreadStart } from '../../bindings-js/lib/proof-system/host/pool-thread-start.js';
 import { CurrentThread } from '../../bindings-js/lib/proof-system/host/current-thread.js';
 import { EventEmitter } from 'node:events';
 import { HEALTH_READ_TIMEOUT_MS } from '../../bindings-js/lib/proof-system/health-read.js';
@@ -467,10 +467,13 @@ test("a supervisor's late 'exit' does not forget the successor spawned after its
   assert.deepEqual(ends, ['first failed: boom', 'second exited with code 0']);
 });
 
-test("a pool thread's Node options: the parent's, without --input-type in either spelling", () => {
-  assert.deepEqual(workerExecArgv(['--input-type=module', '--conditions', 'browser', '--max-old-space-size=4096']), ['--conditions', 'browser', '--max-old-space-size=4096']);
-  assert.deepEqual(workerExecArgv(['--input-type', 'commonjs', '--enable-source-maps']), ['--enable-source-maps']);
-  assert.deepEqual(workerExecArgv([]), []);
+test("a pool thread inherits its parent's Node options; under --input-type it starts from string input that imports its script", () => {
+  const script = new URL('file:///srv/app/node_modules/o1js/dist/node/bindings/js/node/node-backend.js');
+  assert.deepEqual(poolThreadStart(script, ['--max-old-space-size=4096', '--expose-gc']), { specifier: script, eval: false });
+  for (const execArgv of [['--input-type=module', '--expose-gc'], ['--conditions', 'browser', '--input-type', 'commonjs']]) {
+    const start = poolThreadStart(script, execArgv);
+    assert.deepEqual(start, { specifier: `import(${JSON.stringify(script.href)});`, eval: true }, execArgv.join(' '));
+  }
 });
 
 // A health read that another thread answers (the web's supervisor, the

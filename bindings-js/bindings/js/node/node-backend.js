@@ -29,7 +29,7 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread, MessageChannel, parentPort, workerData, Worker } from 'node:worker_threads';
 import { createBackend } from '../../../lib/proof-system/host/backend.js';
 import { guardInstanceExports } from '../../../lib/proof-system/host/instance-guard.js';
@@ -37,7 +37,7 @@ import { channelOf, keepingAlive, requester, serve } from '../../../lib/proof-sy
 import { CurrentThread } from '../../../lib/proof-system/host/current-thread.js';
 import { routeRayonMessage, runRayonWorker } from '../../../lib/proof-system/host/rayon-worker.js';
 import { healthPortOperations, refuseOnHealthPort, runSupervisor } from '../../../lib/proof-system/host/supervisor.js';
-import { workerExecArgv } from '../../../lib/proof-system/host/worker-exec-argv.js';
+import { poolThreadStart } from '../../../lib/proof-system/host/pool-thread-start.js';
 import { PoolHostError } from '../../../lib/proof-system/errors.js';
 import { rules } from '../../../lib/proof-system/options.js';
 import { poolApiOf, registerPoolBackend } from '../../../lib/proof-system/pool-api.js';
@@ -107,7 +107,8 @@ function ensureSupervisor(memory) {
   const running = supervisors.value;
   if (running !== null) return running;
   if (memory === undefined) throw new PoolHostError("the pool's supervisor thread is not running: expected a pool start (startWorkers) first");
-  const worker = new Worker(backend.hostOptions.workerScript, { workerData: { role: SUPERVISOR, memory }, execArgv: workerExecArgv(process.execArgv) });
+  const start = poolThreadStart(scriptUrl(backend.hostOptions.workerScript), process.execArgv);
+  const worker = new Worker(start.specifier, { eval: start.eval, workerData: { role: SUPERVISOR, memory } });
   const requests = requester(channelOf(worker));
   worker.on('message', (message) => {
     if (message?.type === 'plonk-wasm:event') backend.emitHostEvent(message.event);
@@ -139,6 +140,11 @@ async function ask(op, fields, memory, transfer) {
   // the idle health reads: an ask answered while one was in flight left the
   // worker ref'd for good, and the process never ended.
   return ensureSupervisor(memory).keptAlive.ask(op, fields, transfer);
+}
+
+/** A pool thread's script (a path, or a file: URL string) as a URL. @param {string} script */
+function scriptUrl(script) {
+  return script.startsWith('file:') ? new URL(script) : pathToFileURL(script);
 }
 
 function defaultThreadCount() {
@@ -228,8 +234,9 @@ function runSupervisorThread({ memory }) {
     // Node reports every worker thread's end (`exit`): dead workers' stacks can be freed.
     reportsEnd: true,
     spawn(request, index, events) {
-      const worker = new Worker(/** @type {string} */ (request.source), {
-        execArgv: workerExecArgv(process.execArgv),
+      const start = poolThreadStart(scriptUrl(/** @type {string} */ (request.source)), process.execArgv);
+      const worker = new Worker(start.specifier, {
+        eval: start.eval,
         workerData: { role: RAYON_WORKER, memory, receiver: request.receiver, generation: request.generation, index, lossSignalAddress: request.lossSignalAddress },
       });
       worker.on('message', (message) => routeRayonMessage(message, events));
