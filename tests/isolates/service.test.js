@@ -111,14 +111,20 @@ test('busyMs never goes down: an aborted job counts as busy until it left its is
 });
 
 test('idle scale-down: an isolate above minIsolates idle for idleTimeoutMs is stopped; queued jobs start it again (a warm start)', OPTS, async () => {
-  const { pool, isolates, module, events, close } = await startPool({ isolates: 2, minIsolates: 1, idleTimeoutMs: 250, idleCheckIntervalMs: 25 });
-  const exit = await nextEvent(pool, 'isolate-exit', (e) => e.reason === 'idle', 5_000);
+  // The pool's clock stands still until both isolates are ready, so both have been idle equally long
+  // when it moves: which goes first is then the rule's, not how far apart a busy machine started them.
+  let now = 1_000_000;
+  const { pool, isolates, module, events, close } = await startPool({ isolates: 2, minIsolates: 1, idleTimeoutMs: 250, idleCheckIntervalMs: 25 }, () => ({}), { now: () => now });
+  const idleExit = nextEvent(pool, 'isolate-exit', (e) => e.reason === 'idle', 5_000);
+  now += 300;
+  const exit = await idleExit;
   assert.equal(exit.isolateId, 2, 'the highest slot goes first');
   assert.equal(isolates.get(2).terminated, true, 'its thread, and its memory, are gone');
   let health = await pool.health();
   assert.deepEqual(health.slots.map((s) => s.state), ['serving', 'parked']);
   assert.equal(health.totals.idleStops, 1);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  now += 300;
+  await new Promise((resolve) => setTimeout(resolve, 300)); // idle checks with both past idleTimeoutMs
   assert.equal((await pool.health()).isolates.length, 1, 'never below minIsolates');
 
   const gate = module(1).gate('slow');
@@ -143,8 +149,11 @@ test('idle scale-down: an isolate above minIsolates idle for idleTimeoutMs is st
 // job that finds every running isolate busy starts it rather than being
 // refused; only jobs beyond the parked slots are too many.
 test('maxQueuedJobs 0: a job starts a parked slot instead of being refused; the next one is queue-full', OPTS, async () => {
-  const { pool, module, close } = await startPool({ isolates: 2, minIsolates: 1, idleTimeoutMs: 100, idleCheckIntervalMs: 20, maxQueuedJobs: 0 });
-  await nextEvent(pool, 'isolate-exit', (e) => e.reason === 'idle', 5_000);
+  let now = 1_000_000; // stands still until both are ready: isolate 2 is the one parked (see the test above)
+  const { pool, module, close } = await startPool({ isolates: 2, minIsolates: 1, idleTimeoutMs: 100, idleCheckIntervalMs: 20, maxQueuedJobs: 0 }, () => ({}), { now: () => now });
+  const parked = nextEvent(pool, 'isolate-exit', (e) => e.reason === 'idle', 5_000);
+  now += 200;
+  assert.equal((await parked).isolateId, 2);
   const gate = module(1).gate('slow');
   const onFirst = nextEvent(pool, 'job-start');
   const held = pool.run('slow');
