@@ -38,6 +38,11 @@ export const EXPORTS = {
   poolHealth: { params: [], returns: 'PoolHealth', doc: 'A plain snapshot of the pool (docs/api.md, "Health fields").' },
   reportWorkerLost: { params: [['generation', 'number'], ['reason', 'string']], returns: 'void', doc: 'A worker of `generation` died: the generation is poisoned until a recycle rebuilds it.' },
   logPoolEvent: { params: [['level', 'PoolLogLevel'], ['message', 'string']], returns: 'void', doc: "A line through the pool's tracing output (target plonk_wasm::coordinator)." },
+  setPoolStandby: {
+    params: [['enabled', 'boolean']],
+    returns: 'Promise<number | null>',
+    doc: 'Keeps a standby generation (workers started ahead, so a recycle only swaps) or retires it; resolves its number, or null.',
+  },
   setPoolLogLevel: { params: [['level', 'PoolLogLevel']], returns: 'void', doc: "Prints the pool's tracing events at `level` and above." },
   threadStackBytes: { params: [['stack_alloc', 'number']], returns: 'number', doc: "The size of the calling thread's stack block, given its `__stack_alloc`." },
   wbg_rayon_start_worker: {

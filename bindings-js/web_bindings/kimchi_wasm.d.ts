@@ -23,6 +23,8 @@ export interface KimchiWasmGlue {
   reportWorkerLost(generation: number, reason: string): void;
   /** A line through the pool's tracing output (target plonk_wasm::coordinator). */
   logPoolEvent(level: PoolLogLevel, message: string): void;
+  /** Keeps a standby generation (workers started ahead, so a recycle only swaps) or retires it; resolves its number, or null. */
+  setPoolStandby(enabled: boolean): Promise<number | null>;
   /** Prints the pool's tracing events at `level` and above. */
   setPoolLogLevel(level: PoolLogLevel): void;
   /** The size of the calling thread's stack block, given its `__stack_alloc`. */

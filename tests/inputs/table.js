@@ -150,6 +150,7 @@ const COMMON_HOST_OPTIONS = {
   startTimeoutMs: 'milliseconds1',
   teardown: 'teardown',
   exitTimeoutMs: 'milliseconds1',
+  standby: 'flag',
 };
 
 /**
@@ -188,6 +189,7 @@ export const INPUTS = [
     ],
   },
   { name: 'setPoolLogLevel', where: 'wasm', params: [['level', 'logLevel', 'warn']] },
+  { name: 'setPoolStandby', where: 'wasm', params: [['enabled', 'flag', false]] },
   {
     name: 'logPoolEvent',
     where: 'wasm',

@@ -21,6 +21,7 @@ export function healthWith(overrides: HealthOverrides = {}): PoolHealth {
     recycles: 0,
     recycle: null,
     poisoned: null,
+    standby: null,
     workers: [],
     timestampMs: 1_700_000_000_000,
     ...rest,

@@ -7,6 +7,7 @@ import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   PoolArgumentError,
+  PoolConfigError,
   PoolError,
   PoolHostError,
   PoolInstanceTerminatedError,
@@ -90,6 +91,7 @@ function fakeBackend(instanceGuard?: InstanceGuard) {
     optionDefaults: {},
     pool: {
       init: async () => undefined,
+      standby: async () => undefined,
       exit: async () => undefined,
       recycle: async () => {
         throw new Error('no recycle in this test');
@@ -388,6 +390,7 @@ test('a job arriving while a recycle has become a rebuild waits for it instead o
     optionDefaults: {},
     pool: {
       init: async () => undefined,
+      standby: async () => undefined,
       exit: async () => undefined,
       recycle: () => recycling.promise,
       health: () => current,
@@ -486,7 +489,7 @@ test('a health read that another thread never answers fails, typed, after HEALTH
     defaultThreadCount: () => 2,
     optionRules: {},
     optionDefaults: {},
-    pool: { init: async () => undefined, exit: async () => undefined, recycle: silent, health: silent, idleHealth: silent, log: () => undefined },
+    pool: { init: async () => undefined, standby: async () => undefined, exit: async () => undefined, recycle: silent, health: silent, idleHealth: silent, log: () => undefined },
     supervisor: () => null,
   };
   const backend = createBackend(platform);
@@ -515,4 +518,41 @@ test('a health read that another thread never answers fails, typed, after HEALTH
     port1.close();
     port2.close();
   }
+});
+
+test('configureThreadPool({ standby }) goes with the next start, and reaches a running pool at once', OPTS, async () => {
+  const calls: string[] = [];
+  const platform: BackendPlatform<object> = {
+    name: 'node',
+    defaultThreadCount: () => 2,
+    optionRules: {},
+    optionDefaults: {},
+    pool: {
+      init: async (_threads, options) => void calls.push(`init standby=${options.standby}`),
+      standby: async (enabled) => void calls.push(`standby ${enabled}`),
+      exit: async () => void calls.push('exit'),
+      recycle: async () => {
+        throw new Error('no recycle in this test');
+      },
+      health: () => healthWith({ threads: 2 }),
+      log: () => undefined,
+    },
+    supervisor: () => null,
+  };
+  const backend = createBackend(platform);
+  assert.equal(backend.hostOptions.standby, false, 'off unless asked for');
+  assert.throws(
+    () => backend.configureThreadPool({ standby: 'yes' }),
+    (error: unknown) => error instanceof PoolConfigError && /standby/.test(error.message) && /true or false/.test(error.message),
+  );
+  assert.equal(backend.configureThreadPool({ standby: true }).standby, true);
+  assert.deepEqual(calls, [], 'no pool yet: nothing to start');
+  backend.configurePoolHealth({ admissionHeadroomBytes: 0, maxLinearMemoryFraction: 1, cooldownMs: 0 });
+  await backend.withThreadPool(() => undefined);
+  assert.deepEqual(calls, ['init standby=true']);
+  backend.configureThreadPool({ standby: false });
+  backend.configureThreadPool({ standby: false });
+  await flushMicrotasks();
+  assert.deepEqual(calls, ['init standby=true', 'standby false'], 'a running pool retires it once');
+  await backend.exitThreadPool();
 });

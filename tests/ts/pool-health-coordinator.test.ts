@@ -28,6 +28,7 @@ function report(fromGeneration: number): RecycleReport {
     workers: { exited: 4, forced: 0, reclaimed: 0 },
     allocatorBytesReleased: 8 * MiB,
     linearMemoryBytes: 1 * GiB,
+    standby: false,
     joined: false,
   };
 }

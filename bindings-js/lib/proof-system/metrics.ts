@@ -43,6 +43,7 @@ export function poolMetricFamilies(health: PoolHealth, prefix = 'o1js_pool', lab
     { name: `${p}_recycles_total`, help: 'Completed recycles of the worker generation.', type: 'counter', samples: one(health.recycles) },
     { name: `${p}_recycling`, help: '1 while a recycle is under way.', type: 'gauge', samples: flag(health.recycle !== null) },
     { name: `${p}_poisoned`, help: '1 when a worker of the generation died and the pool is poisoned.', type: 'gauge', samples: flag(health.poisoned !== null) },
+    { name: `${p}_standby_ready`, help: '1 when a standby generation is ready, so that a recycle only swaps it in.', type: 'gauge', samples: flag(health.standby?.phase === 'ready') },
     { name: `${p}_linear_memory_bytes`, help: 'Size of the wasm linear memory (never shrinks).', type: 'gauge', samples: one(memory.linearBytes) },
     { name: `${p}_linear_memory_max_bytes`, help: 'Maximum of the wasm linear memory.', type: 'gauge', samples: one(memory.linearMaxBytes) },
     { name: `${p}_allocator_live_bytes`, help: 'Bytes the allocator handed out and did not get back.', type: 'gauge', samples: one(memory.allocatorLiveBytes) },

@@ -33,6 +33,11 @@ export interface PoolHealth {
   readonly recycles: number;
   readonly recycle: RecycleProgress | null;
   readonly poisoned: Poisoning | null;
+  /**
+   * The generation started ahead for the next recycle (`null` when
+   * there is none: standby off, or being replaced after a recycle).
+   */
+  readonly standby: StandbyHealth | null;
   readonly memory: MemoryHealth;
   readonly workers: readonly WorkerHealth[];
   /** When the snapshot was taken (epoch ms). */
@@ -52,6 +57,17 @@ export interface RecycleProgress {
 export interface Poisoning {
   readonly generation: number;
   readonly reason: string;
+}
+
+/**
+ * The standby generation: its workers started and parked, serving no job
+ * until a recycle swaps it in.
+ */
+export interface StandbyHealth {
+  readonly generation: number;
+  readonly threads: number;
+  /** `starting`: its workers are being started; `ready`: a recycle only swaps. */
+  readonly phase: 'starting' | 'ready';
 }
 
 /** Linear memory and the allocator's counters. */
@@ -114,6 +130,11 @@ export interface RecycleReport {
   /** Allocator live bytes before the exit phase minus after. */
   readonly allocatorBytesReleased: number;
   readonly linearMemoryBytes: number | null;
+  /**
+   * True when the new generation was the standby, started ahead: the
+   * recycle only swapped (`start_ms` is then the swap).
+   */
+  readonly standby: boolean;
   /** True when this request joined a recycle that was already in progress. */
   readonly joined: boolean;
 }

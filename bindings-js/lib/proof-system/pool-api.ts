@@ -33,7 +33,7 @@ export type { CoordinatorOptions, PoolHealthCoordinator, WorkerHost, ThreadPoolL
 
 /**
  * `configureThreadPool(options)`: the host's options for the next pool start.
- * Every platform has the first four; `workerScript` is Node's, and
+ * Every platform has the first five; `workerScript` is Node's, and
  * `memoryMaximumBytes` and `callTimeoutMs` the web's (an option of the other
  * platform is refused with PoolConfigError).
  */
@@ -46,6 +46,12 @@ export interface ThreadPoolOptions {
   readonly teardown?: 'destroy' | 'terminate';
   /** Bound on `exitThreadPool()` (default 120000). */
   readonly exitTimeoutMs?: number;
+  /**
+   * Keep a standby generation (default false): workers started ahead and parked, so that a
+   * recycle only swaps them in (milliseconds instead of a worker start); costs one more set of
+   * idle workers while the pool runs. Takes effect at once in a running pool.
+   */
+  readonly standby?: boolean;
   /** Node: the worker script (default: o1js's node-backend.js). */
   readonly workerScript?: string;
   /** Web: the shared memory's maximum in bytes, a multiple of 65536 (default `null`: 4 GiB, 1 GiB on iOS); before the bindings load. */
@@ -55,7 +61,7 @@ export interface ThreadPoolOptions {
 }
 
 /** The host options in force, as `configureThreadPool` returns them: every platform's, and the platform's own. */
-export type ThreadPoolSettings = { readonly [K in 'lifetime' | 'startTimeoutMs' | 'teardown' | 'exitTimeoutMs']-?: Exclude<ThreadPoolOptions[K], undefined> } & Pick<
+export type ThreadPoolSettings = { readonly [K in 'lifetime' | 'startTimeoutMs' | 'teardown' | 'exitTimeoutMs' | 'standby']-?: Exclude<ThreadPoolOptions[K], undefined> } & Pick<
   ThreadPoolOptions,
   'workerScript' | 'memoryMaximumBytes' | 'callTimeoutMs'
 >;

@@ -37,7 +37,9 @@ use super::generation::{
     Generation, PendingGeneration, RetireOptions, Teardown, DEFAULT_DRAIN_TIMEOUT_MS,
     DEFAULT_EXIT_TIMEOUT_MS,
 };
-use super::lifecycle::{Event, Lifecycle, NewGeneration, RecycleCause, Rejected};
+use super::lifecycle::{
+    Event, GenerationRef, Lifecycle, NewGeneration, RecycleCause, Rejected, Standby,
+};
 use super::report::{ExitReport, RecycleReport, Retirement, StartReport, WorkerExit};
 use super::state::{self, apply, workers_left};
 use super::telemetry::{self, ALLOCATOR};
@@ -196,25 +198,50 @@ pub async fn recycle<H: Host>(
     sweep_abandoned(host).await;
     let began_at = telemetry::monotonic_ms();
     let request = (threads, options);
-    let (old, pending, cause, attempt) = loop {
+    let (old, new, cause, attempt) = loop {
+        let mut discarded = None;
+        let mut standby_starting = false;
         let made = apply(|number, state| {
             // The old generation's size, unless another is asked for.
             let current = state.generations().first().map_or(1, |g| g.threads);
-            Event::Recycle {
-                pending: PendingGeneration::new(number, threads.unwrap_or(current)),
+            let wanted = threads.unwrap_or(current);
+            match state.standby() {
+                Some(Standby::Ready(ready))
+                    if ready.threads == wanted && ready.lost_worker().is_none() =>
+                {
+                    Event::Swap
+                }
+                Some(Standby::Ready(ready)) => {
+                    discarded = Some(ready.clone());
+                    Event::DiscardStandby
+                }
+                standby => {
+                    standby_starting = matches!(standby, Some(Standby::Starting { .. }));
+                    Event::Recycle {
+                        pending: PendingGeneration::new(number, wanted),
+                    }
+                }
             }
         });
         match made {
-            Ok(Lifecycle::Recycling {
-                old,
-                new: NewGeneration::Starting { pending },
-                cause,
-            }) => {
+            Ok(Lifecycle::Recycling { old, new, cause }) => {
                 let mut guarded = state::guarded();
                 guarded.recycle_request = Some(request);
-                break (old, pending, cause, guarded.recycle_attempts);
+                break (old, new, cause, guarded.recycle_attempts);
             }
-            Ok(other) => unreachable!("recycle led to {}", other.name()),
+            Ok(other) => match discarded {
+                Some(standby) => {
+                    retire_standby(
+                        host,
+                        &standby,
+                        "the recycle asked for another size, or it lost a worker",
+                    )
+                    .await
+                }
+                None => unreachable!("recycle led to {}", other.name()),
+            },
+            // The standby is starting: the recycle takes it once it is up.
+            Err(Rejected::Wait) if standby_starting => host.pause(WAIT_POLL_MS).await,
             // A request without options, or with the same ones, is served by
             // the recycle in progress; any other waits for it, then runs.
             Err(Rejected::Wait) => {
@@ -230,12 +257,19 @@ pub async fn recycle<H: Host>(
             Err(Rejected::Error(error)) => return Err(error),
         }
     };
-    let (next, threads) = (pending.number, pending.threads);
+    let (next, threads, swapped) = match &new {
+        NewGeneration::Starting { pending } => (pending.number, pending.threads, false),
+        NewGeneration::Serving(standby) => (standby.number, standby.threads, true),
+    };
     let cause_name = match cause {
         RecycleCause::Requested => "requested",
         RecycleCause::Poisoned { .. } => "poisoned",
     };
-    tracing::info!(target: "plonk_wasm::pool", from = old.number, to = next, threads, cause = cause_name, "recycle: starting the next generation");
+    if swapped {
+        tracing::info!(target: "plonk_wasm::pool", from = old.number, to = next, threads, cause = cause_name, "recycle: the standby generation serves");
+    } else {
+        tracing::info!(target: "plonk_wasm::pool", from = old.number, to = next, threads, cause = cause_name, "recycle: starting the next generation");
+    }
 
     let finish = move |outcome: &Result<RecycleReport, PoolError>| {
         let mut guarded = state::guarded();
@@ -244,15 +278,24 @@ pub async fn recycle<H: Host>(
         drop(guarded);
         state::notify();
     };
-    let undo_start = Undo::new(move || {
-        let _ = apply(|_, _| Event::StartFailed {
-            generation: next,
-            message: interrupted(next).to_string(),
-        });
-        finish(&Err(interrupted(next)));
-    });
-    let started = start_generation(host, &pending).await;
-    undo_start.done();
+    let started = match new {
+        // Swapped in: already serving.
+        NewGeneration::Serving(_) => Ok(()),
+        NewGeneration::Starting { pending } => {
+            let undo_start = Undo::new(move || {
+                let _ = apply(|_, _| Event::StartFailed {
+                    generation: next,
+                    message: interrupted(next).to_string(),
+                });
+                finish(&Err(interrupted(next)));
+            });
+            let started = start_generation(host, &pending).await;
+            undo_start.done();
+            started.map(|built| {
+                apply(|_, _| Event::Started(built)).expect("a started generation is accepted");
+            })
+        }
+    };
     let outcome = match started {
         Err(message) => {
             apply(|_, _| Event::StartFailed {
@@ -266,8 +309,7 @@ pub async fn recycle<H: Host>(
                 message,
             })
         }
-        Ok(built) => {
-            apply(|_, _| Event::Started(built)).expect("a started generation is accepted");
+        Ok(()) => {
             let start_ms = telemetry::monotonic_ms() - began_at;
             tracing::info!(target: "plonk_wasm::pool", generation = next, start_ms, "recycle: the new generation serves; retiring the old one");
             // Interrupted while retiring: the new generation serves; the old one is left as it is.
@@ -294,6 +336,7 @@ pub async fn recycle<H: Host>(
                 workers: retirement.workers,
                 allocator_bytes_released: retirement.allocator_bytes_released,
                 linear_memory_bytes: telemetry::linear_memory_bytes(),
+                standby: swapped,
                 joined: false,
             };
             tracing::info!(
@@ -398,9 +441,20 @@ async fn retire<H: Host>(host: &H, old: &Arc<Generation>, options: RetireOptions
 pub async fn exit<H: Host>(host: &H, options: RetireOptions) -> Result<ExitReport, PoolError> {
     sweep_abandoned(host).await;
     let old = loop {
-        match apply(|_, _| Event::Exit) {
+        let mut discarded = None;
+        let made = apply(|_, state| match state.standby() {
+            Some(Standby::Ready(ready)) => {
+                discarded = Some(ready.clone());
+                Event::DiscardStandby
+            }
+            _ => Event::Exit,
+        });
+        match made {
             Ok(Lifecycle::Exiting { old }) => break old,
-            Ok(other) => unreachable!("exit led to {}", other.name()),
+            Ok(other) => match discarded {
+                Some(standby) => retire_standby(host, &standby, "the pool exits").await,
+                None => unreachable!("exit led to {}", other.name()),
+            },
             Err(Rejected::Wait) => host.pause(WAIT_POLL_MS).await,
             Err(Rejected::NoOp) => return Ok(ExitReport { retirement: None }),
             Err(Rejected::Error(error)) => return Err(error),
@@ -416,6 +470,98 @@ pub async fn exit<H: Host>(host: &H, options: RetireOptions) -> Result<ExitRepor
     Ok(ExitReport {
         retirement: Some(retirement),
     })
+}
+
+/// Starts a standby: a generation of the serving generation's size, whose
+/// workers wait in Rayon's loop until a recycle swaps it in (see
+/// `lifecycle`'s "Standby"). A no-op (`Ok(None)`) unless the pool runs
+/// without one; else the standby's number once it is up. A standby that
+/// lost a worker while starting stays until the next recycle or exit,
+/// which discards it instead of swapping it in.
+pub async fn prepare_standby<H: Host>(host: &H) -> Result<Option<u64>, PoolError> {
+    let made = apply(|number, state| {
+        let threads = state.generations().first().map_or(1, |g| g.threads);
+        Event::PrepareStandby {
+            pending: PendingGeneration::new(number, threads),
+        }
+    });
+    let pending = match made {
+        Ok(state) => match state.standby() {
+            Some(Standby::Starting { pending }) => pending.clone(),
+            _ => unreachable!("a standby being prepared is starting"),
+        },
+        Err(Rejected::NoOp) => return Ok(None),
+        Err(Rejected::Wait) => unreachable!("preparing a standby never waits"),
+        Err(Rejected::Error(error)) => return Err(error),
+    };
+    let number = pending.number;
+    let undo = Undo::new(move || {
+        let _ = apply(|_, _| Event::StartFailed {
+            generation: number,
+            message: interrupted(number).to_string(),
+        });
+    });
+    let started_at = telemetry::monotonic_ms();
+    let started = start_generation(host, &pending).await;
+    undo.done();
+    match started {
+        Ok(built) => {
+            // Recycles and exits wait while a standby starts, so it is still held.
+            apply(|_, _| Event::Started(built)).expect("a started standby is accepted");
+            tracing::info!(target: "plonk_wasm::pool", generation = number, threads = pending.threads, start_ms = telemetry::monotonic_ms() - started_at, "standby generation ready");
+            Ok(Some(number))
+        }
+        Err(message) => {
+            apply(|_, _| Event::StartFailed {
+                generation: number,
+                message: message.clone(),
+            })
+            .expect("a failed standby start is accepted");
+            tracing::warn!(target: "plonk_wasm::pool", generation = number, %message, "standby generation failed to start; recycles start their generation instead");
+            Err(PoolError::StartFailed {
+                generation: number,
+                message,
+            })
+        }
+    }
+}
+
+/// Takes the standby out, if there is one (waiting for one that starts),
+/// and retires it. Returns its number.
+pub async fn discard_standby<H: Host>(host: &H) -> Option<u64> {
+    loop {
+        let mut discarded = None;
+        let made = apply(|_, state| {
+            if let Some(Standby::Ready(ready)) = state.standby() {
+                discarded = Some(ready.clone());
+            }
+            Event::DiscardStandby
+        });
+        match made {
+            Ok(_) => {
+                let standby = discarded.expect("only a ready standby is discarded");
+                retire_standby(host, &standby, "standby turned off").await;
+                return Some(standby.number);
+            }
+            Err(Rejected::Wait) => host.pause(WAIT_POLL_MS).await,
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Bound for the workers of a standby that lost one to report their exit:
+/// the lost one never will, and no job waits on the others.
+const LOST_STANDBY_EXIT_TIMEOUT_MS: u64 = 1_000;
+
+/// Retires a standby the lifecycle let go of (`DiscardStandby`): no job ever
+/// ran on it, so this is its workers' exit.
+async fn retire_standby<H: Host>(host: &H, standby: &Arc<Generation>, why: &str) {
+    let options = RetireOptions {
+        exit_timeout_ms: standby.lost_worker().map(|_| LOST_STANDBY_EXIT_TIMEOUT_MS),
+        ..RetireOptions::default()
+    };
+    let retirement = retire(host, standby, options).await;
+    tracing::info!(target: "plonk_wasm::pool", generation = standby.number, exit_ms = retirement.exit_ms, forced = retirement.workers.forced, why, "standby generation retired");
 }
 
 /// Finishes retiring the abandoned generations whose workers have left:

@@ -3,7 +3,7 @@
 //! `abi`); docs/api.md's "Health fields" says what each field means.
 
 use super::abi::abi;
-use super::lifecycle::{Lifecycle, NewGeneration, RecycleCause};
+use super::lifecycle::{Lifecycle, NewGeneration, RecycleCause, Standby};
 use super::state::{self, workers_left};
 use super::telemetry::{self, ALLOCATOR};
 use serde::Serialize;
@@ -36,6 +36,9 @@ abi! {
         pub recycles: u64,
         pub recycle: Option<RecycleProgress>,
         pub poisoned: Option<Poisoning>,
+        /// The generation started ahead for the next recycle (`null` when
+        /// there is none: standby off, or being replaced after a recycle).
+        pub standby: Option<StandbyHealth>,
         pub memory: MemoryHealth,
         pub workers: Vec<WorkerHealth>,
         /// When the snapshot was taken (epoch ms).
@@ -65,6 +68,20 @@ abi! {
     pub struct Poisoning {
         pub generation: u64,
         pub reason: String,
+    }
+}
+
+abi! {
+    /// The standby generation: its workers started and parked, serving no job
+    /// until a recycle swaps it in.
+    #[derive(Clone, Debug, Serialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct StandbyHealth {
+        pub generation: u64,
+        pub threads: usize,
+        /// `starting`: its workers are being started; `ready`: a recycle only swaps.
+        @ts("'starting' | 'ready'")
+        pub phase: &'static str,
     }
 }
 
@@ -109,7 +126,7 @@ abi! {
 }
 
 pub fn health() -> PoolHealth {
-    let (state, serving, recycle, poisoned, in_flight) = {
+    let (state, serving, recycle, poisoned, standby, in_flight) = {
         let guarded = state::guarded();
         let lifecycle = &guarded.lifecycle;
         let serving = lifecycle.serving().ok().cloned();
@@ -132,9 +149,22 @@ pub fn health() -> PoolHealth {
             _ => None,
         };
         let poisoned = match lifecycle {
-            Lifecycle::Poisoned { dead, reason } => Some(Poisoning {
+            Lifecycle::Poisoned { dead, reason, .. } => Some(Poisoning {
                 generation: dead.number,
                 reason: reason.clone(),
+            }),
+            _ => None,
+        };
+        let standby = match lifecycle.standby() {
+            Some(Standby::Starting { pending }) => Some(StandbyHealth {
+                generation: pending.number,
+                threads: pending.threads,
+                phase: "starting",
+            }),
+            Some(Standby::Ready(ready)) => Some(StandbyHealth {
+                generation: ready.number,
+                threads: ready.threads,
+                phase: "ready",
             }),
             _ => None,
         };
@@ -149,7 +179,14 @@ pub fn health() -> PoolHealth {
         for abandoned in guarded.abandoned.iter().filter(|g| workers_left(g)) {
             telemetry::release_exited_slots(abandoned.number);
         }
-        (lifecycle.name(), serving, recycle, poisoned, in_flight)
+        (
+            lifecycle.name(),
+            serving,
+            recycle,
+            poisoned,
+            standby,
+            in_flight,
+        )
     };
     let now = telemetry::now_ms();
     let limit = ALLOCATOR.limit_bytes.load(Relaxed);
@@ -170,6 +207,7 @@ pub fn health() -> PoolHealth {
         recycles: state::recycles(),
         recycle,
         poisoned,
+        standby,
         memory: MemoryHealth {
             linear_bytes: telemetry::linear_memory_bytes(),
             linear_max_bytes: telemetry::linear_memory_max_bytes(),

@@ -29,6 +29,27 @@
 //! A recycle that rebuilds a poisoned pool has nothing to serve until the new
 //! generation is up, and says so.
 //!
+//! # Standby
+//!
+//! A running (or poisoned) pool may hold a *standby*: a generation started
+//! ahead and parked, its workers waiting in Rayon's loop, that serves no job.
+//! A recycle then only swaps (`Swap`: the standby becomes the recycle's new
+//! generation, already `Serving`) instead of starting workers; a recycle
+//! that wants another size, or a standby that lost a worker, first takes it
+//! out (`DiscardStandby`) and the flow retires it. While a standby starts,
+//! a recycle or an exit waits for it (what is left of its start is shorter
+//! than a whole start). A recycle always ends with no standby; the flows
+//! start the next one afterwards (`flows::prepare_standby`).
+//!
+//! ```text
+//!   Running(g) { standby: None } ── PrepareStandby ──▶ { standby: Starting(s) }
+//!        ▲                                                  │ Started(s)
+//!        │ DiscardStandby (the flow retires s)              ▼
+//!        └────────────────────────────────────────── { standby: Ready(s) }
+//!                                                           │ Swap
+//!                                    Recycling { old: g, new: Serving(s) }
+//! ```
+//!
 //! Operations that arrive while another is in progress are not errors: the
 //! transition answers [`Rejected::Wait`] and the driver waits for (or joins)
 //! the operation in progress. Operations that make no sense in a state answer
@@ -62,6 +83,7 @@ pub enum Lifecycle<G, P> {
     },
     Running {
         serving: G,
+        standby: Standby<G, P>,
     },
     Recycling {
         old: G,
@@ -74,7 +96,17 @@ pub enum Lifecycle<G, P> {
     Poisoned {
         dead: G,
         reason: String,
+        standby: Standby<G, P>,
     },
+}
+
+/// A generation started ahead of a recycle, which serves no job until a
+/// recycle swaps it in. Only `Running` and `Poisoned` hold one.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Standby<G, P> {
+    None,
+    Starting { pending: P },
+    Ready(G),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -106,6 +138,15 @@ pub enum Event<G, P> {
     Recycle {
         pending: P,
     },
+    /// Starts a standby (a no-op unless the pool runs without one).
+    PrepareStandby {
+        pending: P,
+    },
+    /// A recycle that takes the ready standby as its new generation.
+    Swap,
+    /// Takes the ready standby out; the flow that applied it retires it
+    /// (waits for one that starts; a no-op when there is none).
+    DiscardStandby,
     /// The old generation of a recycle has drained, been dropped and its
     /// workers have exited (or were forced, or were abandoned past the bound).
     Retired,
@@ -131,12 +172,26 @@ impl<G: GenerationRef, P: PendingRef> Lifecycle<G, P> {
     pub fn on(&self, event: Event<G, P>) -> Result<Lifecycle<G, P>, Rejected> {
         use Lifecycle::*;
         let refuse = |error: PoolError| Err(Rejected::Error(error));
+        let running = |serving: &G| Running {
+            serving: serving.clone(),
+            standby: Standby::None,
+        };
+        let poisoned = |dead: &G, reason: &str| Poisoned {
+            dead: dead.clone(),
+            reason: reason.to_string(),
+            standby: Standby::None,
+        };
+        if let Some(standby) = self.standby() {
+            if let Some(next) = self.on_standby(standby, &event) {
+                return next;
+            }
+        }
         match (self, event) {
             (Uninit, Event::Init { pending }) => Ok(Starting { pending }),
             (Starting { pending }, Event::Started(g)) if g.number() == pending.number() => {
                 Ok(match g.lost_worker() {
-                    None => Running { serving: g },
-                    Some(reason) => Poisoned { dead: g, reason },
+                    None => running(&g),
+                    Some(reason) => poisoned(&g, &reason),
                 })
             }
             (
@@ -146,12 +201,25 @@ impl<G: GenerationRef, P: PendingRef> Lifecycle<G, P> {
                 },
             ) if failed == pending.number() => Ok(Uninit),
 
-            (Running { serving }, Event::Recycle { pending }) => Ok(Recycling {
+            (
+                Running {
+                    serving,
+                    standby: Standby::None,
+                },
+                Event::Recycle { pending },
+            ) => Ok(Recycling {
                 old: serving.clone(),
                 new: NewGeneration::Starting { pending },
                 cause: RecycleCause::Requested,
             }),
-            (Poisoned { dead, reason }, Event::Recycle { pending }) => Ok(Recycling {
+            (
+                Poisoned {
+                    dead,
+                    reason,
+                    standby: Standby::None,
+                },
+                Event::Recycle { pending },
+            ) => Ok(Recycling {
                 old: dead.clone(),
                 new: NewGeneration::Starting { pending },
                 cause: RecycleCause::Poisoned {
@@ -180,13 +248,8 @@ impl<G: GenerationRef, P: PendingRef> Lifecycle<G, P> {
                     generation: failed, ..
                 },
             ) if failed == pending.number() => Ok(match cause {
-                RecycleCause::Requested => Running {
-                    serving: old.clone(),
-                },
-                RecycleCause::Poisoned { reason } => Poisoned {
-                    dead: old.clone(),
-                    reason: reason.clone(),
-                },
+                RecycleCause::Requested => running(old),
+                RecycleCause::Poisoned { reason } => poisoned(old, reason),
             }),
             (
                 Recycling {
@@ -195,25 +258,36 @@ impl<G: GenerationRef, P: PendingRef> Lifecycle<G, P> {
                 },
                 Event::Retired,
             ) => Ok(match g.lost_worker() {
-                None => Running { serving: g.clone() },
-                Some(reason) => Poisoned {
-                    dead: g.clone(),
-                    reason,
-                },
+                None => running(g),
+                Some(reason) => poisoned(g, &reason),
             }),
 
-            (Running { serving }, Event::Exit) => Ok(Exiting {
+            (
+                Running {
+                    serving,
+                    standby: Standby::None,
+                },
+                Event::Exit,
+            ) => Ok(Exiting {
                 old: serving.clone(),
             }),
-            (Poisoned { dead, .. }, Event::Exit) => Ok(Exiting { old: dead.clone() }),
+            (
+                Poisoned {
+                    dead,
+                    standby: Standby::None,
+                    ..
+                },
+                Event::Exit,
+            ) => Ok(Exiting { old: dead.clone() }),
             (Exiting { .. }, Event::Exited) => Ok(Uninit),
 
-            (Running { serving }, Event::WorkerLost { generation, reason })
+            (Running { serving, standby }, Event::WorkerLost { generation, reason })
                 if serving.number() == generation =>
             {
                 Ok(Poisoned {
                     dead: serving.clone(),
                     reason,
+                    standby: standby.clone(),
                 })
             }
             (
@@ -229,11 +303,16 @@ impl<G: GenerationRef, P: PendingRef> Lifecycle<G, P> {
                 cause: RecycleCause::Poisoned { reason },
             }),
             // Any other loss changes no state: a retiring generation is being
-            // torn down anyway, and one that is starting, or serving but not
-            // `Running` yet, holds the loss itself (its pending handle
-            // recorded it, see `holder_of`) and carries it into `Started` and
-            // `Retired`.
+            // torn down anyway, and one that is starting, standing by, or
+            // serving but not `Running` yet, holds the loss itself (its
+            // pending handle recorded it, see `holder_of`) and carries it into
+            // `Started` and `Retired`; a standby that lost a worker is
+            // discarded instead of swapped in.
             (_, Event::WorkerLost { .. }) => Ok(self.clone()),
+
+            // A standby is only ever started while the pool runs; there is
+            // none to discard in the other states.
+            (_, Event::PrepareStandby { .. }) | (_, Event::DiscardStandby) => Err(Rejected::NoOp),
 
             // Operations that wait for the one in progress.
             (Starting { .. }, Event::Exit)
@@ -250,15 +329,17 @@ impl<G: GenerationRef, P: PendingRef> Lifecycle<G, P> {
                 generation: pending.number(),
             }),
             (Exiting { .. }, Event::Recycle { .. }) => refuse(PoolError::Exiting),
-            (Running { serving }, Event::Init { .. }) => refuse(PoolError::AlreadyInitialized {
-                generation: serving.number(),
-                threads: serving.threads(),
-            }),
+            (Running { serving, .. }, Event::Init { .. }) => {
+                refuse(PoolError::AlreadyInitialized {
+                    generation: serving.number(),
+                    threads: serving.threads(),
+                })
+            }
             (Recycling { old, .. }, Event::Init { .. }) => refuse(PoolError::AlreadyInitialized {
                 generation: old.number(),
                 threads: old.threads(),
             }),
-            (Poisoned { dead, reason }, Event::Init { .. }) => refuse(PoolError::Poisoned {
+            (Poisoned { dead, reason, .. }, Event::Init { .. }) => refuse(PoolError::Poisoned {
                 generation: dead.number(),
                 reason: reason.clone(),
             }),
@@ -269,6 +350,80 @@ impl<G: GenerationRef, P: PendingRef> Lifecycle<G, P> {
                 event,
                 state.name()
             ),
+        }
+    }
+
+    /// The transitions of a state that may hold a standby (`Running`,
+    /// `Poisoned`) which concern the standby; `None` for every other event.
+    fn on_standby(
+        &self,
+        standby: &Standby<G, P>,
+        event: &Event<G, P>,
+    ) -> Option<Result<Lifecycle<G, P>, Rejected>> {
+        let with = |standby: Standby<G, P>| Ok(self.with_standby(standby));
+        Some(match (standby, event) {
+            (Standby::None, Event::PrepareStandby { pending }) => with(Standby::Starting {
+                pending: pending.clone(),
+            }),
+            (Standby::Starting { pending }, Event::Started(g))
+                if g.number() == pending.number() =>
+            {
+                with(Standby::Ready(g.clone()))
+            }
+            (Standby::Starting { pending }, Event::StartFailed { generation, .. })
+                if *generation == pending.number() =>
+            {
+                with(Standby::None)
+            }
+            (Standby::Ready(_), Event::DiscardStandby) => with(Standby::None),
+            (Standby::Ready(ready), Event::Swap) => Ok(match self {
+                Lifecycle::Running { serving, .. } => Lifecycle::Recycling {
+                    old: serving.clone(),
+                    new: NewGeneration::Serving(ready.clone()),
+                    cause: RecycleCause::Requested,
+                },
+                Lifecycle::Poisoned { dead, reason, .. } => Lifecycle::Recycling {
+                    old: dead.clone(),
+                    new: NewGeneration::Serving(ready.clone()),
+                    cause: RecycleCause::Poisoned {
+                        reason: reason.clone(),
+                    },
+                },
+                _ => unreachable!("only Running and Poisoned hold a standby"),
+            }),
+            (_, Event::PrepareStandby { .. }) => Err(Rejected::NoOp),
+            // A recycle or an exit waits for a standby that starts: what is
+            // left of its start is shorter than a new one. (A ready one is
+            // swapped in or discarded by the flow first; see below.)
+            (Standby::Starting { .. }, Event::Recycle { .. } | Event::Exit) => Err(Rejected::Wait),
+            (Standby::Starting { .. }, Event::DiscardStandby) => Err(Rejected::Wait),
+            _ => return None,
+        })
+    }
+
+    /// This state with its standby replaced (`Running` and `Poisoned` only).
+    fn with_standby(&self, standby: Standby<G, P>) -> Lifecycle<G, P> {
+        match self {
+            Lifecycle::Running { serving, .. } => Lifecycle::Running {
+                serving: serving.clone(),
+                standby,
+            },
+            Lifecycle::Poisoned { dead, reason, .. } => Lifecycle::Poisoned {
+                dead: dead.clone(),
+                reason: reason.clone(),
+                standby,
+            },
+            _ => unreachable!("only Running and Poisoned hold a standby"),
+        }
+    }
+
+    /// The standby slot, in the states that have one.
+    pub fn standby(&self) -> Option<&Standby<G, P>> {
+        match self {
+            Lifecycle::Running { standby, .. } | Lifecycle::Poisoned { standby, .. } => {
+                Some(standby)
+            }
+            _ => None,
         }
     }
 
@@ -287,7 +442,7 @@ impl<G: GenerationRef, P: PendingRef> Lifecycle<G, P> {
             Starting { pending } => Err(PoolError::Starting {
                 generation: pending.number(),
             }),
-            Running { serving } => healthy(serving).map(|_| serving),
+            Running { serving, .. } => healthy(serving).map(|_| serving),
             Recycling {
                 new: NewGeneration::Serving(g),
                 ..
@@ -305,7 +460,7 @@ impl<G: GenerationRef, P: PendingRef> Lifecycle<G, P> {
                 generation: pending.number(),
             }),
             Exiting { .. } => Err(PoolError::Exiting),
-            Poisoned { dead, reason } => Err(PoolError::Poisoned {
+            Poisoned { dead, reason, .. } => Err(PoolError::Poisoned {
                 generation: dead.number(),
                 reason: reason.clone(),
             }),
@@ -313,18 +468,22 @@ impl<G: GenerationRef, P: PendingRef> Lifecycle<G, P> {
     }
 
     /// The built generations this state holds: the one serving, a recycle's
-    /// old and new ones, the one exiting or poisoned.
+    /// old and new ones, the one exiting or poisoned, then a ready standby.
     pub fn generations(&self) -> Vec<&G> {
-        match self {
+        let mut built = match self {
             Lifecycle::Uninit | Lifecycle::Starting { .. } => vec![],
-            Lifecycle::Running { serving } => vec![serving],
+            Lifecycle::Running { serving, .. } => vec![serving],
             Lifecycle::Recycling { old, new, .. } => match new {
                 NewGeneration::Serving(g) => vec![old, g],
                 NewGeneration::Starting { .. } => vec![old],
             },
             Lifecycle::Exiting { old } => vec![old],
             Lifecycle::Poisoned { dead, .. } => vec![dead],
+        };
+        if let Some(Standby::Ready(ready)) = self.standby() {
+            built.push(ready);
         }
+        built
     }
 
     /// Who holds generation `number` now, to record a worker loss in it.
@@ -333,6 +492,14 @@ impl<G: GenerationRef, P: PendingRef> Lifecycle<G, P> {
             Lifecycle::Starting { pending }
             | Lifecycle::Recycling {
                 new: NewGeneration::Starting { pending },
+                ..
+            }
+            | Lifecycle::Running {
+                standby: Standby::Starting { pending },
+                ..
+            }
+            | Lifecycle::Poisoned {
+                standby: Standby::Starting { pending },
                 ..
             } => Some(pending),
             _ => None,
@@ -412,6 +579,7 @@ mod tests {
     fn running(n: u64) -> State {
         Lifecycle::Running {
             serving: Gen(n, None),
+            standby: Standby::None,
         }
     }
 
@@ -430,6 +598,7 @@ mod tests {
             State::Poisoned {
                 dead: Gen(1, Some("trap")),
                 reason: "trap".into(),
+                standby: Standby::None,
             },
         ];
         let names: Vec<&str> = every.iter().map(State::name).collect();
@@ -601,6 +770,7 @@ mod tests {
             Lifecycle::Poisoned {
                 dead: Gen(1, Some("worker 1 trapped")),
                 reason: "worker 1 trapped".into(),
+                standby: Standby::None,
             }
         );
         assert_eq!(
@@ -630,6 +800,107 @@ mod tests {
         assert_eq!(starting.on(lost()).unwrap(), starting);
         let recycling = running(1).on(Event::Recycle { pending: Pend(2) }).unwrap();
         assert_eq!(recycling.on(lost()).unwrap(), recycling);
+    }
+
+    fn with_ready_standby(n: u64, s: u64) -> State {
+        running(n)
+            .on(Event::PrepareStandby { pending: Pend(s) })
+            .unwrap()
+            .on(Event::Started(Gen(s, None)))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_recycle_swaps_in_the_ready_standby_and_ends_without_one() {
+        let ready = with_ready_standby(1, 2);
+        assert_eq!(ready.serving().unwrap().0, 1, "a standby serves no job");
+        assert_eq!(ready.standby(), Some(&Standby::Ready(Gen(2, None))));
+        assert_eq!(
+            ready.generations(),
+            vec![&Gen(1, None), &Gen(2, None)],
+            "the serving generation first, then the standby"
+        );
+        let swapped = ready.on(Event::Swap).unwrap();
+        assert_eq!(
+            swapped,
+            Lifecycle::Recycling {
+                old: Gen(1, None),
+                new: NewGeneration::Serving(Gen(2, None)),
+                cause: RecycleCause::Requested,
+            }
+        );
+        assert_eq!(swapped.serving().unwrap().0, 2, "serves at once");
+        assert_eq!(swapped.on(Event::Retired).unwrap(), running(2));
+    }
+
+    #[test]
+    fn a_poisoned_pool_is_rebuilt_by_swapping_in_its_standby() {
+        let lost = Event::WorkerLost {
+            generation: 1,
+            reason: "trap".into(),
+        };
+        let poisoned = with_ready_standby(1, 2).on(lost).unwrap();
+        assert!(matches!(
+            poisoned,
+            Lifecycle::Poisoned {
+                standby: Standby::Ready(Gen(2, None)),
+                ..
+            }
+        ));
+        let rebuilding = poisoned.on(Event::Swap).unwrap();
+        assert_eq!(rebuilding.serving().unwrap().0, 2);
+        assert_eq!(rebuilding.on(Event::Retired).unwrap(), running(2));
+    }
+
+    #[test]
+    fn recycles_and_exits_wait_for_a_starting_standby() {
+        let starting = running(1)
+            .on(Event::PrepareStandby { pending: Pend(2) })
+            .unwrap();
+        assert_eq!(
+            starting.on(Event::Recycle { pending: Pend(3) }),
+            Err(Rejected::Wait)
+        );
+        assert_eq!(starting.on(Event::Exit), Err(Rejected::Wait));
+        assert_eq!(
+            starting.on(Event::PrepareStandby { pending: Pend(3) }),
+            Err(Rejected::NoOp),
+            "one standby at a time"
+        );
+        let failed = Event::StartFailed {
+            generation: 2,
+            message: "boom".into(),
+        };
+        assert_eq!(starting.on(failed).unwrap(), running(1));
+    }
+
+    #[test]
+    fn a_discarded_standby_leaves_the_pool_as_it_was() {
+        let ready = with_ready_standby(1, 2);
+        assert_eq!(ready.on(Event::DiscardStandby).unwrap(), running(1));
+        assert_eq!(running(1).on(Event::DiscardStandby), Err(Rejected::NoOp));
+        assert_eq!(
+            State::Uninit.on(Event::PrepareStandby { pending: Pend(1) }),
+            Err(Rejected::NoOp),
+            "no standby without a running pool"
+        );
+        assert!(matches!(
+            ready.holder_of(2),
+            Some(Holder::Built(Gen(2, None)))
+        ));
+        let starting = running(1)
+            .on(Event::PrepareStandby { pending: Pend(2) })
+            .unwrap();
+        assert!(matches!(
+            starting.holder_of(2),
+            Some(Holder::Pending(Pend(2)))
+        ));
+    }
+
+    #[test]
+    #[should_panic(expected = "not valid in state running")]
+    fn a_recycle_that_ignores_a_ready_standby_is_a_driver_bug() {
+        let _ = with_ready_standby(1, 2).on(Event::Recycle { pending: Pend(3) });
     }
 
     #[test]

@@ -118,7 +118,31 @@ fn check_threads(threads: usize) -> Result<usize, PoolError> {
 /// Starts the pool with `threads` workers.
 pub fn init_thread_pool(threads: usize) -> Result<StartReport, PoolError> {
     let threads = check_threads(threads)?;
-    block_on(flows::init(&NativeHost, threads))
+    let report = block_on(flows::init(&NativeHost, threads))?;
+    prepare_standby_in_background();
+    Ok(report)
+}
+
+/// Starts the next standby on a thread of its own, when the pool keeps one.
+fn prepare_standby_in_background() {
+    if state::standby_wanted() {
+        thread::spawn(|| {
+            let _ = block_on(flows::prepare_standby(&NativeHost));
+        });
+    }
+}
+
+/// Whether the pool keeps a standby generation (see `wasm::set_pool_standby`).
+/// Turning it on while the pool runs starts one and returns once it is up;
+/// turning it off retires the one there is. Returns the standby's number.
+pub fn set_pool_standby(enabled: bool) -> Result<Option<u64>, PoolError> {
+    state::want_standby(enabled);
+    if enabled {
+        block_on(flows::prepare_standby(&NativeHost))
+    } else {
+        block_on(flows::discard_standby(&NativeHost));
+        Ok(None)
+    }
 }
 
 /// Replaces the pool with a new generation (`threads`: keep the count if `None`).
@@ -127,7 +151,11 @@ pub fn recycle_thread_pool(
     options: RetireOptions,
 ) -> Result<RecycleReport, PoolError> {
     let threads = threads.map(check_threads).transpose()?;
-    block_on(flows::recycle(&NativeHost, threads, options))
+    let report = block_on(flows::recycle(&NativeHost, threads, options))?;
+    if !report.joined {
+        prepare_standby_in_background();
+    }
+    Ok(report)
 }
 
 /// Shuts the pool down; a no-op when it is not running.

@@ -7,7 +7,9 @@
 
 use super::abi::{render, union, Interface};
 use super::error::WASM_ERROR_CODES;
-use super::health::{MemoryHealth, Poisoning, PoolHealth, RecycleProgress, WorkerHealth};
+use super::health::{
+    MemoryHealth, Poisoning, PoolHealth, RecycleProgress, StandbyHealth, WorkerHealth,
+};
 use super::lifecycle::STATE_NAMES;
 use super::report::{ExitReport, RecycleReport, Retirement, StartReport, WorkerExit};
 
@@ -34,6 +36,7 @@ pub fn typescript() -> String {
             PoolHealth::interface(),
             RecycleProgress::interface(),
             Poisoning::interface(),
+            StandbyHealth::interface(),
             MemoryHealth::interface(),
             WorkerHealth::interface(),
             StartReport::interface(),

@@ -77,6 +77,9 @@ abi! {
         /// Allocator live bytes before the exit phase minus after.
         pub allocator_bytes_released: i64,
         pub linear_memory_bytes: Option<u64>,
+        /// True when the new generation was the standby, started ahead: the
+        /// recycle only swapped (`start_ms` is then the swap).
+        pub standby: bool,
         /// True when this request joined a recycle that was already in progress.
         pub joined: bool,
     }

@@ -16,7 +16,7 @@ use super::generation::{lock, Generation, Lease, PendingGeneration, RetireOption
 use super::lifecycle::{Event, Holder, Lifecycle, PendingRef, Rejected};
 use super::loss_signal;
 use super::report::RecycleReport;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 #[cfg(not(target_arch = "wasm32"))]
 use std::time::Duration;
@@ -69,8 +69,11 @@ pub(crate) fn apply(
 ) -> Result<PoolLifecycle, Rejected> {
     let mut guarded = guarded();
     let event = make(guarded.last_generation + 1, &guarded.lifecycle);
-    let numbers_a_generation = matches!(event, Event::Init { .. } | Event::Recycle { .. });
-    let is_recycle = matches!(event, Event::Recycle { .. });
+    let numbers_a_generation = matches!(
+        event,
+        Event::Init { .. } | Event::Recycle { .. } | Event::PrepareStandby { .. }
+    );
+    let is_recycle = matches!(event, Event::Recycle { .. } | Event::Swap);
     let label = event_label(&event);
     let next = guarded.lifecycle.on(event)?;
     tracing::debug!(
@@ -97,6 +100,9 @@ fn event_label(event: &PoolEvent) -> &'static str {
         Event::Started(_) => "started",
         Event::StartFailed { .. } => "start-failed",
         Event::Recycle { .. } => "recycle",
+        Event::PrepareStandby { .. } => "prepare-standby",
+        Event::Swap => "swap",
+        Event::DiscardStandby => "discard-standby",
         Event::Retired => "retired",
         Event::Exit => "exit",
         Event::Exited => "exited",
@@ -107,6 +113,18 @@ fn event_label(event: &PoolEvent) -> &'static str {
 /// Wakes whoever waits for a change (a joiner of a recycle in progress).
 pub(crate) fn notify() {
     POOL.changed.notify_all();
+}
+
+/// Whether the pool keeps a standby generation (see `flows::prepare_standby`).
+/// Off unless the host turns it on: upstream's callers keep their threads.
+static STANDBY: AtomicBool = AtomicBool::new(false);
+
+pub fn standby_wanted() -> bool {
+    STANDBY.load(Relaxed)
+}
+
+pub(crate) fn want_standby(wanted: bool) {
+    STANDBY.store(wanted, Relaxed);
 }
 
 pub(crate) fn count_recycle() {

@@ -9,7 +9,7 @@
 //!
 //! Added: `recycleThreadPool(options?)`, `poolHealth()`,
 //! `reportWorkerLost(generation, reason)`, `setPoolLogLevel(level)`, `logPoolEvent(level, message)`,
-//! `PoolBuilder.generation()`, `PoolBuilder.lossSignalAddress()`, and two optional arguments the host may use:
+//! `setPoolStandby(enabled)`, `PoolBuilder.generation()`, `PoolBuilder.lossSignalAddress()`, and two optional arguments the host may use:
 //! `terminateWorkers(generation, timeoutMs)` resolving `{ exited, forced }`.
 
 use super::caught::{caught, Caught};
@@ -197,7 +197,48 @@ fn start_pool(num_threads: &JsValue) -> Promise {
         let report = flows::init(&WasmHost, threads)
             .await
             .map_err(|e| pool_error(&e))?;
+        prepare_standby_in_background();
         Ok(to_js(&report))
+    }))
+}
+
+/// Starts the next standby without making the caller wait for it, when the
+/// pool keeps one (its failure is logged; a recycle then starts its own).
+fn prepare_standby_in_background() {
+    if state::standby_wanted() {
+        wasm_bindgen_futures::spawn_local(async {
+            let _ = Caught(async {
+                let _ = flows::prepare_standby(&WasmHost).await;
+                Ok(JsValue::UNDEFINED)
+            })
+            .await;
+        });
+    }
+}
+
+/// Whether the pool keeps a standby generation: workers started ahead and
+/// parked, so that a recycle only swaps them in (its cost: one more set of
+/// workers, idle, for as long as the pool runs). Off by default. Turning it
+/// on while the pool runs starts one; turning it off retires the one there
+/// is. Resolves with the standby's generation number, or `null` when there
+/// is none.
+#[wasm_bindgen(js_name = setPoolStandby)]
+pub fn set_pool_standby(enabled: JsValue) -> Promise {
+    let enabled = match Input::argument("setPoolStandby", "enabled").boolean(&enabled) {
+        Ok(enabled) => enabled,
+        Err(error) => return Promise::reject(&error),
+    };
+    state::want_standby(enabled);
+    future_to_promise(Caught(async move {
+        let standby = if enabled {
+            flows::prepare_standby(&WasmHost)
+                .await
+                .map_err(|e| pool_error(&e))?
+        } else {
+            flows::discard_standby(&WasmHost).await;
+            None
+        };
+        Ok(standby.map_or(JsValue::NULL, |number| JsValue::from_f64(number as f64)))
     }))
 }
 
@@ -279,6 +320,9 @@ pub fn recycle_thread_pool(options: JsValue) -> Promise {
         let report = flows::recycle(&WasmHost, threads, retire)
             .await
             .map_err(|e| pool_error(&e))?;
+        if !report.joined {
+            prepare_standby_in_background();
+        }
         Ok(to_js(&report))
     }))
 }

@@ -20,6 +20,8 @@ export declare function poolHealth(): PoolHealth;
 export declare function reportWorkerLost(generation: number, reason: string): void;
 /** A line through the pool's tracing output (target plonk_wasm::coordinator). */
 export declare function logPoolEvent(level: PoolLogLevel, message: string): void;
+/** Keeps a standby generation (workers started ahead, so a recycle only swaps) or retires it; resolves its number, or null. */
+export declare function setPoolStandby(enabled: boolean): Promise<number | null>;
 /** Prints the pool's tracing events at `level` and above. */
 export declare function setPoolLogLevel(level: PoolLogLevel): void;
 /** The size of the calling thread's stack block, given its `__stack_alloc`. */

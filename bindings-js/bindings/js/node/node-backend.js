@@ -158,7 +158,11 @@ const backend = createBackend({
   optionRules: { workerScript: rules.nonEmptyString('the path of this file, or of a copy of it') },
   optionDefaults: { workerScript: backendScript },
   pool: {
-    init: (threads, options) => wasm.initThreadPool(threads, options.workerScript),
+    init: async (threads, options) => {
+      await wasm.setPoolStandby(options.standby);
+      return wasm.initThreadPool(threads, options.workerScript);
+    },
+    standby: (enabled) => wasm.setPoolStandby(enabled),
     exit: () => wasm.exitThreadPool(),
     // Whatever the caller gave reaches the wasm, which validates it (the one place recycle options are checked).
     recycle: (options) => wasm.recycleThreadPool(/** @type {import('../../../lib/proof-system/pool-health.js').RecycleOptions | undefined} */ (options)),

@@ -335,10 +335,12 @@ const backend = createBackend({
     }
   },
   pool: {
-    async init(threads) {
+    async init(threads, options) {
       await initializeBindings();
+      await callInWorker('setPoolStandby', options.standby);
       await callInWorker('initThreadPool', threads);
     },
+    standby: (enabled) => callInWorker('setPoolStandby', enabled),
     exit: () => callInWorker('exitThreadPool'),
     recycle: (options) => callInWorker('recycleThreadPool', options),
     /** @returns {Promise<PoolHealth>} */

@@ -35,6 +35,12 @@ export interface CommonHostOptions {
   readonly teardown: 'destroy' | 'terminate';
   /** Bound on `exitThreadPool()` once the last operation left (drain, exit, stop). */
   readonly exitTimeoutMs: number;
+  /**
+   * Keep a standby generation: workers started ahead and parked, so that a
+   * recycle only swaps them in. Costs one more set of idle workers for as
+   * long as the pool runs, so it is off unless asked for.
+   */
+  readonly standby: boolean;
 }
 
 export const COMMON_HOST_OPTION_RULES: FieldRules<CommonHostOptions> = {
@@ -42,6 +48,7 @@ export const COMMON_HOST_OPTION_RULES: FieldRules<CommonHostOptions> = {
   startTimeoutMs: rules.timerMs(1),
   teardown: rules.oneOf('destroy', 'terminate'),
   exitTimeoutMs: rules.timerMs(1),
+  standby: rules.flag(),
 };
 
 export const COMMON_HOST_DEFAULTS: CommonHostOptions = Object.freeze({
@@ -49,6 +56,7 @@ export const COMMON_HOST_DEFAULTS: CommonHostOptions = Object.freeze({
   startTimeoutMs: 30_000,
   teardown: 'destroy',
   exitTimeoutMs: 120_000,
+  standby: false,
 });
 
 /** What the facade needs from a platform. */
@@ -62,7 +70,10 @@ export interface BackendPlatform<PlatformOptions extends object> {
   checkChange?(changes: Partial<PlatformOptions & CommonHostOptions>): void;
   /** The pool's calls, wherever its instance is. */
   readonly pool: {
+    /** Starts the pool, keeping a standby as `options.standby` says. */
     init(threads: number, options: HostOptions<PlatformOptions>): Promise<unknown>;
+    /** Turns the standby on (starts one now) or off (retires it) in a running pool. */
+    standby(enabled: boolean): Promise<unknown>;
     exit(): Promise<unknown>;
     /** `options` as the caller gave them (resolved): the wasm validates them, the one place recycle options are checked. */
     recycle(options: unknown): Promise<RecycleReport>;
@@ -368,7 +379,18 @@ export function createBackend<PlatformOptions extends object>(platform: BackendP
     configureThreadPool(options) {
       const changes = checkPoolOptions('configureThreadPool', options, optionRules);
       platform.checkChange?.(changes);
+      const standbyChanged = changes.standby !== undefined && changes.standby !== hostOptions.standby;
       hostOptions = Object.freeze({ ...hostOptions, ...changes });
+      // A pool that runs takes the change now; the next start takes it otherwise.
+      if (standbyChanged && runner.state() !== 'none') {
+        platform.pool.standby(hostOptions.standby).catch((error: unknown) => {
+          try {
+            platform.pool.log('warn', `configureThreadPool: the standby could not be ${hostOptions.standby ? 'started' : 'retired'}: ${String((error as Error | null)?.message ?? error)}`);
+          } catch {
+            // An instance that cannot log (terminated) must not break the caller.
+          }
+        });
+      }
       return hostOptions;
     },
     configurePoolHealth(options = {}) {
