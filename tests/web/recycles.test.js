@@ -71,3 +71,58 @@ test(`${RECYCLES} recycles in the page: linear memory growth after warm-up stays
     await harness.close();
   }
 });
+
+// The standby generation in the page (configureThreadPool({ standby: true })): each recycle
+// swaps in the workers started ahead, proofs match the snapshot before and after, and turning
+// it off retires the standby's workers.
+test('with a standby, recycles in the page only swap, and turning it off retires it', { timeout: 150_000 }, async () => {
+  const harness = await openHarness({ threads: 2 });
+  try {
+    const c = PROOF_CASES[1];
+    const result = await harness.run(
+      'recycles with a standby',
+      async (h, { recycles, k, seed }) => {
+        const { backend, toHex } = h;
+        const untilStandby = async (ready) => {
+          for (let i = 0; i < 1200; i++) {
+            const { standby } = await backend.poolHealth();
+            if ((standby?.phase === 'ready') === ready && (ready || standby === null)) return standby;
+            await new Promise((resolve) => setTimeout(resolve, 25));
+          }
+          throw new Error(`the standby was not ${ready ? 'ready' : 'retired'} within 30 s`);
+        };
+        backend.configureThreadPool({ standby: true });
+        return backend.withThreadPool(async () => {
+          const before = toHex(await backend.callInWorker('fixtureProve', k, seed));
+          const reports = [];
+          for (let i = 0; i < recycles; i++) {
+            const standby = await untilStandby(true);
+            const { standby: swapped, fromGeneration, toGeneration, startMs, totalMs } = await backend.recycleThreadPool();
+            reports.push({ swapped, fromGeneration, toGeneration, expected: standby.generation, startMs, totalMs });
+          }
+          const after = toHex(await backend.callInWorker('fixtureProve', k, seed));
+          await untilStandby(true);
+          backend.configureThreadPool({ standby: false });
+          await untilStandby(false);
+          const serving = (await backend.poolHealth()).generation;
+          const live = (await backend.workerHost.list()).filter((w) => w.state !== 'exited').map((w) => w.generation);
+          return { before, after, reports, serving, live };
+        });
+      },
+      { recycles: 5, ...c },
+      120_000,
+    );
+    const expected = expectedProof(c).toString('hex');
+    assert.equal(result.before, expected, 'a proof beside the standby');
+    assert.equal(result.after, expected, 'a proof after the swaps');
+    for (const r of result.reports) {
+      assert.ok(r.swapped, `each recycle only swapped: ${JSON.stringify(r)}`);
+      assert.equal(r.toGeneration, r.expected, 'the ready standby became the serving generation');
+    }
+    assert.deepEqual(result.live, [result.serving, result.serving], 'turned off, only the serving generation has workers');
+    const describe = (pick) => `median ${median(result.reports.map(pick)).toFixed(2)} ms`;
+    console.log(`browser recycle with a standby: swap ${describe((r) => r.startMs)}, total ${describe((r) => r.totalMs)}`);
+  } finally {
+    await harness.close();
+  }
+});
