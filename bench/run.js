@@ -36,6 +36,7 @@ import { o1jsCharts, o1jsSection, o1jsTable } from './o1js.js';
 import { isolatesCharts, isolatesConfig, isolatesSection, isolatesTable } from './isolates.js';
 import { chaosConfig, chaosSection, chaosTable } from './chaos.js';
 import { isolatesChaosConfig, isolatesChaosSection, isolatesChaosTable } from './isolates-chaos.js';
+import { memoryDiscardSection } from './memory-discard.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = `${ROOT}build/bench/`;
@@ -173,12 +174,21 @@ async function recycleSection() {
         await probe.call('recycles', { count: config.warmUp, threads });
         const batch = await probe.call('recycles', { count: config.recycles });
         const pick = (key) => batch.reports.map((r) => r[key]);
+        // The same pool with a standby (each recycle finds it ready): only a swap.
+        const standby = await probe.call('standbyRecycles', { count: config.recycles });
         byThreads[threads] = {
           total: distribution(pick('totalMs')),
           start: distribution(pick('startMs')),
           drain: distribution(pick('drainMs')),
           exit: distribution(pick('exitMs')),
           leak: leakOf(batch, threads),
+          standby: {
+            total: distribution(standby.reports.map((r) => r.totalMs)),
+            swap: distribution(standby.reports.map((r) => r.startMs)),
+            exit: distribution(standby.reports.map((r) => r.exitMs)),
+            costRssBytes: standby.standbyCost.rssBytes,
+            costLinearBytes: standby.standbyCost.linearBytes,
+          },
         };
       }
     });
@@ -205,6 +215,15 @@ async function recycleSection() {
         exit: acrossRuns(of('exit'), 'p99'),
       },
       forcedWorkers: runs.reduce((sum, r) => sum + r.byThreads[n].leak.forced, 0),
+      standby: {
+        total: {
+          p50: acrossRuns(runs.map((r) => r.byThreads[n].standby.total), 'p50'),
+          p99: acrossRuns(runs.map((r) => r.byThreads[n].standby.total), 'p99'),
+        },
+        swapP99: acrossRuns(runs.map((r) => r.byThreads[n].standby.swap), 'p99'),
+        exitP99: acrossRuns(runs.map((r) => r.byThreads[n].standby.exit), 'p99'),
+        costRssBytes: spread(runs.map((r) => r.byThreads[n].standby.costRssBytes)),
+      },
     };
   }
   const leakField = (pick) => spread(runs.map(pick));
@@ -414,10 +433,24 @@ async function webSection() {
               const { totalMs, startMs, drainMs, exitMs, workers } = await h.backend.recycleThreadPool();
               reports.push({ totalMs, startMs, drainMs, exitMs, workers });
             }
-            return { reports, before, after: (await h.backend.poolHealth()).memory };
+            const after = (await h.backend.poolHealth()).memory;
+            // The same pool with a standby, each recycle finding it ready: only a swap.
+            h.backend.configureThreadPool({ standby: true });
+            const standby = [];
+            for (let i = 0; i < recycles; i++) {
+              for (let wait = 0; (await h.backend.poolHealth()).standby?.phase !== 'ready'; wait++) {
+                if (wait > 2400) throw new Error('no ready standby within 60 s');
+                await new Promise((resolve) => setTimeout(resolve, 25));
+              }
+              const report = await h.backend.recycleThreadPool();
+              if (!report.standby) throw new Error(`recycle ${i} did not swap in the standby`);
+              standby.push({ totalMs: report.totalMs, startMs: report.startMs });
+            }
+            h.backend.configureThreadPool({ standby: false });
+            return { reports, before, after, standby };
           }),
         { recycles: config.recycles, warmUp: config.warmUp },
-        180_000,
+        240_000,
       );
       const pick = (key) => result.reports.map((r) => r[key]);
       byThreads[threads] = {
@@ -427,6 +460,7 @@ async function webSection() {
         drainP50: median(pick('drainMs')),
         exitP50: median(pick('exitMs')),
         leak: leakOf(result, threads),
+        standby: { total: distribution(result.standby.map((r) => r.totalMs)), swap: distribution(result.standby.map((r) => r.startMs)) },
       };
     } finally {
       await harness.close();
@@ -469,6 +503,21 @@ function table(results) {
       ms(l.phasesP50.drain, 2),
       ms(l.phasesP50.exit),
       `${verdict(l.total.p99.median < 100)}${l.total.p99.median < 50 ? ' (and the aim)' : ''}`,
+    ]);
+  }
+  lines.push('', `Recycle latency with a standby (configureThreadPool({ standby: true })), Node, ${config.recycles} recycles a run, each finding the standby ready (ms)`);
+  row(['workers', 'p50', 'p99', 'swap p99', 'exit p99', 'standby cost (RSS MiB)', 'p99 goal <= 10 (quiet machine)']);
+  row(Array(7).fill('---'));
+  for (const n of config.threadCounts) {
+    const s = latency[n].standby;
+    row([
+      workersLabel(n),
+      ms(s.total.p50),
+      ms(s.total.p99),
+      ms(s.swapP99, 3),
+      ms(s.exitP99),
+      formatSpread({ median: s.costRssBytes.median / 2 ** 20, min: s.costRssBytes.min / 2 ** 20, max: s.costRssBytes.max / 2 ** 20 }, 1),
+      verdict(s.total.p99.median <= 10),
     ]);
   }
   lines.push('', `Availability: a tiny pool job submitted during a recycle (2 workers, ${config.availabilityRecycles} recycles a run), submission to result (ms)`);
@@ -547,8 +596,8 @@ function table(results) {
   if (web.skipped) {
     lines.push(`skipped: ${web.skipped}`);
   } else {
-    row(['workers', 'p50', 'p95', 'p99', 'start / drain / exit p50', 'linear memory bytes per worker per recycle']);
-    row(Array(6).fill('---'));
+    row(['workers', 'p50', 'p95', 'p99', 'start / drain / exit p50', 'linear memory bytes per worker per recycle', 'with a standby: p50 / p99 (swap p99)', 'standby p99 goal <= 10']);
+    row(Array(8).fill('---'));
     for (const n of config.threadCounts) {
       const w = web.byThreads[n];
       row([
@@ -558,8 +607,28 @@ function table(results) {
         w.total.p99.toFixed(1),
         `${w.startP50.toFixed(1)} / ${w.drainP50.toFixed(2)} / ${w.exitP50.toFixed(1)}`,
         w.leak.linearBytesPerWorkerRecycle.toFixed(0),
+        `${w.standby.total.p50.toFixed(1)} / ${w.standby.total.p99.toFixed(1)} (${w.standby.swap.p99.toFixed(3)})`,
+        verdict(w.standby.total.p99 <= 10),
       ]);
     }
+  }
+  lines.push('', 'Memory discard (memory.discard of the memory-control proposal): can freed linear memory go back to the OS without a new instance?');
+  const discard = results.memoryDiscard;
+  if (discard.skipped) {
+    lines.push(`skipped: ${discard.skipped}`);
+  } else {
+    row(['engine', 'flags', 'JS method', 'instruction (plain / shared memory)', 'RSS returned of 448 MiB (plain / shared)']);
+    row(Array(5).fill('---'));
+    const returned = (entry) => (entry?.rssReturnedMiB === undefined ? '-' : `${entry.rssReturnedMiB} MiB`);
+    const instruction = (entry) => (entry?.instruction === 'compiles' ? 'compiles' : 'refused');
+    for (const e of discard.engines) {
+      if (e.skipped) {
+        row([e.engine, '', e.skipped, '', '']);
+        continue;
+      }
+      row([e.engine, e.flags, e.method ? 'present' : 'absent', `${instruction(e.plain)} / ${instruction(e.shared)}`, `${returned(e.plain)} / ${returned(e.shared)}`]);
+    }
+    lines.push(discard.usable.length > 0 ? `usable on: ${discard.usable.join(', ')}` : 'usable on none of these: nothing to adopt (fresh instances, i.e. isolates, are what gives memory back)');
   }
   return lines.join('\n');
 }
@@ -758,6 +827,7 @@ results.availability = await availabilitySection();
 Object.assign(results, await proofSection());
 results.nativeScaling = nativeScalingSection();
 results.web = await webSection().catch((error) => ({ skipped: `failed: ${error.message}` }));
+results.memoryDiscard = await memoryDiscardSection().catch((error) => ({ skipped: `failed: ${error.message}` }));
 if (config.o1js.enabled) results.o1js = await o1jsSection(config.o1js, log);
 if (config.isolates.enabled) results.isolates = await runIsolates();
 if (config.chaos.enabled) results.chaos = await chaosSection(config.chaos, log);
