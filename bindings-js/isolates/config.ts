@@ -52,6 +52,14 @@ export interface ReplacementLimits {
   readonly cooldownMs: number;
   /** Lowers each isolate's thresholds by a random fraction up to this, drawn once per isolate. Range [0, 0.5]. */
   readonly jitterFraction: number;
+  /**
+   * Replace ahead of the limits: check each threshold against where the
+   * isolate will be once a successor is ready (its jobs, age and memory
+   * projected over a start's worth of jobs at the rate it has grown), so that
+   * the successor is warm by the time the old one reaches the limit and the
+   * swap costs no capacity. Off: a successor starts when a limit is reached.
+   */
+  readonly replaceAhead: boolean;
 }
 
 /** A job of the module run once in each new isolate before it takes jobs (e.g. compile() with o1js's Cache). */
@@ -133,6 +141,7 @@ export const DEFAULT_LIMITS: ReplacementLimits = Object.freeze({
   hysteresisFraction: 0.05,
   cooldownMs: 30_000,
   jitterFraction: 0,
+  replaceAhead: false,
 });
 
 /** The defaults; `maxQueuedJobs` (64 × isolates) and `minIsolates` (isolates) follow `isolates`. */
@@ -163,6 +172,7 @@ const LIMIT_RULES: FieldRules<ReplacementLimits> = {
   hysteresisFraction: rules.fraction(0, 0.5),
   cooldownMs: rules.timerMs(0),
   jitterFraction: rules.fraction(0, 0.5),
+  replaceAhead: rules.flag(),
 };
 
 type ScalarField = Exclude<keyof ProverPoolConfig, 'module' | 'warm' | 'limits'>;

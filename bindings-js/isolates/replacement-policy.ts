@@ -23,6 +23,15 @@
  *      with the reason, and the crossing stays latched).
  *   3. otherwise keep.
  *
+ * Replacing ahead (`limits.replaceAhead`): step 2 checks where the isolate
+ * will be once a successor started now is ready, not where it is: `lead`
+ * says how long a start takes and how long a job runs (as the pool measured
+ * them), so the start covers `aheadJobs = ceil(startMs / jobMs)` jobs. Jobs
+ * are projected by `aheadJobs`, age by `startMs`, and memory by `aheadJobs`
+ * times the isolate's own growth per job since its warm step; the projection
+ * never reaches further ahead than the jobs it was measured over. Without a
+ * lead (nothing measured yet) the check is on the values as they are.
+ *
  * The unit of the thresholds is an isolate: its jitter is drawn once, and its
  * baseline for the memory thresholds is its own post-warm memory (what a
  * replacement gives back to); age and jobs start at zero.
@@ -58,6 +67,16 @@ export interface IsolatePolicyState extends UnitThresholds<ReplacementMetric> {
   /** The isolate's own post-warm memory; `null` until it is ready. */
   readonly baseline: MemoryBaseline | null;
 }
+
+/** How far ahead a replacement must start, as the pool has measured it; `null`: not known yet. */
+export interface ReplacementLead {
+  /** A successor's start, spawn to ready (module, o1js, warm step). */
+  readonly startMs: number | null;
+  /** A job's run time. */
+  readonly jobMs: number | null;
+}
+
+export const NO_LEAD: ReplacementLead = Object.freeze({ startMs: null, jobMs: null });
 
 /** Kept per pool, between calls. */
 export interface PoolPolicyState {
@@ -109,20 +128,41 @@ export function freshIsolateHeadroom(
 
 type ThresholdMetric = Exclude<ReplacementMetric, 'headroomBytes' | JobFault>;
 
-/** The configured limits whose value is known, in check order. */
-function readings(reading: IsolateReading, limits: ReplacementLimits, state: IsolatePolicyState): ThresholdReading<ThresholdMetric>[] {
+/** How many jobs and how many ms a successor's start covers; zero when not replacing ahead or nothing is measured yet. */
+export function leadOf(limits: ReplacementLimits, lead: ReplacementLead): { readonly jobs: number; readonly ms: number } {
+  if (!limits.replaceAhead || lead.startMs === null) return { jobs: 0, ms: 0 };
+  const jobs = lead.jobMs === null || lead.jobMs <= 0 ? 0 : Math.ceil(lead.startMs / lead.jobMs);
+  return { jobs, ms: lead.startMs };
+}
+
+/** The configured limits whose value is known, in check order; projected over the lead when replacing ahead. */
+function readings(reading: IsolateReading, limits: ReplacementLimits, state: IsolatePolicyState, lead: ReplacementLead): ThresholdReading<ThresholdMetric>[] {
   const list: ThresholdReading<ThresholdMetric>[] = [];
   const baselineLabel = 'its post-warm value';
+  const ahead = leadOf(limits, lead);
+  // Memory grows per job as it has since the warm step, projected no further than it was measured over.
+  const aheadJobs = Math.min(ahead.jobs, reading.jobs);
+  const projected = (value: number, baseline: number | null) =>
+    baseline === null || reading.jobs === 0 ? value : value + (Math.max(0, value - baseline) / reading.jobs) * aheadJobs;
+  const projectedLabel = (label: string, by: string) => (ahead.jobs === 0 && ahead.ms === 0 ? label : `${label}, projected ${by} ahead`);
+  const jobsAhead = `${aheadJobs} job${aheadJobs === 1 ? '' : 's'}`;
   if (limits.maxLinearBytes !== null && reading.linearBytes !== null) {
     const baseline = state.baseline?.linearBytes ?? null;
-    list.push({ metric: 'linearBytes', value: reading.linearBytes, limit: limits.maxLinearBytes, baseline, baselineLabel, label: 'linear memory bytes' });
+    const value = Math.round(projected(reading.linearBytes, baseline));
+    list.push({ metric: 'linearBytes', value, limit: limits.maxLinearBytes, baseline, baselineLabel, label: projectedLabel('linear memory bytes', jobsAhead) });
   }
   if (limits.maxAllocatorLiveBytes !== null && reading.allocatorLiveBytes !== null) {
     const baseline = state.baseline?.allocatorLiveBytes ?? null;
-    list.push({ metric: 'allocatorLiveBytes', value: reading.allocatorLiveBytes, limit: limits.maxAllocatorLiveBytes, baseline, baselineLabel, label: 'allocator live bytes' });
+    const value = Math.round(projected(reading.allocatorLiveBytes, baseline));
+    list.push({ metric: 'allocatorLiveBytes', value, limit: limits.maxAllocatorLiveBytes, baseline, baselineLabel, label: projectedLabel('allocator live bytes', jobsAhead) });
   }
-  if (limits.maxAgeMs !== null) list.push({ metric: 'ageMs', value: reading.ageMs, limit: limits.maxAgeMs, baseline: null, label: 'age (ms)' });
-  if (limits.maxJobs !== null) list.push({ metric: 'jobs', value: reading.jobs, limit: limits.maxJobs, count: true, baseline: null, label: 'jobs' });
+  if (limits.maxAgeMs !== null) {
+    list.push({ metric: 'ageMs', value: reading.ageMs + ahead.ms, limit: limits.maxAgeMs, baseline: null, label: projectedLabel('age (ms)', `${Math.round(ahead.ms)} ms`) });
+  }
+  if (limits.maxJobs !== null) {
+    const label = projectedLabel('jobs', `${ahead.jobs} job${ahead.jobs === 1 ? '' : 's'}`);
+    list.push({ metric: 'jobs', value: reading.jobs + ahead.jobs, limit: limits.maxJobs, count: true, baseline: null, label });
+  }
   return list;
 }
 
@@ -133,6 +173,7 @@ export function decideReplacement(
   isolate: IsolatePolicyState,
   pool: PoolPolicyState,
   nowMs: number,
+  lead: ReplacementLead = NO_LEAD,
 ): ReplacementResult {
   const replace = (metric: ReplacementMetric, value: number, threshold: number, reason: string, latched = isolate.latched): ReplacementResult => ({
     decision: { kind: 'replace', reason, metric, value, threshold },
@@ -165,7 +206,7 @@ export function decideReplacement(
 
   // 2. Thresholds.
   const cooldown = { lastActionMs: pool.lastReplacementMs, actionName: 'replacement' };
-  const { verdict, unit } = checkThresholds(readings(reading, limits, isolate), limits, isolate, cooldown, nowMs);
+  const { verdict, unit } = checkThresholds(readings(reading, limits, isolate, lead), limits, isolate, cooldown, nowMs);
   if (verdict.kind !== 'act') return { decision: { kind: 'keep', reason: verdict.reason }, isolate: { ...isolate, latched: unit.latched }, pool };
   const { metric, value, threshold, reason } = verdict.crossing;
   return replace(metric, value, threshold, reason, unit.latched);

@@ -23,7 +23,7 @@ import { ProverPoolClosedError, ProverPoolConfigError, ProverPoolReplacementErro
 import { moveIsolate } from './lifecycle.js';
 import { readingOf, type IsolateRecord, type PendingReplacement, type PoolCore } from './pool-core.js';
 import type { ReplacementReport, StopReason } from './pool-events.js';
-import { decideReplacement, type ReplacementMetric } from './replacement-policy.js';
+import { decideReplacement, type ReplacementLead, type ReplacementMetric } from './replacement-policy.js';
 
 /** Metrics that replace at once, outside the one-at-a-time rule (I4). */
 const URGENT_METRICS: readonly ReplacementMetric[] = ['headroomBytes', 'outOfMemory', 'wasmPanic'];
@@ -34,7 +34,7 @@ export function evaluate(core: PoolCore, record: IsolateRecord): void {
   const now = core.platform.now();
   const slot = core.slots[record.slot]!;
   if (now < slot.retryAtMs) return; // a successor failed to start: the backoff first
-  const result = decideReplacement(readingOf(core, record), core.config.limits, record.policy, core.policy, now);
+  const result = decideReplacement(readingOf(core, record), core.config.limits, record.policy, core.policy, now, leadFor(core, record));
   const { decision } = result;
   const urgent = decision.kind === 'replace' && URGENT_METRICS.includes(decision.metric);
   if (record.replacement !== null && !urgent) return; // waiting for its turn (I4)
@@ -51,6 +51,19 @@ export function evaluate(core: PoolCore, record: IsolateRecord): void {
   core.events.emit('decision', { isolateId: record.id, decision });
   if (record.replacement !== null) core.act.spawn(record.slot, 'replacement', record); // a fault does not wait its turn
   else replace(core, record, decision.metric, decision.reason);
+}
+
+/**
+ * How far ahead a successor must start (limits.replaceAhead): this isolate's
+ * own start, spawn to ready (its successor loads the same module and runs the
+ * same warm step), and the pool's mean job run time.
+ */
+function leadFor(core: PoolCore, record: IsolateRecord): ReplacementLead {
+  const run = core.stats.run.summary();
+  return {
+    startMs: record.readyAtMs === null ? null : record.readyAtMs - record.spawnedAtMs,
+    jobMs: run.count === 0 ? null : run.sumMs / run.count,
+  };
 }
 
 function replacementWarming(core: PoolCore): boolean {

@@ -41,6 +41,7 @@ test('only a module resolves to the documented defaults', OPTS, () => {
       hysteresisFraction: 0.05,
       cooldownMs: 30_000,
       jitterFraction: 0,
+      replaceAhead: false,
     },
     maxQueuedJobs: 64,
     jobTimeoutMs: null,

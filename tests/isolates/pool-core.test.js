@@ -486,3 +486,41 @@ test('arguments that cannot be cloned fail that job only; a throwing listener do
   assert.ok(events.some((e) => e.name === 'error' && /listener of 'job-start' threw/.test(e.context)));
   await close();
 });
+
+// limits.replaceAhead: the successor starts early enough to be warm when the old isolate reaches
+// its limit. Starts take 3 s and jobs 1 s on this clock: with maxJobs 10 the successor starts after
+// job 7 (3 jobs ahead), not after job 10; without replaceAhead, after job 10.
+for (const replaceAhead of [true, false]) {
+  test(`replaceAhead ${replaceAhead}: the successor of an isolate limited to 10 jobs starts after job ${replaceAhead ? 7 : 10}`, OPTS, async () => {
+    let now = 1_000_000;
+    const { pool, events, close } = await startPool(
+      { limits: { maxJobs: 10, cooldownMs: 0, replaceAhead } },
+      () => ({
+        warm: async () => {
+          now += 3_000;
+          return 'warm';
+        },
+        extraJobs: () => ({
+          second: async () => {
+            now += 1_000;
+            return 'done';
+          },
+        }),
+      }),
+      { now: () => now },
+    );
+    for (let job = 1; job <= 10; job++) {
+      await pool.run('second', {});
+      const decision = events.find((e) => e.name === 'decision' && e.decision.kind === 'replace');
+      if (decision !== undefined) {
+        assert.equal(job, replaceAhead ? 7 : 10, `the successor was decided after job ${job}`);
+        assert.equal(decision.decision.metric, 'jobs');
+        if (replaceAhead) assert.match(decision.decision.reason, /projected 3 jobs ahead/);
+        break;
+      }
+      assert.ok(job < 10, 'a successor by the limit at the latest');
+    }
+    await nextEvent(pool, 'isolate-ready', (e) => e.cause === 'replacement');
+    await close();
+  });
+}

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { GiB, MiB, load } from './lib.js';
 
 const { resolveProverPoolConfig } = await load('config.js');
-const { decideReplacement, initialIsolatePolicyState, INITIAL_POOL_POLICY_STATE, admitsJob, freshIsolateHeadroom } = await load('replacement-policy.js');
+const policy = await load('replacement-policy.js');
+const { decideReplacement, initialIsolatePolicyState, INITIAL_POOL_POLICY_STATE, admitsJob, freshIsolateHeadroom } = policy;
 
 const NOW = 1_000_000;
 const OPTS = { timeout: 5_000 };
@@ -144,4 +145,41 @@ test('the function is pure: its inputs are not mutated', OPTS, () => {
   const copies = JSON.stringify([l, state, pool, r]);
   decide(r, l, state, pool);
   assert.equal(JSON.stringify([l, state, pool, r]), copies);
+});
+
+// limits.replaceAhead: the successor must be warm when the limit is reached, so each threshold is
+// checked against where the isolate will be after a start's worth of jobs.
+test('replacing ahead checks jobs, age and memory where they will be once a successor started now is ready', OPTS, () => {
+  const { leadOf } = policy;
+  const ahead = limits({ replaceAhead: true, maxJobs: 10 });
+  // A start takes 9 s and a job 6 s: a successor started now is ready after 2 more jobs.
+  const lead = { startMs: 9_000, jobMs: 6_000 };
+  assert.deepEqual(leadOf(ahead, lead), { jobs: 2, ms: 9_000 });
+  assert.deepEqual(leadOf(limits({ maxJobs: 10 }), lead), { jobs: 0, ms: 0 }, 'off by default');
+  assert.deepEqual(leadOf(ahead, { startMs: null, jobMs: null }), { jobs: 0, ms: 0 }, 'nothing measured yet: no lead');
+
+  const atJobs = (jobs, l = lead, given = ahead) => decideReplacement(reading({ jobs }), given, fresh, INITIAL_POOL_POLICY_STATE, NOW, l).decision;
+  assert.equal(atJobs(7).kind, 'keep');
+  const jobs = atJobs(8);
+  assert.equal(jobs.kind, 'replace', 'at 8 jobs, 2 more run while the successor starts: it is ready at the limit');
+  assert.equal(jobs.value, 10);
+  assert.match(jobs.reason, /projected 2 jobs ahead/);
+  assert.equal(atJobs(8, lead, limits({ maxJobs: 10 })).kind, 'keep', 'without replaceAhead, only at the limit');
+  assert.equal(atJobs(8, { startMs: null, jobMs: null }).kind, 'keep', 'nothing measured: the limit as it is');
+
+  const age = decideReplacement(reading({ ageMs: 52_000 }), limits({ replaceAhead: true, maxAgeMs: 60_000 }), fresh, INITIAL_POOL_POLICY_STATE, NOW, lead).decision;
+  assert.equal(age.kind, 'replace');
+  assert.equal(age.value, 61_000);
+  assert.match(age.reason, /projected 9000 ms ahead/);
+
+  // Memory: grown 100 MiB over 4 jobs since the warm step (25 MiB a job); 2 jobs ahead is +50 MiB.
+  const warmed = { ...fresh, baseline: { linearBytes: 300 * MiB, allocatorLiveBytes: 200 * MiB } };
+  const memory = (linearBytes, jobs) =>
+    decideReplacement(reading({ linearBytes, jobs }), limits({ replaceAhead: true, maxLinearBytes: 450 * MiB }), warmed, INITIAL_POOL_POLICY_STATE, NOW, lead).decision;
+  assert.equal(memory(395 * MiB, 4).kind, 'keep', '395 + 2 × 23.75 MiB stays below 450 MiB');
+  const grown = memory(400 * MiB, 4);
+  assert.equal(grown.kind, 'replace');
+  assert.equal(grown.value, 450 * MiB);
+  // Never projected further than measured: after 1 job (+60 MiB), 1 job ahead, not 2.
+  assert.equal(memory(360 * MiB, 1).kind, 'keep', '360 + 60 = 420 MiB: projected over 1 job, the one measured');
 });
