@@ -22,6 +22,7 @@
  * An isolate keeps the process alive only while it starts or runs a job; an
  * idle pool does not (like o1js's own pool threads).
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
@@ -30,8 +31,8 @@ import { toPlainError } from '../lib/proof-system/kernel/errors.js';
 import { poolThreadStart } from '../lib/proof-system/host/pool-thread-start.js';
 import { refuseWith, type ProverPoolOptions } from './config.js';
 import { ProverPoolConfigError, type RemoteError } from './errors.js';
-import { ChannelEnd, SYSTEM_CLOCK, type IsolateChannel, type IsolateHandlers, type IsolatePlatform } from './platform.js';
-import { NODE_ISOLATE_ROLE, type ToIsolate } from './protocol.js';
+import { ChannelEnd, SYSTEM_CLOCK, type IsolateChannel, type IsolateExit, type IsolateHandlers, type IsolatePlatform } from './platform.js';
+import { NODE_ISOLATE_ROLE, PROCESS_ISOLATE_ARG, type ToIsolate } from './protocol.js';
 import type { ProverJobs, UntypedJobs } from './jobs.js';
 import { ProverPool } from './prover-pool.js';
 
@@ -42,9 +43,20 @@ export type NodeProverPoolOptions = Omit<ProverPoolOptions, 'module'> & {
   readonly module: string | URL;
   /** V8 limits of each isolate thread (worker_threads' resourceLimits); they do not cover wasm memory. */
   readonly resourceLimits?: ResourceLimits | null;
+  /**
+   * 'thread' (default): each isolate is a worker_thread of this process.
+   * 'process': each isolate is that same thread in a child process of its
+   * own, so that ending it gives back everything it held, including what a
+   * thread leaves in its process (its Node environment, malloc arenas); costs
+   * a Node process per isolate.
+   */
+  readonly isolation?: NodeIsolation;
 };
 
+export type NodeIsolation = 'thread' | 'process';
+
 const ISOLATE_SCRIPT = new URL('./node-isolate.js', import.meta.url);
+const PROCESS_ISOLATE_SCRIPT = new URL('./node-process-isolate.js', import.meta.url);
 const MODULE_EXPECTED = 'the proving module: a path, a file: URL string, or a file: URL (a Node isolate imports it from disk)';
 
 const positiveMb = { expected: 'a positive number of megabytes', accepts: (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0 };
@@ -63,12 +75,13 @@ const RESOURCE_LIMIT_RULES: FieldRules<Required<ResourceLimits>> = {
 export function createProverPool<Jobs extends ProverJobs = UntypedJobs>(options: NodeProverPoolOptions): Promise<ProverPool<Jobs>> {
   try {
     if (typeof options !== 'object' || options === null) throw new ProverPoolConfigError('options', options, 'an object of prover pool options');
-    const { resourceLimits = null, module, ...rest } = options;
+    const { resourceLimits = null, isolation = 'thread', module, ...rest } = options;
     if (resourceLimits !== null) {
       if (typeof resourceLimits !== 'object' || Array.isArray(resourceLimits)) throw new ProverPoolConfigError('resourceLimits', resourceLimits, "null, or worker_threads' resourceLimits object");
       checkOptions(resourceLimits, RESOURCE_LIMIT_RULES, refuseWith('resourceLimits.'));
     }
-    return ProverPool.start<Jobs>(nodePlatform(resourceLimits), { ...rest, module: moduleUrl(module) });
+    if (isolation !== 'thread' && isolation !== 'process') throw new ProverPoolConfigError('isolation', isolation, "'thread' or 'process'");
+    return ProverPool.start<Jobs>(nodePlatform(resourceLimits, isolation), { ...rest, module: moduleUrl(module) });
   } catch (error) {
     return Promise.reject(error);
   }
@@ -87,14 +100,100 @@ function moduleUrl(module: unknown): string {
   return new URL(module).href;
 }
 
-/** The Node platform: worker_threads for isolates, the process's RSS. */
-export function nodePlatform(resourceLimits: ResourceLimits | null = null): IsolatePlatform {
+/** The Node platform: isolates as worker_threads, or as those threads in child processes; the process's RSS. */
+export function nodePlatform(resourceLimits: ResourceLimits | null = null, isolation: NodeIsolation = 'thread'): IsolatePlatform {
   return {
     name: 'node',
-    spawn: (isolateId, handlers) => new NodeIsolateChannel(isolateId, handlers, resourceLimits),
+    spawn: (isolateId, handlers) =>
+      isolation === 'process' ? new ProcessIsolateChannel(isolateId, handlers, resourceLimits) : new NodeIsolateChannel(isolateId, handlers, resourceLimits),
     processRssBytes: () => process.memoryUsage.rss(),
     ...SYSTEM_CLOCK,
   };
+}
+
+/**
+ * This process's Node options for a child: those that run code of their own
+ * instead of the script (`--eval`, `--print`, `--input-type`, `--test` and
+ * their values) are left out, so the child runs the isolate's script with
+ * everything else (V8 flags, loaders, conditions).
+ */
+export function childExecArgv(execArgv: readonly string[]): string[] {
+  const withValue = new Set(['-e', '--eval', '-p', '--print', '--input-type']);
+  const alone = new Set(['--test', '-i', '--interactive', '-c', '--check', '--watch']);
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    const name = arg.split('=')[0]!;
+    if (withValue.has(name)) {
+      if (!arg.includes('=')) i++; // its value is the next argument
+      continue;
+    }
+    if (alone.has(name) || name.startsWith('--test-')) continue;
+    kept.push(arg);
+  }
+  return kept;
+}
+
+/**
+ * One isolate in a child process of its own (node-process-isolate.js runs the
+ * isolate thread there and relays its private port over IPC). Terminating it
+ * kills the process, which returns everything the isolate held to the OS.
+ */
+class ProcessIsolateChannel implements IsolateChannel {
+  readonly #child: ChildProcess;
+  readonly #end: ChannelEnd;
+  readonly #exited: Promise<void>;
+
+  constructor(isolateId: number, handlers: IsolateHandlers, resourceLimits: ResourceLimits | null) {
+    this.#end = new ChannelEnd(handlers);
+    const args = [PROCESS_ISOLATE_ARG, ...(resourceLimits === null ? [] : [JSON.stringify(resourceLimits)])];
+    this.#child = fork(new URL(PROCESS_ISOLATE_SCRIPT), args, {
+      execArgv: childExecArgv(process.execArgv),
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    // 'close', not 'exit': by then every message the process sent has been delivered.
+    this.#exited = new Promise((resolve) => this.#child.once('close', () => resolve()));
+    let reported: IsolateExit | null = null;
+    this.#child.on('message', (message: unknown) => {
+      if (this.#end.terminating || !Array.isArray(message)) return;
+      if (message[0] === 'message') handlers.message(message[1]);
+      else if (message[0] === 'stray') handlers.stray();
+      else if (message[0] === 'exit') reported = message[1] as IsolateExit;
+    });
+    // A process that cannot be started, or whose IPC broke: it is ended (once) as a thread that failed would be.
+    this.#child.on('error', (error) => {
+      this.#end.end({ kind: 'error', exitCode: null, error: toPlainError(error) });
+      this.#child.kill('SIGKILL');
+    });
+    this.#child.on('close', (exitCode, signal) => {
+      const error = signal === null ? null : toPlainError(new Error(`isolate ${isolateId}'s process was ended by ${signal}`));
+      this.#end.end(reported ?? { kind: 'exit', exitCode, error });
+    });
+  }
+
+  post(message: ToIsolate): void {
+    // Cloned now, as a worker's postMessage does, so that an argument that cannot be sent throws to the caller.
+    this.#child.send(['message', structuredClone(message)]);
+  }
+
+  terminate(): Promise<void> {
+    return this.#end.terminate(() => {
+      if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
+      return this.#exited;
+    });
+  }
+
+  keepAlive(on: boolean): void {
+    const channel = this.#child.channel as { ref(): void; unref(): void } | null | undefined;
+    if (on) {
+      this.#child.ref();
+      channel?.ref();
+    } else {
+      this.#child.unref();
+      channel?.unref();
+    }
+  }
 }
 
 /**

@@ -32,6 +32,9 @@ import type { JobFault } from './replacement-policy.js';
  */
 export const NODE_ISOLATE_ROLE = 'plonk-wasm:prover-isolate';
 
+/** The argument a process isolate (`isolation: 'process'`) is forked with, so its script knows it was. */
+export const PROCESS_ISOLATE_ARG = 'plonk-wasm:prover-isolate-process';
+
 /** The namespace of every message type (`o1js-isolates:ready`, …). */
 export const MESSAGE_PREFIX = 'o1js-isolates:';
 

@@ -1,0 +1,105 @@
+// Process isolation (createProverPool({ isolation: 'process' }), bindings-js/isolates/node.ts):
+// each isolate is the same isolate thread in a child process of its own, with a proving module
+// without o1js (fixtures/synthetic-prover.js). Its memory is resident in that process, never in
+// the pool's, and ending the isolate ends the process, which gives all of it back to the OS;
+// crashes, aborts and bad input behave as with thread isolation.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { MiB, load, nextEvent, within } from './lib.js';
+
+const { createProverPool, childExecArgv } = await load('node.js');
+const SYNTHETIC = new URL('./fixtures/synthetic-prover.js', import.meta.url);
+const OPTS = { timeout: 90_000 };
+const start = (options = {}) =>
+  within(60_000, 'the pool to start', createProverPool({ module: SYNTHETIC, isolation: 'process', warm: { name: 'warm' }, idleCheckIntervalMs: 60_000, ...options }));
+
+/** A process's resident set (Linux), or null once it is gone. */
+function rssOf(pid) {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+    return Number(line.split(/\s+/)[1]) * 1024;
+  } catch {
+    return null;
+  }
+}
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('each isolate is a process of its own with its memory maximum; its memory is resident there, not in the pool, and goes with it', OPTS, async () => {
+  const pool = await start({ isolates: 2, limits: { memoryMaximumBytes: 256 * MiB } });
+  try {
+    const [a, b] = await Promise.all([pool.run('where', {}), pool.run('where', {})]);
+    assert.notEqual(a.pid, process.pid);
+    assert.notEqual(b.pid, process.pid);
+    assert.notEqual(a.pid, b.pid, 'one process per isolate');
+    const echo = await pool.run('echo', { n: 1 });
+    assert.equal(echo.args.n, 1);
+    assert.equal(echo.context.platform, 'node');
+    for (const isolate of (await pool.health()).isolates) assert.equal(isolate.snapshot.memory.linearMaxBytes, 256 * MiB);
+    await assert.rejects(pool.run('fill', { mib: 300 }), (e) => e.code === 'PROVER_POOL_JOB_FAILED' && e.remote.name === 'RangeError', 'past the maximum');
+
+    const poolRssBefore = process.memoryUsage.rss();
+    const filled = await pool.run('fill', { mib: 200 });
+    assert.equal(filled.linearBytes, 204 * MiB);
+    const { pid } = await pool.run('where', {});
+    // Either isolate may have taken the fill: the one holding it has it resident.
+    const resident = Math.max(rssOf(a.pid) ?? 0, rssOf(b.pid) ?? 0);
+    assert.ok(resident >= 200 * MiB, `an isolate process holds the 200 MiB it wrote (largest isolate RSS ${(resident / MiB).toFixed(0)} MiB)`);
+    assert.ok(process.memoryUsage.rss() - poolRssBefore < 100 * MiB, "the pool's own process did not take it");
+    assert.ok(alive(pid));
+
+    // Replacing every isolate ends every process: all their memory is the OS's again.
+    for (const isolate of (await pool.health()).isolates) await within(60_000, 'a replacement', pool.replaceIsolate(isolate.id));
+    for (const old of [a.pid, b.pid]) {
+      const deadline = Date.now() + 10_000;
+      while (alive(old) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(alive(old), false, `process ${old} ended with its isolate`);
+    }
+    const after = await Promise.all([pool.run('where', {}), pool.run('where', {})]);
+    assert.ok(after.every((w) => w.pid !== a.pid && w.pid !== b.pid), 'the successors are new processes');
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a crash in an isolate process fails only its job; an aborted job ends its process at once; the pool goes on', OPTS, async () => {
+  const pool = await start({ isolates: 1, restartDelayMs: 0 });
+  try {
+    const { pid: first } = await pool.run('where', {});
+    await assert.rejects(pool.run('exit', { code: 7 }), (e) => e.code === 'PROVER_POOL_ISOLATE_CRASHED' && e.exitCode === 7);
+    const { pid: second } = await within(30_000, 'a job on the refilled slot', pool.run('where', {}));
+    assert.notEqual(second, first);
+    assert.equal(alive(first), false);
+
+    const controller = new AbortController();
+    const started = nextEvent(pool, 'job-start');
+    const running = pool.run('block', { ms: 20_000 }, { signal: controller.signal });
+    await started;
+    const exited = nextEvent(pool, 'isolate-exit', (e) => e.reason === 'aborted');
+    const abortedAt = performance.now();
+    controller.abort();
+    await assert.rejects(running, (e) => e.code === 'PROVER_POOL_JOB_ABORTED' && e.phase === 'running');
+    await exited;
+    assert.ok(performance.now() - abortedAt < 10_000, 'not after the 20 s block');
+    assert.equal(alive(second), false, 'the aborted isolate\'s process is gone');
+    assert.equal((await within(30_000, 'a job after the abort', pool.run('echo', { n: 2 }))).args.n, 2);
+  } finally {
+    await pool.close();
+  }
+});
+
+test("isolation is 'thread' or 'process', and a child runs the isolate script with the process's own options but not its eval or test runner", OPTS, async () => {
+  await assert.rejects(createProverPool({ module: SYNTHETIC, isolation: 'fork' }), (e) => e.code === 'PROVER_POOL_INVALID_CONFIG' && e.field === 'isolation' && /"fork"/.test(e.message) && /'thread' or 'process'/.test(e.message));
+  assert.deepEqual(
+    childExecArgv(['--max-old-space-size=4096', '--input-type=module', '-e', 'import("x")', '--expose-gc', '--test', '--test-reporter=tap', '--conditions', 'dev']),
+    ['--max-old-space-size=4096', '--expose-gc', '--conditions', 'dev'],
+  );
+  assert.deepEqual(childExecArgv(['--eval=1', '-p', '2', '--input-type', 'module']), []);
+});
