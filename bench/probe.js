@@ -58,42 +58,49 @@ const operations = {
    * `count` recycles with a standby generation (configureThreadPool({ standby: true })):
    * before each, waits until the standby is ready, as a service whose recycles are
    * spaced out finds it, so each recycle only swaps. `wallMs`: the caller's wait for
-   * `recycleThreadPool()`. `standbyCost`: process RSS and linear memory with the
-   * standby ready against just after it was retired (the same pool otherwise),
-   * averaged over `count` pairs. Turns the standby off again.
+   * `recycleThreadPool()`. `standbyCost`: process RSS and linear memory with a ready
+   * standby against the same pool with the standby turned off (its workers gone),
+   * the mean of 5 on/off pairs. Leaves the standby off.
    */
   async standbyRecycles({ count }) {
-    const ready = async () => {
+    const until = async (what, condition) => {
       const deadline = Date.now() + 60_000;
-      while (poolHealth().standby?.phase !== 'ready') {
-        if (Date.now() > deadline) throw new Error(`no ready standby after 60 s: ${JSON.stringify(poolHealth().standby)}`);
+      while (!condition(poolHealth())) {
+        if (Date.now() > deadline) throw new Error(`no ${what} after 60 s: ${JSON.stringify(poolHealth().standby)}`);
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
     };
+    const ready = () => until('ready standby', (h) => h.standby?.phase === 'ready');
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
     const sample = () => ({ rss: process.memoryUsage().rss, linear: poolHealth().memory.linearBytes });
     backend.configureThreadPool({ standby: true });
     const reports = [];
     const wallMs = [];
-    const withStandby = [];
-    const without = [];
     for (let i = 0; i < count; i++) {
       await ready();
-      withStandby.push(sample());
       const began = performance.now();
       const report = await recycleThreadPool();
       wallMs.push(performance.now() - began);
       if (!report.standby) throw new Error(`recycle ${i} did not swap in the standby: ${JSON.stringify(report)}`);
       reports.push(phases(report));
-      // Right after the swap: the old generation retired, the next standby not started yet.
-      without.push(sample());
     }
-    await ready();
-    backend.configureThreadPool({ standby: false });
+    const on = [];
+    const off = [];
+    for (let pair = 0; pair < 5; pair++) {
+      backend.configureThreadPool({ standby: true });
+      await ready();
+      await settle();
+      on.push(sample());
+      backend.configureThreadPool({ standby: false });
+      await until('retired standby', (h) => h.standby === null);
+      await settle();
+      off.push(sample());
+    }
     const mean = (xs, key) => xs.reduce((sum, x) => sum + x[key], 0) / xs.length;
     return {
       reports,
       wallMs,
-      standbyCost: { rssBytes: mean(withStandby, 'rss') - mean(without, 'rss'), linearBytes: mean(withStandby, 'linear') - mean(without, 'linear') },
+      standbyCost: { rssBytes: mean(on, 'rss') - mean(off, 'rss'), linearBytes: mean(on, 'linear') - mean(off, 'linear') },
     };
   },
 

@@ -230,3 +230,30 @@ test('a proof out of wasm memory under a 256 MiB isolate maximum fails only its 
     await small.close({ drain: false });
   }
 });
+
+test("isolation: 'process': a real o1js proof in an isolate process verifies, its memory never enters the pool's process, and a replacement ends that process", { timeout: 10 * MINUTES }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  const children = () => new Set(execFileSync('ps', ['-o', 'pid=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split('\n').map(Number).filter((pid) => pid > 0));
+  const before = children();
+  const separate = await createProverPool({ module: prover, isolation: 'process', isolates: 1, threadsPerIsolate: 1, warm: WARM, startTimeoutMs: 5 * MINUTES });
+  try {
+    const [isolatePid] = [...children()].filter((pid) => !before.has(pid));
+    assert.ok(isolatePid > 0, 'the isolate runs in a child process');
+    const poolRss = process.memoryUsage.rss();
+    const result = await within(8 * MINUTES, 'a proof in the isolate process', separate.run('prove', { x: 5, y: 6 }));
+    assert.equal(result.output, expectedOutput(5, 6));
+    const { verified } = await separate.run('verify', { proofs: [result.proof] });
+    assert.deepEqual(verified, [true]);
+    const linear = (await separate.health()).isolates[0].snapshot.memory.linearBytes;
+    assert.ok(linear > 100 * MiB, `the proof grew the isolate's linear memory to ${(linear / MiB).toFixed(0)} MiB`);
+    const grown = process.memoryUsage.rss() - poolRss;
+    assert.ok(grown < linear / 4, `the pool's own RSS grew ${(grown / MiB).toFixed(0)} MiB while the isolate's linear memory reached ${(linear / MiB).toFixed(0)} MiB`);
+    const report = await within(5 * MINUTES, 'the replacement', separate.replaceIsolate(1));
+    assert.equal(report.oldIsolateId, 1);
+    const after = children();
+    assert.equal(after.has(isolatePid), false, `the old isolate's process ${isolatePid} ended with it`);
+    log(`process isolation: proof in ${(result.proveMs / 1000).toFixed(1)} s, isolate linear memory ${(linear / MiB).toFixed(0)} MiB, pool RSS +${(grown / MiB).toFixed(0)} MiB; replacement warm ${(report.newWarmMs / 1000).toFixed(1)} s`);
+  } finally {
+    await separate.close({ drain: false });
+  }
+});
