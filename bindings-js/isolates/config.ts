@@ -36,6 +36,12 @@ export interface ReplacementLimits {
   readonly maxLinearBytes: number | null;
   /** Replace once its allocator's live bytes reach this; `null` = off. */
   readonly maxAllocatorLiveBytes: number | null;
+  /**
+   * Replace once the RSS it accounts for (its snapshot's `rssShareBytes`:
+   * measured for an isolate in its own process, estimated for a thread)
+   * reaches this; `null` = off. The limit of a native isolate's memory.
+   */
+  readonly maxRssBytes: number | null;
   /** Replace after this many jobs; `null` = off. */
   readonly maxJobs: number | null;
   /** Replace once it is this old (checked after jobs and by the idle timer); `null` = off. */
@@ -135,6 +141,7 @@ export const DEFAULT_LIMITS: ReplacementLimits = Object.freeze({
   memoryMaximumBytes: null,
   maxLinearBytes: null,
   maxAllocatorLiveBytes: null,
+  maxRssBytes: null,
   maxJobs: null,
   maxAgeMs: null,
   admissionHeadroomBytes: 64 * MiB,
@@ -166,6 +173,7 @@ const LIMIT_RULES: FieldRules<ReplacementLimits> = {
   memoryMaximumBytes: rules.orNull(rules.memoryMaximum(), "the platform's default"),
   maxLinearBytes: rules.orNull(rules.bytes(1)),
   maxAllocatorLiveBytes: rules.orNull(rules.bytes(1)),
+  maxRssBytes: rules.orNull(rules.bytes(1)),
   maxJobs: rules.orNull(rules.wholeNumber(1, Number.MAX_SAFE_INTEGER)),
   maxAgeMs: rules.orNull(rules.ageMs()),
   admissionHeadroomBytes: rules.bytes(0),

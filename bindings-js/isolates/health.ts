@@ -25,10 +25,13 @@ export interface IsolateMemory {
   /** Node: the isolate thread's V8 heap, physical size (`v8.getHeapStatistics().total_physical_size`). */
   readonly v8HeapBytes: number | null;
   /**
-   * Node: an estimate of the process RSS this isolate accounts for:
-   * linearBytes + v8HeapBytes. It leaves out the compiled wasm code, thread
-   * stacks and each thread's Node environment (~7.5 MB per thread), and counts
-   * linear memory as if every page were touched. `null` in browsers.
+   * Node: the process RSS this isolate accounts for. With `isolation:
+   * 'process'`, its own process's resident set, measured (everything it
+   * holds, native memory of a native backend included). With 'thread', an
+   * estimate: linearBytes + v8HeapBytes, which leaves out the compiled wasm
+   * code, thread stacks and each thread's Node environment (~7.5 MB per
+   * thread), and counts linear memory as if every page were touched. `null`
+   * in browsers.
    */
   readonly rssShareBytes: number | null;
 }

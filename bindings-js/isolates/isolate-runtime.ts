@@ -82,6 +82,8 @@ export interface IsolateEnvironment {
   importModule(url: string | null): Promise<unknown>;
   /** The isolate's memory figures, given o1js's pool health (`null` without one). */
   memory(pool: PoolHealth | null, init: InitMessage): IsolateMemory;
+  /** `false` when o1js runs a backend without o1js/pool's pool (native); default `true`. */
+  readonly poolBackend?: boolean;
 }
 
 class StartFailure extends Error {
@@ -141,7 +143,9 @@ export function serveIsolate(endpoint: IsolateEndpoint, environment: IsolateEnvi
       throw new StartFailure('module-changed', error);
     }
     environment.beforeLoad(message);
-    module = validateModule(await environment.importModule(message.module), message.module);
+    const loaded = validateModule(await environment.importModule(message.module), message.module);
+    // Another backend (native): o1js/pool has no pool to load or read, and its absence is no evidence of a trap.
+    module = environment.poolBackend === false ? { ...loaded, o1jsPool: null } : loaded;
     if (message.threads !== null) {
       const o1js = module.o1js;
       if (typeof o1js?.setNumberOfWorkers !== 'function') {

@@ -166,7 +166,7 @@ function onReady(core: PoolCore, record: IsolateRecord, message: ReadyMessage): 
   record.warmMs = message.warmMs;
   takeSnapshot(core, record, message.snapshot);
   const { memory } = message.snapshot;
-  const baseline: MemoryBaseline = { linearBytes: memory.linearBytes, allocatorLiveBytes: memory.allocatorLiveBytes };
+  const baseline: MemoryBaseline = { linearBytes: memory.linearBytes, allocatorLiveBytes: memory.allocatorLiveBytes, rssBytes: memory.rssShareBytes };
   record.policy = { ...record.policy, baseline };
   core.fresh = { baseline, linearMaxBytes: memory.linearMaxBytes };
   core.jobNames ??= Object.freeze([...message.jobNames]);

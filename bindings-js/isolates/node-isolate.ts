@@ -43,6 +43,10 @@ const { Memory } = (globalThis as unknown as {
 
 let memory: SharedMemory | null = null;
 let memoryMaximumBytes = NODE_DEFAULT_MEMORY_MAXIMUM_BYTES;
+/** In a process of its own (isolation: 'process', node-process-isolate.js): that process's RSS is this isolate's. */
+const ownProcess = workerData?.ownProcess === true;
+/** o1js's native backend (backend: 'native', always in a process of its own): no wasm memory, no o1js/pool. */
+const nativeBackend = workerData?.backend === 'native';
 
 const environment: IsolateEnvironment = {
   platform: 'node',
@@ -50,7 +54,9 @@ const environment: IsolateEnvironment = {
     if (url === null || !url.startsWith('file:')) return null;
     return createHash('sha256').update(readFileSync(fileURLToPath(url))).digest('hex');
   },
+  poolBackend: !nativeBackend,
   beforeLoad(init: InitMessage) {
+    if (nativeBackend) return; // its memory is native, the process's
     memoryMaximumBytes = init.memoryMaximumBytes ?? NODE_DEFAULT_MEMORY_MAXIMUM_BYTES;
     const maximum = memoryMaximumBytes / WASM_PAGE_BYTES;
     memory = new Memory({ initial: Math.min(INITIAL_PAGES, maximum), maximum, shared: true });
@@ -68,10 +74,10 @@ const environment: IsolateEnvironment = {
     return {
       linearBytes,
       // o1js's health reports the module's declared maximum on Node; this isolate knows its memory's real one.
-      linearMaxBytes: memoryMaximumBytes,
+      linearMaxBytes: nativeBackend ? null : memoryMaximumBytes,
       allocatorLiveBytes: pool?.memory.allocatorLiveBytes ?? null,
       v8HeapBytes,
-      rssShareBytes: linearBytes === null ? null : linearBytes + v8HeapBytes,
+      rssShareBytes: ownProcess ? process.memoryUsage.rss() : linearBytes === null ? null : linearBytes + v8HeapBytes,
     };
   },
 };

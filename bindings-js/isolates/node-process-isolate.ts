@@ -32,15 +32,15 @@ const send = (message: readonly unknown[]): void => {
   // After the pool disconnected there is nobody to tell.
   if (process.connected) process.send?.(message);
 };
-const resourceLimits = process.argv[3] === undefined ? undefined : JSON.parse(process.argv[3]);
+const { resourceLimits = null, backend = 'wasm' } = JSON.parse(process.argv[3] ?? '{}') as { resourceLimits?: object | null; backend?: string };
 const { port1, port2 } = new MessageChannel();
 const start = poolThreadStart(ISOLATE_SCRIPT, process.execArgv);
 const isolate = new Worker(start.specifier, {
   eval: start.eval,
-  workerData: { role: NODE_ISOLATE_ROLE, port: port2 },
+  workerData: { role: NODE_ISOLATE_ROLE, port: port2, ownProcess: true, backend },
   transferList: [port2],
   name: 'prover isolate',
-  ...(resourceLimits === undefined ? {} : { resourceLimits }),
+  ...(resourceLimits === null ? {} : { resourceLimits }),
 });
 port1.on('message', (message) => send(['message', message]));
 port1.on('messageerror', (error) => end({ kind: 'messageerror', exitCode: null, error: toPlainError(error) }));

@@ -51,9 +51,26 @@ export type NodeProverPoolOptions = Omit<ProverPoolOptions, 'module'> & {
    * a Node process per isolate.
    */
   readonly isolation?: NodeIsolation;
+  /**
+   * 'wasm' (default): o1js's wasm backend, with this project's pool.
+   * 'native': o1js's native backend (`@o1js/native`, installed beside o1js),
+   * faster per proof; its memory is native, the process's, so each isolate is
+   * a process of its own (isolation 'process', the default with it) and its
+   * memory limit is `limits.maxRssBytes`, not the wasm memory maximum.
+   */
+  readonly backend?: NodeBackend;
 };
 
 export type NodeIsolation = 'thread' | 'process';
+export type NodeBackend = 'wasm' | 'native';
+
+/** What a child process of an isolate is told (node-process-isolate.ts). */
+interface ProcessIsolateOptions {
+  readonly resourceLimits: ResourceLimits | null;
+  readonly backend: NodeBackend;
+  /** Its Rayon threads (native: RAYON_NUM_THREADS), when set. */
+  readonly threads: number | null;
+}
 
 const ISOLATE_SCRIPT = new URL('./node-isolate.js', import.meta.url);
 const PROCESS_ISOLATE_SCRIPT = new URL('./node-process-isolate.js', import.meta.url);
@@ -75,13 +92,25 @@ const RESOURCE_LIMIT_RULES: FieldRules<Required<ResourceLimits>> = {
 export function createProverPool<Jobs extends ProverJobs = UntypedJobs>(options: NodeProverPoolOptions): Promise<ProverPool<Jobs>> {
   try {
     if (typeof options !== 'object' || options === null) throw new ProverPoolConfigError('options', options, 'an object of prover pool options');
-    const { resourceLimits = null, isolation = 'thread', module, ...rest } = options;
+    const { resourceLimits = null, backend = 'wasm', isolation: asked, module, ...rest } = options;
     if (resourceLimits !== null) {
       if (typeof resourceLimits !== 'object' || Array.isArray(resourceLimits)) throw new ProverPoolConfigError('resourceLimits', resourceLimits, "null, or worker_threads' resourceLimits object");
       checkOptions(resourceLimits, RESOURCE_LIMIT_RULES, refuseWith('resourceLimits.'));
     }
+    if (backend !== 'wasm' && backend !== 'native') throw new ProverPoolConfigError('backend', backend, "'wasm' or 'native'");
+    const isolation = asked ?? (backend === 'native' ? 'process' : 'thread');
     if (isolation !== 'thread' && isolation !== 'process') throw new ProverPoolConfigError('isolation', isolation, "'thread' or 'process'");
-    return ProverPool.start<Jobs>(nodePlatform(resourceLimits, isolation), { ...rest, module: moduleUrl(module) });
+    if (backend === 'native') {
+      if (isolation !== 'process') {
+        throw new ProverPoolConfigError('isolation', isolation, "'process' with backend 'native' (native memory is its process's: only ending the process gives it back)");
+      }
+      const maximum = (rest.limits as { memoryMaximumBytes?: unknown } | undefined)?.memoryMaximumBytes;
+      if (maximum !== undefined && maximum !== null) {
+        throw new ProverPoolConfigError('limits.memoryMaximumBytes', maximum, "null with backend 'native' (a native isolate has no wasm memory: bound it with limits.maxRssBytes)");
+      }
+    }
+    const threads = typeof rest.threadsPerIsolate === 'number' ? rest.threadsPerIsolate : null;
+    return ProverPool.start<Jobs>(nodePlatform(resourceLimits, isolation, { resourceLimits, backend, threads }), { ...rest, module: moduleUrl(module) });
   } catch (error) {
     return Promise.reject(error);
   }
@@ -101,11 +130,15 @@ function moduleUrl(module: unknown): string {
 }
 
 /** The Node platform: isolates as worker_threads, or as those threads in child processes; the process's RSS. */
-export function nodePlatform(resourceLimits: ResourceLimits | null = null, isolation: NodeIsolation = 'thread'): IsolatePlatform {
+export function nodePlatform(
+  resourceLimits: ResourceLimits | null = null,
+  isolation: NodeIsolation = 'thread',
+  processOptions: ProcessIsolateOptions = { resourceLimits, backend: 'wasm', threads: null },
+): IsolatePlatform {
   return {
     name: 'node',
     spawn: (isolateId, handlers) =>
-      isolation === 'process' ? new ProcessIsolateChannel(isolateId, handlers, resourceLimits) : new NodeIsolateChannel(isolateId, handlers, resourceLimits),
+      isolation === 'process' ? new ProcessIsolateChannel(isolateId, handlers, processOptions) : new NodeIsolateChannel(isolateId, handlers, resourceLimits),
     processRssBytes: () => process.memoryUsage.rss(),
     ...SYSTEM_CLOCK,
   };
@@ -144,10 +177,14 @@ class ProcessIsolateChannel implements IsolateChannel {
   readonly #end: ChannelEnd;
   readonly #exited: Promise<void>;
 
-  constructor(isolateId: number, handlers: IsolateHandlers, resourceLimits: ResourceLimits | null) {
+  constructor(isolateId: number, handlers: IsolateHandlers, options: ProcessIsolateOptions) {
     this.#end = new ChannelEnd(handlers);
-    const args = [PROCESS_ISOLATE_ARG, ...(resourceLimits === null ? [] : [JSON.stringify(resourceLimits)])];
+    const args = [PROCESS_ISOLATE_ARG, JSON.stringify({ resourceLimits: options.resourceLimits, backend: options.backend })];
+    // o1js picks its backend from O1JS_BACKEND when it loads: each isolate gets the one asked for, whatever this process's is.
+    const env: NodeJS.ProcessEnv = { ...process.env, O1JS_BACKEND: options.backend };
+    if (options.backend === 'native' && options.threads !== null) env.RAYON_NUM_THREADS = String(options.threads);
     this.#child = fork(new URL(PROCESS_ISOLATE_SCRIPT), args, {
+      env,
       execArgv: childExecArgv(process.execArgv),
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -239,6 +239,7 @@ export function readingOf(core: PoolCore, record: IsolateRecord): IsolateReading
     linearBytes: memory?.linearBytes ?? null,
     linearMaxBytes: memory?.linearMaxBytes ?? null,
     allocatorLiveBytes: memory?.allocatorLiveBytes ?? null,
+    rssBytes: memory?.rssShareBytes ?? null,
     jobs: record.jobs,
     ageMs: core.platform.now() - record.spawnedAtMs,
     fault: record.fault,

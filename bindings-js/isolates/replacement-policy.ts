@@ -18,7 +18,7 @@
  *      → replace at once (no cooldown: an isolate without headroom takes no
  *      jobs), unless a freshly warmed isolate would be below it too (then
  *      keep: replacing cannot help, and admission refuses jobs instead).
- *   2. thresholds, in order linear memory, allocator live bytes, age, jobs
+ *   2. thresholds, in order linear memory, allocator live bytes, RSS, age, jobs
  *      → replace, unless within cooldownMs of the last replacement (then keep,
  *      with the reason, and the crossing stays latched).
  *   3. otherwise keep.
@@ -43,13 +43,15 @@ import type { ReplacementLimits } from './config.js';
 /** A fault of the last job that the instance survived, but that calls for a fresh one. */
 export type JobFault = 'outOfMemory' | 'wasmPanic';
 
-export type ReplacementMetric = JobFault | 'headroomBytes' | 'linearBytes' | 'allocatorLiveBytes' | 'ageMs' | 'jobs';
+export type ReplacementMetric = JobFault | 'headroomBytes' | 'linearBytes' | 'allocatorLiveBytes' | 'rssBytes' | 'ageMs' | 'jobs';
 
 /** The numbers the policy reads about one isolate (its latest snapshot, its counters). */
 export interface IsolateReading {
   readonly linearBytes: number | null;
   readonly linearMaxBytes: number | null;
   readonly allocatorLiveBytes: number | null;
+  /** The RSS it accounts for (its snapshot's rssShareBytes). */
+  readonly rssBytes: number | null;
   readonly jobs: number;
   readonly ageMs: number;
   /** The fault its last job hit, if any (the instance survived it). */
@@ -60,6 +62,7 @@ export interface IsolateReading {
 export interface MemoryBaseline {
   readonly linearBytes: number | null;
   readonly allocatorLiveBytes: number | null;
+  readonly rssBytes: number | null;
 }
 
 /** Kept per isolate, between calls: its jitter draw, its latched crossings, and its post-warm memory. */
@@ -155,6 +158,11 @@ function readings(reading: IsolateReading, limits: ReplacementLimits, state: Iso
     const baseline = state.baseline?.allocatorLiveBytes ?? null;
     const value = Math.round(projected(reading.allocatorLiveBytes, baseline));
     list.push({ metric: 'allocatorLiveBytes', value, limit: limits.maxAllocatorLiveBytes, baseline, baselineLabel, label: projectedLabel('allocator live bytes', jobsAhead) });
+  }
+  if (limits.maxRssBytes !== null && reading.rssBytes !== null) {
+    const baseline = state.baseline?.rssBytes ?? null;
+    const value = Math.round(projected(reading.rssBytes, baseline));
+    list.push({ metric: 'rssBytes', value, limit: limits.maxRssBytes, baseline, baselineLabel, label: projectedLabel('RSS bytes', jobsAhead) });
   }
   if (limits.maxAgeMs !== null) {
     list.push({ metric: 'ageMs', value: reading.ageMs + ahead.ms, limit: limits.maxAgeMs, baseline: null, label: projectedLabel('age (ms)', `${Math.round(ahead.ms)} ms`) });

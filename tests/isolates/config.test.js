@@ -35,6 +35,7 @@ test('only a module resolves to the documented defaults', OPTS, () => {
       memoryMaximumBytes: null,
       maxLinearBytes: null,
       maxAllocatorLiveBytes: null,
+      maxRssBytes: null,
       maxJobs: null,
       maxAgeMs: null,
       admissionHeadroomBytes: 64 * MiB,

@@ -43,6 +43,9 @@ test('each isolate is a process of its own with its memory maximum; its memory i
     assert.equal(echo.args.n, 1);
     assert.equal(echo.context.platform, 'node');
     for (const isolate of (await pool.health()).isolates) assert.equal(isolate.snapshot.memory.linearMaxBytes, 256 * MiB);
+    // An isolate in its own process reports that process's RSS, measured (not linear + V8 heap, as a thread's estimate).
+    const [one] = (await pool.health()).isolates;
+    assert.ok(one.snapshot.memory.rssShareBytes > one.snapshot.memory.linearBytes + one.snapshot.memory.v8HeapBytes, 'a whole process: more than its linear memory and V8 heap');
     await assert.rejects(pool.run('fill', { mib: 300 }), (e) => e.code === 'PROVER_POOL_JOB_FAILED' && e.remote.name === 'RangeError', 'past the maximum');
 
     const poolRssBefore = process.memoryUsage.rss();
@@ -93,6 +96,29 @@ test('a crash in an isolate process fails only its job; an aborted job ends its 
   } finally {
     await pool.close();
   }
+});
+
+test('limits.maxRssBytes replaces an isolate whose process grew past it, and the successor starts from a fresh process', OPTS, async () => {
+  const pool = await start({ isolates: 1, limits: { maxRssBytes: 150 * MiB, cooldownMs: 0, hysteresisFraction: 0 } });
+  try {
+    const { pid } = await pool.run('where', {});
+    const replaced = nextEvent(pool, 'replacement', (e) => e.metric === 'rssBytes', 60_000);
+    await pool.run('fill', { mib: 200 });
+    const report = await replaced;
+    assert.ok(report.old.snapshot.memory.rssShareBytes >= 150 * MiB, `the old process reached ${(report.old.snapshot.memory.rssShareBytes / MiB).toFixed(0)} MiB`);
+    assert.ok(report.new.snapshot.memory.rssShareBytes < 150 * MiB, 'its successor starts below the limit');
+    assert.equal(alive(pid), false, 'the old process is gone');
+  } finally {
+    await pool.close();
+  }
+});
+
+test("backend 'native' needs process isolation and no wasm memory maximum", OPTS, async () => {
+  const refused = (options, field, pattern) =>
+    assert.rejects(createProverPool({ module: SYNTHETIC, ...options }), (e) => e.code === 'PROVER_POOL_INVALID_CONFIG' && e.field === field && pattern.test(e.message));
+  await refused({ backend: 'native', isolation: 'thread' }, 'isolation', /'process' with backend 'native'/);
+  await refused({ backend: 'native', limits: { memoryMaximumBytes: 256 * MiB } }, 'limits.memoryMaximumBytes', /maxRssBytes/);
+  await refused({ backend: 'rust' }, 'backend', /'wasm' or 'native'/);
 });
 
 test("isolation is 'thread' or 'process', and a child runs the isolate script with the process's own options but not its eval or test runner", OPTS, async () => {

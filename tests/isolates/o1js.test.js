@@ -257,3 +257,44 @@ test("isolation: 'process': a real o1js proof in an isolate process verifies, it
     await separate.close({ drain: false });
   }
 });
+
+test("backend: 'native': o1js's native backend in an isolate process proves, its proof verifies on stock wasm o1js, an aborted native proof ends its process, and the health reads the process's RSS", { timeout: 10 * MINUTES }, async () => {
+  const nativeCache = `${CACHE}-native`;
+  const native = await createProverPool({
+    module: prover,
+    backend: 'native',
+    isolates: 1,
+    threadsPerIsolate: 1,
+    warm: { name: 'compile', args: { cacheDir: nativeCache } },
+    startTimeoutMs: 5 * MINUTES,
+    restartDelayMs: 0,
+  });
+  try {
+    const result = await within(5 * MINUTES, 'a native proof', native.run('prove', { x: 2, y: 3 }));
+    assert.equal(result.output, expectedOutput(2, 3));
+    const { data: vkData } = await native.run('verificationKey');
+    const file = join(mkdtempSync(join(tmpdir(), 'isolates-native-')), 'proofs.json');
+    writeFileSync(file, JSON.stringify({ vkData, proofs: [result.proof] }));
+    const onStock = await runApp(STOCK, 'verify.mjs', { file }, 5 * MINUTES);
+    assert.deepEqual(onStock.result.verified, [true], 'the native proof verifies on stock wasm o1js, with the native isolate\'s key');
+
+    const [isolate] = (await native.health()).isolates;
+    assert.equal(isolate.snapshot.pool, null, 'no o1js/pool pool in a native isolate');
+    assert.equal(isolate.snapshot.memory.linearBytes, null, 'no wasm memory');
+    assert.ok(isolate.snapshot.memory.rssShareBytes > 100 * MiB, `its process's RSS: ${(isolate.snapshot.memory.rssShareBytes / MiB).toFixed(0)} MiB`);
+
+    const controller = new AbortController();
+    const started = nextEvent(native, 'job-start', () => true, 60_000);
+    const running = native.run('prove', { x: 4, y: 5 }, { signal: controller.signal });
+    await started;
+    const exited = nextEvent(native, 'isolate-exit', (e) => e.reason === 'aborted', 60_000);
+    controller.abort();
+    await assert.rejects(running, (e) => e instanceof ProverPoolAbortError && e.phase === 'running');
+    await exited;
+    const again = await within(5 * MINUTES, 'a native proof on the refilled slot', native.run('prove', { x: 6, y: 7 }));
+    assert.equal(again.output, expectedOutput(6, 7));
+    log(`native isolate: proofs in ${(result.proveMs / 1000).toFixed(1)} s and ${(again.proveMs / 1000).toFixed(1)} s, process RSS ${(isolate.snapshot.memory.rssShareBytes / MiB).toFixed(0)} MiB`);
+  } finally {
+    await native.close({ drain: false });
+  }
+});

@@ -12,7 +12,7 @@ const NOW = 1_000_000;
 const OPTS = { timeout: 5_000 };
 /** Limits with no cooldown and no hysteresis unless a test sets them. */
 const limits = (given = {}) => resolveProverPoolConfig({ module: 'file:///m.js', limits: { cooldownMs: 0, hysteresisFraction: 0, ...given } }).limits;
-const reading = (over = {}) => ({ linearBytes: 300 * MiB, linearMaxBytes: 4 * GiB, allocatorLiveBytes: 200 * MiB, jobs: 0, ageMs: 1_000, fault: null, ...over });
+const reading = (over = {}) => ({ linearBytes: 300 * MiB, linearMaxBytes: 4 * GiB, allocatorLiveBytes: 200 * MiB, rssBytes: 700 * MiB, jobs: 0, ageMs: 1_000, fault: null, ...over });
 const fresh = initialIsolatePolicyState(0);
 const decide = (r, l, isolate = fresh, pool = INITIAL_POOL_POLICY_STATE, now = NOW) => decideReplacement(r, l, isolate, pool, now);
 
@@ -27,6 +27,7 @@ test('each limit replaces at its threshold, with the numbers; the pool state rec
   const cases = [
     ['linearBytes', { maxLinearBytes: 300 * MiB }, {}, 300 * MiB],
     ['allocatorLiveBytes', { maxAllocatorLiveBytes: 200 * MiB }, {}, 200 * MiB],
+    ['rssBytes', { maxRssBytes: 700 * MiB }, {}, 700 * MiB],
     ['ageMs', { maxAgeMs: 1_000 }, {}, 1_000],
     ['jobs', { maxJobs: 5 }, { jobs: 5 }, 5],
   ];
