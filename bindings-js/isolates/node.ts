@@ -23,6 +23,7 @@
  * idle pool does not (like o1js's own pool threads).
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, type MessagePort, type ResourceLimits } from 'node:worker_threads';
@@ -35,12 +36,21 @@ import { ChannelEnd, SYSTEM_CLOCK, type IsolateChannel, type IsolateExit, type I
 import { NODE_ISOLATE_ROLE, PROCESS_ISOLATE_ARG, type ToIsolate } from './protocol.js';
 import type { ProverJobs, UntypedJobs } from './jobs.js';
 import { ProverPool } from './prover-pool.js';
+import { autoSplit, DEFAULT_ISOLATE_BUDGET_BYTES } from './auto-split.js';
 
 export * from './api.js';
 
-export type NodeProverPoolOptions = Omit<ProverPoolOptions, 'module'> & {
+export type NodeProverPoolOptions = Omit<ProverPoolOptions, 'module' | 'isolates'> & {
   /** The proving module: a path (absolute, or relative to the working directory), a file: URL string, or a file: URL. */
   readonly module: string | URL;
+  /**
+   * Isolates serving at once, or 'auto': one per core as long as free memory
+   * holds them and a replacement's successor (each budgeted its
+   * `limits.memoryMaximumBytes`, or `limits.maxRssBytes`, else 1.5 GiB), with
+   * the cores left over as threads (auto-split.ts); `threadsPerIsolate`, when
+   * given, is kept. The pool's `config` says what was chosen.
+   */
+  readonly isolates?: number | 'auto';
   /** V8 limits of each isolate thread (worker_threads' resourceLimits); they do not cover wasm memory. */
   readonly resourceLimits?: ResourceLimits | null;
   /**
@@ -109,11 +119,23 @@ export function createProverPool<Jobs extends ProverJobs = UntypedJobs>(options:
         throw new ProverPoolConfigError('limits.memoryMaximumBytes', maximum, "null with backend 'native' (a native isolate has no wasm memory: bound it with limits.maxRssBytes)");
       }
     }
-    const threads = typeof rest.threadsPerIsolate === 'number' ? rest.threadsPerIsolate : null;
-    return ProverPool.start<Jobs>(nodePlatform(resourceLimits, isolation, { resourceLimits, backend, threads }), { ...rest, module: moduleUrl(module) });
+    const split = rest.isolates === 'auto' ? autoSplitHere(rest) : {};
+    const core = { ...rest, ...split };
+    const threads = typeof core.threadsPerIsolate === 'number' ? core.threadsPerIsolate : null;
+    return ProverPool.start<Jobs>(nodePlatform(resourceLimits, isolation, { resourceLimits, backend, threads }), { ...core, module: moduleUrl(module) });
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/** `isolates: 'auto'` on this machine: its cores and free memory (a bad threadsPerIsolate is left to the pool's own check). */
+function autoSplitHere(options: { readonly threadsPerIsolate?: unknown; readonly limits?: unknown }): { isolates: number; threadsPerIsolate: number } {
+  const limits = (typeof options.limits === 'object' && options.limits !== null ? options.limits : {}) as { memoryMaximumBytes?: unknown; maxRssBytes?: unknown };
+  const budget = [limits.memoryMaximumBytes, limits.maxRssBytes].find((v): v is number => typeof v === 'number' && v > 0) ?? DEFAULT_ISOLATE_BUDGET_BYTES;
+  const fixed = Number.isInteger(options.threadsPerIsolate) && (options.threadsPerIsolate as number) >= 1 ? (options.threadsPerIsolate as number) : null;
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const { isolates, threadsPerIsolate } = autoSplit({ cores, freeMemoryBytes: os.freemem() }, budget, fixed);
+  return { isolates, threadsPerIsolate };
 }
 
 /** A file: URL for a path or a file: URL; any other scheme is refused. */

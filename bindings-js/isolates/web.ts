@@ -42,6 +42,7 @@
  */
 import type { ProverPoolOptions } from './config.js';
 import { ProverPoolConfigError } from './errors.js';
+import { autoSplit, DEFAULT_ISOLATE_BUDGET_BYTES } from './auto-split.js';
 import type { ProverJobs, UntypedJobs } from './jobs.js';
 import { ChannelEnd, SYSTEM_CLOCK, type IsolateChannel, type IsolateHandlers, type IsolatePlatform } from './platform.js';
 import { CONNECT_TYPE, type ToIsolate } from './protocol.js';
@@ -97,7 +98,28 @@ export type WebIsolateSource =
       readonly module?: undefined;
     };
 
-export type WebProverPoolOptions = Omit<ProverPoolOptions, 'module'> & WebIsolateSource;
+export type WebProverPoolOptions = Omit<ProverPoolOptions, 'module' | 'isolates'> &
+  WebIsolateSource & {
+    /**
+     * Isolates serving at once, or 'auto': one per core
+     * (navigator.hardwareConcurrency) as long as the device's memory
+     * (navigator.deviceMemory, half of it, when the browser tells) holds them
+     * and a replacement's successor, each budgeted its
+     * `limits.memoryMaximumBytes` or 1.5 GiB (auto-split.ts).
+     */
+    readonly isolates?: number | 'auto';
+  };
+
+/** `isolates: 'auto'` on this device: its cores, and half its memory when the browser tells. */
+function autoSplitHere(options: { readonly threadsPerIsolate?: unknown; readonly limits?: unknown }): { isolates: number; threadsPerIsolate: number } {
+  const device = (globalThis as { navigator?: { hardwareConcurrency?: number; deviceMemory?: number } }).navigator ?? {};
+  const maximum = (options.limits as { memoryMaximumBytes?: unknown } | undefined)?.memoryMaximumBytes;
+  const budget = typeof maximum === 'number' && maximum > 0 ? maximum : DEFAULT_ISOLATE_BUDGET_BYTES;
+  const fixed = Number.isInteger(options.threadsPerIsolate) && (options.threadsPerIsolate as number) >= 1 ? (options.threadsPerIsolate as number) : null;
+  const freeMemoryBytes = typeof device.deviceMemory === 'number' ? (device.deviceMemory * 2 ** 30) / 2 : null;
+  const { isolates, threadsPerIsolate } = autoSplit({ cores: device.hardwareConcurrency ?? 1, freeMemoryBytes }, budget, fixed);
+  return { isolates, threadsPerIsolate };
+}
 
 /**
  * Starts a pool of prover isolates; resolves once every isolate is warm (see
@@ -120,7 +142,8 @@ export function createProverPool<Jobs extends ProverJobs = UntypedJobs>(options:
     }
     const href = module === undefined ? null : moduleUrl(module, scope.location.href);
     const create = worker ?? ((name: string) => moduleIsolateWorker(scope.Worker as BrowserWorkerConstructor, name));
-    return ProverPool.start<Jobs>(webPlatform(create, scope.MessageChannel), { ...rest, module: href });
+    const core = rest.isolates === 'auto' ? { ...rest, ...autoSplitHere(rest) } : rest;
+    return ProverPool.start<Jobs>(webPlatform(create, scope.MessageChannel), { ...core, module: href });
   } catch (error) {
     return Promise.reject(error);
   }
