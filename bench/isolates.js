@@ -8,8 +8,12 @@
 //    × 1 thread, alternating which goes first (A B, then B A); each isolate
 //    warmed by a compile from o1js's cache and one proof;
 //  - memory over a long run: one stock o1js process (2 workers) against the
-//    pool (1 isolate × 2 threads) replacing its isolate every few proofs:
-//    process RSS and wasm linear memory after every proof (the sawtooth);
+//    pool (1 isolate × 2 threads) replacing its isolate ahead of every few
+//    proofs (limits.replaceAhead): process RSS and wasm linear memory after
+//    every proof (the sawtooth); then the same pool with isolation 'process'
+//    and with backend 'native' (a reference), RSS counting the isolates' own
+//    processes; each proof's latency marked by whether a successor warmed
+//    meanwhile (p99 during replacements against without);
 //  - replacement cost: an isolate's start with a cold compile against a
 //    blue/green replacement whose successor compiles from o1js's cache;
 //  - the main thread's event-loop gaps: stock o1js proving on it against the
@@ -23,8 +27,8 @@
 // the same time as each other and as the other parts (the memory figures do
 // not depend on timing; the times of everything measured meanwhile do, and
 // the table says so): for a machine with no hour to spare. About 60 minutes
-// with the defaults on a quiet 2-core machine (the two memory runs are 40 of
-// them). Each part's result is kept in build/bench/isolates-parts/ as it is
+// with the defaults on a quiet 2-core machine, plus about 40 for the process
+// and native memory runs (the wasm memory runs are 40 of the 60). Each part's result is kept in build/bench/isolates-parts/ as it is
 // measured; BENCH_ISOLATES_RESUME=1 reuses the parts found there (same config)
 // instead of measuring them again.
 import { spawnSync } from 'node:child_process';
@@ -133,8 +137,19 @@ export async function isolatesSection(config, log) {
     });
   const poolMemoryRun = () =>
     timed('memory-pool', () => {
-      log(`isolates: memory over ${config.memoryProofs} proofs: the pool (1 isolate x 2 threads, replaced every ${config.replaceEvery} proofs)`);
-      return pool({ mode: 'memory', isolates: 1, threads: 2, proofs: config.memoryProofs, replaceEvery: config.replaceEvery, cacheDir: CACHE, budgetMs }, memoryTimeout);
+      log(`isolates: memory over ${config.memoryProofs} proofs: the pool (1 isolate x 2 threads, replaced ahead of every ${config.replaceEvery} proofs)`);
+      return pool({ mode: 'memory', isolates: 1, threads: 2, proofs: config.memoryProofs, replaceEvery: config.replaceEvery, replaceAhead: true, cacheDir: CACHE, budgetMs }, memoryTimeout);
+    });
+  // The same run with each isolate in a process of its own, and with o1js's native backend (a process of its own too).
+  const processMemoryRun = () =>
+    timed('memory-pool-process', () => {
+      log(`isolates: memory over ${config.memoryProofs} proofs: the pool with isolation 'process'`);
+      return pool({ mode: 'memory', isolates: 1, threads: 2, proofs: config.memoryProofs, replaceEvery: config.replaceEvery, replaceAhead: true, isolation: 'process', cacheDir: CACHE, budgetMs }, memoryTimeout);
+    });
+  const nativeMemoryRun = () =>
+    timed('memory-native', () => {
+      log(`isolates: memory over ${config.memoryProofs} proofs: the pool with backend 'native' (reference)`);
+      return pool({ mode: 'memory', isolates: 1, threads: 2, proofs: config.memoryProofs, replaceEvery: config.replaceEvery, replaceAhead: true, backend: 'native', cacheDir: `${CACHE}-native`, budgetMs }, memoryTimeout);
     });
   // Alongside: both memory runs start now and run while the other parts are measured.
   const memoryAlongside = config.memoryAlongside ? Promise.all([stockMemoryRun(), poolMemoryRun()]) : null;
@@ -176,6 +191,8 @@ export async function isolatesSection(config, log) {
     stockMemory = await stockMemoryRun();
     poolMemory = await poolMemoryRun();
   }
+  const processMemory = await processMemoryRun();
+  const nativeMemory = await nativeMemoryRun();
 
   const install = installed();
   const stateFile = `${PATCHED}/node_modules/o1js/.plonk-wasm-pool/state.json`;
@@ -202,8 +219,21 @@ export async function isolatesSection(config, log) {
       poolMemoryRun: poolMemory.gaps,
     },
     replacement,
-    memory: { stock: stockMemory, pool: poolMemory },
+    memory: { stock: stockMemory, pool: poolMemory, process: processMemory, native: nativeMemory },
   };
+}
+
+/** Proof latency (submission to result) of the proofs made while a replacement's successor warmed, against the others. */
+function replacementLatency(m) {
+  const proofs = m.samples.slice(1).filter((s) => s.latencyMs !== undefined);
+  const p99 = (xs) => {
+    const sorted = xs.map((s) => s.latencyMs).sort((a, b) => a - b);
+    return sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)];
+  };
+  const during = proofs.filter((s) => s.duringReplacement);
+  const without = proofs.filter((s) => !s.duringReplacement);
+  const ratio = p99(during) === null || p99(without) === null ? null : p99(during) / p99(without);
+  return { during: during.length, without: without.length, p99DuringMs: p99(during), p99WithoutMs: p99(without), ratio };
 }
 
 const f = (value, digits = 1) => value.toFixed(digits);
@@ -298,6 +328,33 @@ export function isolatesTable(results) {
   if (pool.replacements.length > 0) {
     const released = pool.replacements.map((r) => (r.rssBeforeTerminate - r.rssAfterTerminate) / MiB);
     lines.push(`pool: RSS released at each old isolate's terminate: median ${f(median(released), 0)} MiB (${f(Math.min(...released), 0)}–${f(Math.max(...released), 0)})`);
+  }
+
+  // Isolation side by side, and the native backend as a reference: RSS counts the isolates' own processes.
+  const side = [['stock o1js (one process)', stock], ['worker isolates', pool], ['process isolates', memory.process], ['native isolates (reference)', memory.native]].filter(([, m]) => m !== undefined);
+  const upTo = Math.min(...side.map(([, m]) => m.samples.length)) - 1;
+  const after = (m, i) => m.samples[i].rssBytes / MiB;
+  const firstPostWarm = (m) => m.samples[1].rssBytes;
+  lines.push('', `RSS over ${upTo} proofs, every process counted (replaced ahead of every ${pool.replaceEvery} proofs); goals: pool peak <= stock peak; after each swap within 10 % of its first post-warm RSS`);
+  row(['', 'RSS after proof 1 → last (MiB)', 'peak (MiB)', 'peak <= stock', 'after swaps: worst vs first (%)', 'prove median (s)', 'proof p99 during / without replacement (s)', 'ratio (goal <= 1.05)']);
+  row(Array(8).fill('---'));
+  const stockPeak = Math.max(...stock.samples.slice(1, upTo + 1).map((x) => x.rssBytes));
+  for (const [name, m] of side) {
+    const samples = m.samples.slice(1, upTo + 1);
+    const peakBytes = Math.max(...samples.map((x) => x.rssBytes));
+    const afterSwaps = (m.replacements ?? []).filter((r) => r.afterProof < upTo).map((r) => m.samples[r.afterProof + 1]?.rssBytes ?? null).filter((x) => x !== null);
+    const worst = afterSwaps.length === 0 ? null : Math.max(...afterSwaps.map((x) => x / firstPostWarm(m) - 1));
+    const latency = m === stock ? null : replacementLatency(m);
+    row([
+      name,
+      `${f(after(m, 1), 0)} → ${f(after(m, upTo), 0)}`,
+      f(peakBytes / MiB, 0),
+      m === stock ? '' : peakBytes <= stockPeak ? 'meets' : 'MISSES',
+      worst === null ? '' : `${f(worst * 100, 1)} ${worst <= 0.1 ? 'meets' : 'MISSES'}`,
+      secs(median(samples.map((x) => x.proveMs))),
+      latency === null || latency.p99DuringMs === null ? '' : `${secs(latency.p99DuringMs)} / ${secs(latency.p99WithoutMs)} (${latency.during} / ${latency.without} proofs)`,
+      latency?.ratio == null ? '' : `${f(latency.ratio, 3)} ${latency.ratio <= 1.05 ? 'meets' : 'MISSES'}`,
+    ]);
   }
   return lines.join('\n');
 }

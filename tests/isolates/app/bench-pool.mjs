@@ -5,12 +5,15 @@
 //   throughput   { isolates, threads, proofs, cacheDir }: warm isolates (compile from the cache and
 //                one proof each), then `proofs` proofs submitted at once; wall time to the last one,
 //                each proof's time, and the main thread's event-loop gaps meanwhile.
-//   memory       { isolates, threads, proofs, replaceEvery, cacheDir }: `proofs` proofs one after another,
+//   memory       { isolates, threads, proofs, replaceEvery, cacheDir, isolation?, backend?, replaceAhead? }:
+//                `proofs` proofs one after another,
 //                replacing an isolate after `replaceEvery` proofs (limits.maxJobs; blue/green; the warm
 //                step compiles from the cache and proves once); after each proof, the process RSS and
 //                every isolate's memory (a fresh health read). The stock side is bench-stock-memory.mjs.
 //                With `budgetMs`, no proof starts once that long has passed since the first one;
-//                `proofs` then says how many were made.
+//                `proofs` then says how many were made. `isolation: 'process'` / `backend: 'native'`:
+//                RSS is this process's plus each isolate process's (measured there). Each proof's latency
+//                (submission to result) is marked by whether a replacement's successor was warming meanwhile.
 //   replacement  { threads, cacheDir, cold, warm }: `cold` pool starts whose warm step compiles
 //                without a cache, then `warm` replaceIsolate() whose successor compiles from the cache;
 //                after each, the new isolate's first proof (slower: o1js finishes setting up keys in it)
@@ -38,11 +41,12 @@ function gapMonitor() {
   };
 }
 
-const memoryOf = (health) => {
+const memoryOf = (health, ownProcesses = false) => {
   const serving = health.isolates.filter((i) => i.snapshot !== null);
   const sum = (key) => serving.reduce((n, i) => n + (i.snapshot.memory[key] ?? 0), 0);
   return {
-    rssBytes: health.processRssBytes,
+    // Isolates in processes of their own hold their memory there: measured by each (rssShareBytes).
+    rssBytes: health.processRssBytes + (ownProcesses ? sum('rssShareBytes') : 0),
     linearBytes: sum('linearBytes'),
     allocatorLiveBytes: sum('allocatorLiveBytes'),
     v8HeapBytes: sum('v8HeapBytes'),
@@ -75,18 +79,31 @@ async function throughput({ isolates, threads, proofs, cacheDir }) {
   }
 }
 
-async function memory({ isolates, threads, proofs, replaceEvery, cacheDir, budgetMs = null }) {
+async function memory({ isolates, threads, proofs, replaceEvery, cacheDir, budgetMs = null, isolation = 'thread', backend = 'wasm', replaceAhead = false }) {
   const maxJobs = replaceEvery; // one job per proof
+  const ownProcesses = isolation === 'process' || backend === 'native';
   const pool = await createProverPool({
     module: prover,
     isolates,
     threadsPerIsolate: threads,
     warm: { name: 'compile', args: { cacheDir, proveOnce: true } },
-    limits: { maxJobs, cooldownMs: 0 },
+    limits: { maxJobs, cooldownMs: 0, replaceAhead },
     startTimeoutMs: 15 * 60_000,
+    ...(ownProcesses ? { isolation: 'process' } : {}),
+    ...(backend === 'native' ? { backend } : {}),
   });
   try {
     const replacements = [];
+    let warming = 0;
+    let warmedDuring = false;
+    pool.on('isolate-start', (e) => {
+      if (e.cause !== 'replacement') return;
+      warming++;
+      warmedDuring = true;
+    });
+    pool.on('isolate-ready', (e) => {
+      if (e.cause === 'replacement') warming--;
+    });
     let done = 0;
     pool.on('replacement', (r) =>
       replacements.push({
@@ -102,18 +119,21 @@ async function memory({ isolates, threads, proofs, replaceEvery, cacheDir, budge
         oldLinearBytes: r.old.snapshot?.memory.linearBytes ?? null,
       }),
     );
-    const samples = [{ proof: 0, proveMs: 0, ...memoryOf(await pool.health()) }];
+    const samples = [{ proof: 0, proveMs: 0, ...memoryOf(await pool.health(), ownProcesses) }];
     const stopGaps = gapMonitor();
     const provingStarted = performance.now();
     for (let i = 1; i <= proofs; i++) {
       if (budgetMs !== null && performance.now() - provingStarted > budgetMs) break;
+      warmedDuring = warming > 0;
+      const submitted = performance.now();
       const result = await pool.run('prove', { x: i, y: 7 });
+      const latencyMs = performance.now() - submitted;
       done = i;
-      samples.push({ proof: i, proveMs: result.proveMs, ...memoryOf(await pool.health()) });
+      samples.push({ proof: i, proveMs: result.proveMs, latencyMs, duringReplacement: warmedDuring, ...memoryOf(await pool.health(), ownProcesses) });
       if (i % 10 === 0) log(`memory: ${i} of ${proofs} proofs; RSS ${(samples.at(-1).rssBytes / 2 ** 20).toFixed(0)} MiB`);
     }
     const made = samples.length - 1;
-    return { isolates, threads, proofs: made, proofsAsked: proofs, budgetReached: made < proofs, replaceEvery, maxJobs, samples, replacements, gaps: stopGaps() };
+    return { isolates, threads, isolation: ownProcesses ? 'process' : 'thread', backend, replaceAhead, proofs: made, proofsAsked: proofs, budgetReached: made < proofs, replaceEvery, maxJobs, samples, replacements, gaps: stopGaps() };
   } finally {
     await pool.close();
   }
