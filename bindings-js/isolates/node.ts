@@ -168,23 +168,26 @@ export function nodePlatform(
 
 /**
  * This process's Node options for a child: those that run code of their own
- * instead of the script (`--eval`, `--print`, `--input-type`, `--test` and
- * their values) are left out, so the child runs the isolate's script with
- * everything else (V8 flags, loaders, conditions).
+ * instead of the script (`--eval`, `--print`, `--input-type`) or belong to
+ * the test runner (`--test`, `--test-*`, `--watch`) are left out with their
+ * values, so the child runs the isolate's script with everything else (V8
+ * flags, loaders, conditions). In execArgv, an entry that does not start with
+ * '-' is always the value of the option before it (the script is not there).
  */
 export function childExecArgv(execArgv: readonly string[]): string[] {
-  const withValue = new Set(['-e', '--eval', '-p', '--print', '--input-type']);
-  const alone = new Set(['--test', '-i', '--interactive', '-c', '--check', '--watch']);
+  const takesValue = new Set(['-e', '--eval', '-p', '--print', '--input-type']);
+  const dropped = (name: string) => takesValue.has(name) || name === '--test' || name.startsWith('--test-') || name.startsWith('--watch') || ['-i', '--interactive', '-c', '--check'].includes(name);
   const kept: string[] = [];
   for (let i = 0; i < execArgv.length; i++) {
     const arg = execArgv[i]!;
-    const name = arg.split('=')[0]!;
-    if (withValue.has(name)) {
-      if (!arg.includes('=')) i++; // its value is the next argument
+    const [name] = arg.split('=') as [string];
+    if (!dropped(name)) {
+      kept.push(arg);
       continue;
     }
-    if (alone.has(name) || name.startsWith('--test-')) continue;
-    kept.push(arg);
+    const next = execArgv[i + 1];
+    const valueFollows = !arg.includes('=') && next !== undefined && (takesValue.has(name) || !next.startsWith('-'));
+    if (valueFollows) i++;
   }
   return kept;
 }

@@ -128,4 +128,6 @@ test("isolation is 'thread' or 'process', and a child runs the isolate script wi
     ['--max-old-space-size=4096', '--expose-gc', '--conditions', 'dev'],
   );
   assert.deepEqual(childExecArgv(['--eval=1', '-p', '2', '--input-type', 'module']), []);
+  // The test runner passes its options' values as separate entries: none may be taken for the script.
+  assert.deepEqual(childExecArgv(['--test-name-pattern', "isolation: 'process'|native", '--test-only', '--expose-gc', '--test-reporter', 'tap', '-r', 'x.js']), ['--expose-gc', '-r', 'x.js']);
 });
