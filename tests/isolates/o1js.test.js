@@ -252,7 +252,7 @@ test("isolation: 'process': a real o1js proof in an isolate process verifies, it
     assert.equal(report.oldIsolateId, 1);
     const after = children();
     assert.equal(after.has(isolatePid), false, `the old isolate's process ${isolatePid} ended with it`);
-    log(`process isolation: proof in ${(result.proveMs / 1000).toFixed(1)} s, isolate linear memory ${(linear / MiB).toFixed(0)} MiB, pool RSS +${(grown / MiB).toFixed(0)} MiB; replacement warm ${(report.newWarmMs / 1000).toFixed(1)} s`);
+    log(`process isolation: proof in ${(result.proveMs / 1000).toFixed(1)} s, isolate linear memory ${(linear / MiB).toFixed(0)} MiB, pool RSS ${grown >= 0 ? '+' : ''}${(grown / MiB).toFixed(0)} MiB; replacement warm ${(report.newWarmMs / 1000).toFixed(1)} s`);
   } finally {
     await separate.close({ drain: false });
   }
