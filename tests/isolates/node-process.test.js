@@ -99,14 +99,20 @@ test('a crash in an isolate process fails only its job; an aborted job ends its 
 });
 
 test('limits.maxRssBytes replaces an isolate whose process grew past it, and the successor starts from a fresh process', OPTS, async () => {
-  const pool = await start({ isolates: 1, limits: { maxRssBytes: 150 * MiB, cooldownMs: 0, hysteresisFraction: 0 } });
+  // The limit sits 100 MiB above what a fresh isolate process takes on this machine.
+  const probe = await start({ isolates: 1 });
+  const fresh = (await probe.health()).isolates[0].snapshot.memory.rssShareBytes;
+  await probe.close();
+  const limit = fresh + 100 * MiB;
+  const pool = await start({ isolates: 1, limits: { maxRssBytes: limit, cooldownMs: 0, hysteresisFraction: 0 } });
   try {
     const { pid } = await pool.run('where', {});
     const replaced = nextEvent(pool, 'replacement', (e) => e.metric === 'rssBytes', 60_000);
     await pool.run('fill', { mib: 200 });
     const report = await replaced;
-    assert.ok(report.old.snapshot.memory.rssShareBytes >= 150 * MiB, `the old process reached ${(report.old.snapshot.memory.rssShareBytes / MiB).toFixed(0)} MiB`);
-    assert.ok(report.new.snapshot.memory.rssShareBytes < 150 * MiB, 'its successor starts below the limit');
+    const mib = (bytes) => `${(bytes / MiB).toFixed(0)} MiB`;
+    assert.ok(report.old.snapshot.memory.rssShareBytes >= limit, `the old process reached ${mib(report.old.snapshot.memory.rssShareBytes)} (limit ${mib(limit)})`);
+    assert.ok(report.new.snapshot.memory.rssShareBytes < limit, `its successor starts below the limit (${mib(report.new.snapshot.memory.rssShareBytes)})`);
     assert.equal(alive(pid), false, 'the old process is gone');
   } finally {
     await pool.close();
