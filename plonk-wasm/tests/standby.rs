@@ -38,6 +38,19 @@ fn pool_with_standby(threads: usize) -> u64 {
     standby
 }
 
+/// A recycle with a short exit bound: a generation that lost a worker has
+/// one that never reports its exit.
+fn recycle_past_a_lost_worker(
+) -> Result<plonk_wasm::rayon::RecycleReport, plonk_wasm::rayon::PoolError> {
+    recycle_thread_pool(
+        None,
+        RetireOptions {
+            exit_timeout_ms: Some(1_000),
+            ..RetireOptions::default()
+        },
+    )
+}
+
 fn turn_standby_off() {
     set_pool_standby(false).expect("standby off");
     assert!(health().standby.is_none());
@@ -123,14 +136,7 @@ fn a_poisoned_pool_is_rebuilt_by_swapping_in_its_standby() {
         Some((standby, "ready")),
         "the standby outlives the loss"
     );
-    let report = recycle_thread_pool(
-        None,
-        RetireOptions {
-            exit_timeout_ms: Some(1_000),
-            ..RetireOptions::default()
-        },
-    )
-    .expect("rebuild");
+    let report = recycle_past_a_lost_worker().expect("rebuild");
     assert!(report.standby);
     assert_eq!((report.cause, report.to_generation), ("poisoned", standby));
     assert_eq!(health().state, "running");
@@ -149,14 +155,7 @@ fn a_standby_that_lost_a_worker_is_retired_not_swapped_in() {
         "running",
         "the serving generation is not touched"
     );
-    let report = recycle_thread_pool(
-        None,
-        RetireOptions {
-            exit_timeout_ms: Some(1_000),
-            ..RetireOptions::default()
-        },
-    )
-    .expect("recycle");
+    let report = recycle_past_a_lost_worker().expect("recycle");
     assert!(
         !report.standby,
         "a standby that lost a worker is never swapped in"

@@ -115,15 +115,8 @@ pub async fn init<H: Host>(host: &H, threads: usize) -> Result<StartReport, Pool
         }
     };
     let generation = pending.number;
-    let undo = Undo::new(move || {
-        let _ = apply(|_, _| Event::StartFailed {
-            generation,
-            message: interrupted(generation).to_string(),
-        });
-    });
     let started_at = telemetry::monotonic_ms();
-    let started = start_generation(host, &pending).await;
-    undo.done();
+    let started = start_or_undo(host, &pending).await;
     match started {
         Ok(built) => {
             let state =
@@ -153,6 +146,24 @@ pub async fn init<H: Host>(host: &H, threads: usize) -> Result<StartReport, Pool
             })
         }
     }
+}
+
+/// Starts `pending` (init, standby); if the flow is interrupted meanwhile, its
+/// start is applied as failed so that later operations can leave that state.
+async fn start_or_undo<H: Host>(
+    host: &H,
+    pending: &Arc<PendingGeneration>,
+) -> Result<Arc<Generation>, String> {
+    let generation = pending.number;
+    let undo = Undo::new(move || {
+        let _ = apply(|_, _| Event::StartFailed {
+            generation,
+            message: interrupted(generation).to_string(),
+        });
+    });
+    let started = start_generation(host, pending).await;
+    undo.done();
+    started
 }
 
 async fn start_generation<H: Host>(
@@ -495,15 +506,8 @@ pub async fn prepare_standby<H: Host>(host: &H) -> Result<Option<u64>, PoolError
         Err(Rejected::Error(error)) => return Err(error),
     };
     let number = pending.number;
-    let undo = Undo::new(move || {
-        let _ = apply(|_, _| Event::StartFailed {
-            generation: number,
-            message: interrupted(number).to_string(),
-        });
-    });
     let started_at = telemetry::monotonic_ms();
-    let started = start_generation(host, &pending).await;
-    undo.done();
+    let started = start_or_undo(host, &pending).await;
     match started {
         Ok(built) => {
             // Recycles and exits wait while a standby starts, so it is still held.
