@@ -52,3 +52,8 @@ export function autoSplit(machine: MachineShape, isolateBudgetBytes: number, thr
       : `${(machine.freeMemoryBytes / 2 ** 30).toFixed(1)} GiB free holds ${Math.max(0, byMemory)} isolate(s) of ${(isolateBudgetBytes / 2 ** 30).toFixed(2)} GiB besides a replacement's`;
   return { isolates, threadsPerIsolate: threads, reason: `${cores} core(s), ${memory}: ${isolates} isolate(s) × ${threads} thread(s)` };
 }
+
+/** A `threadsPerIsolate` the caller fixed (a whole number ≥ 1), else `null`: 'auto' picks it (a bad value is left to the pool's own check). */
+export function fixedThreads(threadsPerIsolate: unknown): number | null {
+  return Number.isInteger(threadsPerIsolate) && (threadsPerIsolate as number) >= 1 ? (threadsPerIsolate as number) : null;
+}

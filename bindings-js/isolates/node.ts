@@ -36,7 +36,7 @@ import { ChannelEnd, SYSTEM_CLOCK, type IsolateChannel, type IsolateExit, type I
 import { NODE_ISOLATE_ROLE, PROCESS_ISOLATE_ARG, type ToIsolate } from './protocol.js';
 import type { ProverJobs, UntypedJobs } from './jobs.js';
 import { ProverPool } from './prover-pool.js';
-import { autoSplit, DEFAULT_ISOLATE_BUDGET_BYTES } from './auto-split.js';
+import { autoSplit, DEFAULT_ISOLATE_BUDGET_BYTES, fixedThreads } from './auto-split.js';
 
 export * from './api.js';
 
@@ -132,9 +132,8 @@ export function createProverPool<Jobs extends ProverJobs = UntypedJobs>(options:
 function autoSplitHere(options: { readonly threadsPerIsolate?: unknown; readonly limits?: unknown }): { isolates: number; threadsPerIsolate: number } {
   const limits = (typeof options.limits === 'object' && options.limits !== null ? options.limits : {}) as { memoryMaximumBytes?: unknown; maxRssBytes?: unknown };
   const budget = [limits.memoryMaximumBytes, limits.maxRssBytes].find((v): v is number => typeof v === 'number' && v > 0) ?? DEFAULT_ISOLATE_BUDGET_BYTES;
-  const fixed = Number.isInteger(options.threadsPerIsolate) && (options.threadsPerIsolate as number) >= 1 ? (options.threadsPerIsolate as number) : null;
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  const { isolates, threadsPerIsolate } = autoSplit({ cores, freeMemoryBytes: os.freemem() }, budget, fixed);
+  const { isolates, threadsPerIsolate } = autoSplit({ cores, freeMemoryBytes: os.freemem() }, budget, fixedThreads(options.threadsPerIsolate));
   return { isolates, threadsPerIsolate };
 }
 

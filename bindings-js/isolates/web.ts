@@ -42,7 +42,7 @@
  */
 import type { ProverPoolOptions } from './config.js';
 import { ProverPoolConfigError } from './errors.js';
-import { autoSplit, DEFAULT_ISOLATE_BUDGET_BYTES } from './auto-split.js';
+import { autoSplit, DEFAULT_ISOLATE_BUDGET_BYTES, fixedThreads } from './auto-split.js';
 import type { ProverJobs, UntypedJobs } from './jobs.js';
 import { ChannelEnd, SYSTEM_CLOCK, type IsolateChannel, type IsolateHandlers, type IsolatePlatform } from './platform.js';
 import { CONNECT_TYPE, type ToIsolate } from './protocol.js';
@@ -115,9 +115,8 @@ function autoSplitHere(options: { readonly threadsPerIsolate?: unknown; readonly
   const device = (globalThis as { navigator?: { hardwareConcurrency?: number; deviceMemory?: number } }).navigator ?? {};
   const maximum = (options.limits as { memoryMaximumBytes?: unknown } | undefined)?.memoryMaximumBytes;
   const budget = typeof maximum === 'number' && maximum > 0 ? maximum : DEFAULT_ISOLATE_BUDGET_BYTES;
-  const fixed = Number.isInteger(options.threadsPerIsolate) && (options.threadsPerIsolate as number) >= 1 ? (options.threadsPerIsolate as number) : null;
   const freeMemoryBytes = typeof device.deviceMemory === 'number' ? (device.deviceMemory * 2 ** 30) / 2 : null;
-  const { isolates, threadsPerIsolate } = autoSplit({ cores: device.hardwareConcurrency ?? 1, freeMemoryBytes }, budget, fixed);
+  const { isolates, threadsPerIsolate } = autoSplit({ cores: device.hardwareConcurrency ?? 1, freeMemoryBytes }, budget, fixedThreads(options.threadsPerIsolate));
   return { isolates, threadsPerIsolate };
 }
 
