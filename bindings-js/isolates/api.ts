@@ -26,3 +26,4 @@ export type { ReplacementReport, CloseReport, CloseOptions, ProverPoolEvents, St
 export { metricsText, metricsFamilies } from './metrics.js';
 export { PROMETHEUS_CONTENT_TYPE } from '../lib/proof-system/kernel/prometheus.js';
 export type { ReplacementMetric, ReplacementDecision } from './replacement-policy.js';
+export type { ReplacementOrder, BudgetVerdict } from './rss-budget.js';

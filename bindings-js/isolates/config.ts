@@ -66,6 +66,17 @@ export interface ReplacementLimits {
    * swap costs no capacity. Off: a successor starts when a limit is reached.
    */
   readonly replaceAhead: boolean;
+  /**
+   * The pool's whole RSS (Node: this process, plus the isolates' own
+   * processes with isolation 'process') that starting a successor must not
+   * push past. A replacement whose successor (estimated at the newest
+   * isolate's RSS right after its warm step) would cross it stops its
+   * predecessor first, then starts the successor (stop-then-start): that
+   * slot serves nothing meanwhile, and the `stop-then-start` event and the
+   * report's `order` say so. `null` = off (always blue/green). Browsers
+   * report no RSS: `null` there.
+   */
+  readonly rssBudgetBytes: number | null;
 }
 
 /** A job of the module run once in each new isolate before it takes jobs (e.g. compile() with o1js's Cache). */
@@ -149,6 +160,7 @@ export const DEFAULT_LIMITS: ReplacementLimits = Object.freeze({
   cooldownMs: 30_000,
   jitterFraction: 0,
   replaceAhead: false,
+  rssBudgetBytes: null,
 });
 
 /** The defaults; `maxQueuedJobs` (64 × isolates) and `minIsolates` (isolates) follow `isolates`. */
@@ -181,6 +193,7 @@ const LIMIT_RULES: FieldRules<ReplacementLimits> = {
   cooldownMs: rules.timerMs(0),
   jitterFraction: rules.fraction(0, 0.5),
   replaceAhead: rules.flag(),
+  rssBudgetBytes: rules.orNull(rules.bytes(1), 'no budget'),
 };
 
 type ScalarField = Exclude<keyof ProverPoolConfig, 'module' | 'warm' | 'limits'>;

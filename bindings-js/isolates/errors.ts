@@ -285,17 +285,18 @@ export class ProverPoolReplacementError extends ProverPoolError {
     cause?: unknown,
   ) {
     const how = {
-      crashed: 'was lost (it crashed)',
-      'instance-terminated': 'was lost (its wasm instance trapped)',
-      aborted: 'was stopped: a job on it was aborted by its signal',
-      'timed-out': 'was stopped: a job on it passed its deadline',
-      idle: 'was stopped by idle scale-down',
-      'start-failed': 'failed to start',
+      crashed: 'was lost (it crashed) before its successor served',
+      'instance-terminated': 'was lost (its wasm instance trapped) before its successor served',
+      aborted: 'was stopped: a job on it was aborted by its signal before its successor served',
+      'timed-out': 'was stopped: a job on it passed its deadline before its successor served',
+      idle: 'was stopped by idle scale-down before its successor served',
+      // Stop-then-start (limits.rssBudgetBytes): the isolate stopped first, then its successor did not start.
+      'start-failed': 'stopped first (limits.rssBudgetBytes allows one instance at a time), and its successor failed to start',
       replaced: 'was stopped without a successor',
     }[loss];
     super(
       'PROVER_POOL_REPLACEMENT_FAILED',
-      `the replacement of isolate ${isolateId} did not complete: the isolate ${how} before its successor served. ` +
+      `the replacement of isolate ${isolateId} did not complete: the isolate ${how}. ` +
         'Its slot is refilled as after any such loss: call replaceIsolate() again if you need a particular isolate replaced.',
       cause,
     );

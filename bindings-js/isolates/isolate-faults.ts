@@ -75,9 +75,9 @@ function lose(core: PoolCore, record: IsolateRecord, kind: IsolateCrashKind, det
   }
   core.events.emit('crash', { isolateId: record.id, slot: record.slot, error });
   rejectReplacementWaiters(record, new ProverPoolReplacementError(record.id, kind === 'instance-terminated' ? 'instance-terminated' : 'crashed', error));
-  const wasDraining = record.state === 'draining';
+  const successorServes = record.state === 'draining' && record.successor !== null; // stop-then-start drains with none
   void core.act.stop(record, kind === 'instance-terminated' ? 'instance-terminated' : 'crashed');
-  if (!wasDraining) core.act.refill(record, 'crash', error); // a draining one's successor already serves
+  if (!successorServes) core.act.refill(record, 'crash', error);
   core.act.dispatch();
 }
 
@@ -96,9 +96,9 @@ export function stopRunning(core: PoolCore, job: JobRecord, reason: 'aborted' | 
   else core.totals.jobsTimedOut++;
   // Its replaceIsolate() callers hear why it went, not this job's error (another caller's).
   rejectReplacementWaiters(record, new ProverPoolReplacementError(record.id, reason, error));
-  const wasDraining = record.state === 'draining';
+  const successorServes = record.state === 'draining' && record.successor !== null; // stop-then-start drains with none
   const stopped = core.act.stop(record, reason);
-  if (!wasDraining) core.act.refill(record, reason === 'aborted' ? 'abort' : 'timeout', error);
+  if (!successorServes) core.act.refill(record, reason === 'aborted' ? 'abort' : 'timeout', error);
   core.act.dispatch();
   void stopped.then(() => core.act.settle(job, reason, error)); // I10
 }

@@ -29,6 +29,7 @@ import type { StartCause } from './pool-events.js';
 import { checkFromIsolate } from './protocol-check.js';
 import { FROM_ISOLATE, TO_ISOLATE, newToken, type FromIsolate, type ReadyMessage } from './protocol.js';
 import { initialIsolatePolicyState, type MemoryBaseline } from './replacement-policy.js';
+import { settleStopThenStart } from './replacement.js';
 
 /** Starts an isolate for `slot` (a replacement: `predecessor` keeps serving until it is ready). */
 export function spawn(core: PoolCore, slot: number, cause: StartCause, predecessor: IsolateRecord | null): IsolateRecord {
@@ -57,6 +58,7 @@ export function spawn(core: PoolCore, slot: number, cause: StartCause, predecess
     successor: null,
     predecessor,
     replacement: null,
+    stoppedPredecessor: null,
     // Awaited only by the pool's start; a failed start is an event.
     started: deferred<void>({ rejectionHandled: true }),
     startTimer: null,
@@ -186,6 +188,7 @@ function onReady(core: PoolCore, record: IsolateRecord, message: ReadyMessage): 
     snapshot: message.snapshot,
   });
   record.started.resolve();
+  settleStopThenStart(core, record);
   // I3: the successor serves first; only then does its predecessor retire.
   const predecessor = record.predecessor;
   record.predecessor = null;

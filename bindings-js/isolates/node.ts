@@ -161,6 +161,7 @@ export function nodePlatform(
     spawn: (isolateId, handlers) =>
       isolation === 'process' ? new ProcessIsolateChannel(isolateId, handlers, processOptions) : new NodeIsolateChannel(isolateId, handlers, resourceLimits),
     processRssBytes: () => process.memoryUsage.rss(),
+    isolateProcesses: isolation === 'process',
     ...SYSTEM_CLOCK,
   };
 }

@@ -49,6 +49,8 @@ export interface IsolatePlatform {
   spawn(isolateId: number, handlers: IsolateHandlers): IsolateChannel;
   /** The whole process's resident set (Node), `null` where unknown (browsers). */
   processRssBytes(): number | null;
+  /** Each isolate runs in a process of its own: its RSS is not in processRssBytes (its snapshot's rssShareBytes measures it). */
+  readonly isolateProcesses: boolean;
   /** Epoch ms. */
   now(): number;
   /** In [0, 1): jitter draws. */

@@ -23,6 +23,8 @@ import type { CloseReport } from './pool-close.js';
 import type { JobOutcome, ProverPoolEvents, ReplacementReport, StartCause, StopReason } from './pool-events.js';
 import type { FailedMessage, ResultMessage } from './protocol.js';
 import type { IsolatePolicyState, IsolateReading, JobFault, MemoryBaseline, PoolPolicyState, ReplacementMetric } from './replacement-policy.js';
+import type { TerminateTimes } from './replacement.js';
+import type { ReplacementOrder } from './rss-budget.js';
 import type { SlotGiveUpReason } from './slot-policy.js';
 
 export type Timer = ReturnType<typeof setTimeout>;
@@ -55,9 +57,21 @@ export interface PendingReplacement {
   readonly metric: ReplacementMetric | 'requested';
   readonly reason: string;
   readonly decidedAtMs: number;
-  /** When the successor became ready (drain starts). */
+  /** When the successor became ready (drain starts); stop-then-start: when the predecessor stopped taking jobs. */
   successorReadyAtMs: number | null;
   readonly waiters: Deferred<ReplacementReport>[];
+  /** Blue/green, unless limits.rssBudgetBytes forbids two instances at once (rss-budget.ts). */
+  order: ReplacementOrder;
+}
+
+/** A stop-then-start successor's predecessor, stopped before the successor was spawned: reported once it is ready. */
+export interface StoppedPredecessor {
+  readonly pending: PendingReplacement;
+  readonly id: number;
+  readonly jobs: number;
+  readonly ageMs: number;
+  readonly snapshot: IsolateSnapshot | null;
+  readonly times: TerminateTimes;
 }
 
 export interface IsolateRecord {
@@ -86,6 +100,8 @@ export interface IsolateRecord {
   successor: IsolateRecord | null;
   predecessor: IsolateRecord | null;
   replacement: PendingReplacement | null;
+  /** Stop-then-start: the predecessor it replaces, already stopped; `null` otherwise. */
+  stoppedPredecessor: StoppedPredecessor | null;
   /** Settles once: ready, or the start failed. */
   readonly started: Deferred<void>;
   startTimer: Timer | null;
@@ -221,9 +237,10 @@ export function createPoolCore(
   };
 }
 
-/** Not stopping or stopped: it serves, starts, or drains. */
+/** It serves, starts or drains, or it stops to make room for its successor (stop-then-start). */
 export function isLive(record: IsolateRecord): boolean {
-  return record.state !== 'stopping' && record.state !== 'stopped';
+  if (record.state === 'stopping') return record.replacement?.order === 'stop-then-start'; // its successor starts once it stopped
+  return record.state !== 'stopped';
 }
 
 /** An isolate is up or starting, or a slot's restart is pending, or a parked slot can be started on demand. */

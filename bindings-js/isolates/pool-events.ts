@@ -7,6 +7,7 @@ import { TypedEmitter } from '../lib/proof-system/typed-emitter.js';
 import type { ProverPoolAdmissionError, ProverPoolCrashError, ProverPoolStartError } from './errors.js';
 import type { IsolateSnapshot } from './health.js';
 import type { ReplacementDecision, ReplacementMetric } from './replacement-policy.js';
+import type { BudgetVerdict, ReplacementOrder } from './rss-budget.js';
 
 /** Why an isolate was spawned (`timeout`: a job's deadline stopped its predecessor; `demand`: a parked slot, for queued jobs). */
 export type StartCause = 'initial' | 'replacement' | 'crash' | 'abort' | 'timeout' | 'retry' | 'demand';
@@ -25,7 +26,12 @@ export type JobOutcome = 'completed' | 'failed' | 'crashed' | 'aborted' | 'timed
  */
 export type SlotGiveUp = 'start-failures' | 'crash-loop' | 'replacement-start-failures';
 
-/** What a completed blue/green replacement did, with its times. */
+/**
+ * What a completed replacement did, with its times. Blue/green: the successor
+ * served before the old isolate stopped. Stop-then-start (limits.rssBudgetBytes
+ * forbade two instances): the old isolate stopped first, and its slot served
+ * nothing from the decision until the successor was ready (`totalMs`).
+ */
 export interface ReplacementReport {
   readonly slot: number;
   readonly oldIsolateId: number;
@@ -33,15 +39,16 @@ export interface ReplacementReport {
   /** `requested` (replaceIsolate()) or the limit that was reached. */
   readonly metric: ReplacementMetric | 'requested';
   readonly reason: string;
+  readonly order: ReplacementOrder;
   /** Spawn → ready of the new isolate (module, o1js, warm step). */
   readonly newStartMs: number;
   readonly newLoadMs: number;
   readonly newWarmMs: number;
-  /** New isolate ready → the old one's last job ended (0 when it was idle). */
+  /** New isolate ready (stop-then-start: the decision) → the old one's last job ended (0 when it was idle). */
   readonly drainMs: number;
   /** terminate() of the old isolate. */
   readonly terminateMs: number;
-  /** Decision → old isolate terminated. */
+  /** Decision → old isolate terminated (stop-then-start: → new isolate ready). */
   readonly totalMs: number;
   readonly old: { readonly jobs: number; readonly ageMs: number; readonly snapshot: IsolateSnapshot | null };
   readonly new: { readonly snapshot: IsolateSnapshot | null };
@@ -72,6 +79,12 @@ export interface ProverPoolEvents {
   /** A limit was reached (replace), or reached but not acted on (keep, with the reason). */
   decision: { readonly isolateId: number; readonly decision: ReplacementDecision };
   replacement: ReplacementReport;
+  /**
+   * A replacement stops its isolate before starting the successor: the pool's
+   * RSS plus a successor's would cross limits.rssBudgetBytes (figures `null`
+   * when unknown). The slot serves nothing until the successor is ready.
+   */
+  'stop-then-start': { readonly isolateId: number; readonly slot: number } & BudgetVerdict;
   crash: { readonly isolateId: number; readonly slot: number; readonly error: ProverPoolCrashError };
   'job-start': { readonly jobId: number; readonly name: string; readonly isolateId: number; readonly waitMs: number };
   'job-end': {

@@ -60,6 +60,7 @@
  *       except a slot's restart while jobs wait for it; an isolate does only
  *       while it starts, runs a job or answers health().
  */
+import { ProverPoolConfigError } from './errors.js';
 import { resolveProverPoolConfig, type ProverPoolConfig } from './config.js';
 import type { ProverPoolHealth, ProverPoolState } from './health.js';
 import { fail, finishJob, stopRunning } from './isolate-faults.js';
@@ -116,7 +117,12 @@ export class ProverPool<Jobs extends ProverJobs = UntypedJobs> {
    * (after stopping what it started) when an isolate does not start.
    */
   static async start<Jobs extends ProverJobs = UntypedJobs>(platform: IsolatePlatform, options: unknown): Promise<ProverPool<Jobs>> {
-    const pool = new ProverPool<Jobs>(platform, resolveProverPoolConfig(options));
+    const config = resolveProverPoolConfig(options);
+    const budget = config.limits.rssBudgetBytes;
+    if (budget !== null && platform.processRssBytes() === null) {
+      throw new ProverPoolConfigError('limits.rssBudgetBytes', budget, `null on a platform that reports no RSS (${platform.name})`);
+    }
+    const pool = new ProverPool<Jobs>(platform, config);
     const core = pool.#core;
     try {
       for (let slot = 0; slot < pool.config.isolates; slot++) await spawn(core, slot, 'initial', null).started.promise;

@@ -17,13 +17,18 @@
  *       ready or failed). Faults and a lack of headroom are exempt, and so
  *       are refills after a crash, an abort or a deadline (slot-restarts.ts),
  *       which fill an empty slot.
+ *   I12. The pool never crosses limits.rssBudgetBytes by starting a
+ *       successor: every successor starts through `startSuccessor`, which
+ *       stops its predecessor first when the budget forbids two instances
+ *       (stop-then-start; rss-budget.ts), and says so.
  */
 import { deferred } from '../lib/proof-system/kernel/deferred.js';
 import { ProverPoolClosedError, ProverPoolConfigError, ProverPoolReplacementError } from './errors.js';
 import { moveIsolate } from './lifecycle.js';
-import { readingOf, type IsolateRecord, type PendingReplacement, type PoolCore } from './pool-core.js';
+import { readingOf, type IsolateRecord, type PendingReplacement, type PoolCore, type StoppedPredecessor } from './pool-core.js';
 import type { ReplacementReport, StopReason } from './pool-events.js';
 import { decideReplacement, type ReplacementLead, type ReplacementMetric } from './replacement-policy.js';
+import { budgetForbidsSuccessor } from './rss-budget.js';
 
 /** Metrics that replace at once, outside the one-at-a-time rule (I4). */
 const URGENT_METRICS: readonly ReplacementMetric[] = ['headroomBytes', 'outOfMemory', 'wasmPanic'];
@@ -49,7 +54,7 @@ export function evaluate(core: PoolCore, record: IsolateRecord): void {
     return;
   }
   core.events.emit('decision', { isolateId: record.id, decision });
-  if (record.replacement !== null) core.act.spawn(record.slot, 'replacement', record); // a fault does not wait its turn
+  if (record.replacement !== null) startSuccessor(core, record); // a fault does not wait its turn
   else replace(core, record, decision.metric, decision.reason);
 }
 
@@ -73,12 +78,29 @@ function replacementWarming(core: PoolCore): boolean {
 
 /** Decides `record`'s replacement; its successor starts now, or (I4) once the one warming is done. `record` keeps serving (I3). */
 function replace(core: PoolCore, record: IsolateRecord, metric: ReplacementMetric | 'requested', reason: string): PendingReplacement {
-  const pending: PendingReplacement = { metric, reason, decidedAtMs: core.platform.now(), successorReadyAtMs: null, waiters: [] };
+  const pending: PendingReplacement = { metric, reason, decidedAtMs: core.platform.now(), successorReadyAtMs: null, waiters: [], order: 'blue-green' };
   const urgent = metric !== 'requested' && URGENT_METRICS.includes(metric);
   const waits = !urgent && replacementWarming(core);
   record.replacement = pending;
-  if (!waits) core.act.spawn(record.slot, 'replacement', record);
+  if (!waits) startSuccessor(core, record);
   return pending;
+}
+
+/**
+ * Starts `record`'s successor (I12): blue/green, or, when limits.rssBudgetBytes
+ * forbids two instances, `record` stops taking jobs now (after its running
+ * job) and its successor is spawned once it is stopped (`settleReplacement`).
+ */
+function startSuccessor(core: PoolCore, record: IsolateRecord): void {
+  const pending = record.replacement as PendingReplacement;
+  const forbidden = budgetForbidsSuccessor(core, record);
+  if (forbidden === null) {
+    core.act.spawn(record.slot, 'replacement', record);
+    return;
+  }
+  pending.order = 'stop-then-start';
+  core.events.emit('stop-then-start', { isolateId: record.id, slot: record.slot, ...forbidden });
+  retire(core, record, core.platform.now());
 }
 
 /** The oldest replacement waiting for its turn starts, once none warms (I4). */
@@ -90,7 +112,7 @@ export function startWaitingReplacement(core: PoolCore): void {
     if (pending === null || record.successor !== null || (record.state !== 'idle' && record.state !== 'busy')) continue;
     if (next === null || pending.decidedAtMs < (next.replacement as PendingReplacement).decidedAtMs) next = record;
   }
-  if (next !== null) core.act.spawn(next.slot, 'replacement', next);
+  if (next !== null) startSuccessor(core, next);
 }
 
 /**
@@ -137,33 +159,62 @@ export interface TerminateTimes {
 
 /**
  * `record` is terminated: its replacement, if one was pending, is reported
- * (when it was replaced) or its waiters are told it will not complete.
+ * (blue/green: its successor serves), its successor is spawned
+ * (stop-then-start: reported once ready), or its waiters are told it will not
+ * complete.
  */
 export function settleReplacement(core: PoolCore, record: IsolateRecord, reason: StopReason, times: TerminateTimes): void {
   const pending = record.replacement;
   record.replacement = null;
   if (pending === null) return;
+  const stopped: StoppedPredecessor = { pending, id: record.id, jobs: record.jobs, ageMs: times.endedMs - record.spawnedAtMs, snapshot: record.snapshot, times };
   const successor = record.successor;
-  if (reason !== 'replaced' || successor === null) {
-    // Crashes, aborts and deadlines told the waiters already (isolate-faults.ts): here, idle scale-down or a close.
-    const error = reason === 'closed' ? new ProverPoolClosedError('submitted', core.state) : new ProverPoolReplacementError(record.id, reason);
-    for (const waiter of pending.waiters) waiter.reject(error);
+  if (reason === 'replaced' && successor !== null) {
+    report(core, record.slot, stopped, successor);
     return;
   }
+  if (reason === 'replaced' && pending.order === 'stop-then-start' && core.state === 'open') {
+    core.act.spawn(record.slot, 'replacement', null).stoppedPredecessor = stopped;
+    return;
+  }
+  // Crashes, aborts and deadlines told the waiters already (isolate-faults.ts): here, idle scale-down or a close.
+  const error = reason === 'closed' || core.state !== 'open' ? new ProverPoolClosedError('submitted', core.state) : new ProverPoolReplacementError(record.id, reason);
+  for (const waiter of pending.waiters) waiter.reject(error);
+}
+
+/** A stop-then-start successor is ready: its replacement is complete. */
+export function settleStopThenStart(core: PoolCore, successor: IsolateRecord): void {
+  const stopped = successor.stoppedPredecessor;
+  successor.stoppedPredecessor = null;
+  if (stopped !== null) report(core, successor.slot, stopped, successor);
+}
+
+/** A stop-then-start successor did not start: its predecessor is gone, so the replacement did not complete. */
+export function failStopThenStart(successor: IsolateRecord, error: unknown): void {
+  const stopped = successor.stoppedPredecessor;
+  successor.stoppedPredecessor = null;
+  for (const waiter of stopped?.pending.waiters ?? []) waiter.reject(new ProverPoolReplacementError(stopped!.id, 'start-failed', error));
+}
+
+function report(core: PoolCore, slot: number, old: StoppedPredecessor, successor: IsolateRecord): void {
+  const { pending, times } = old;
   const { startedMs, endedMs, rssBefore, rssAfter } = times;
+  const blueGreen = pending.order === 'blue-green';
+  const newReadyMs = successor.readyAtMs ?? endedMs;
   const report: ReplacementReport = {
-    slot: record.slot,
-    oldIsolateId: record.id,
+    slot,
+    oldIsolateId: old.id,
     newIsolateId: successor.id,
     metric: pending.metric,
     reason: pending.reason,
-    newStartMs: (successor.readyAtMs ?? endedMs) - successor.spawnedAtMs,
+    order: pending.order,
+    newStartMs: newReadyMs - successor.spawnedAtMs,
     newLoadMs: successor.loadMs ?? 0,
     newWarmMs: successor.warmMs ?? 0,
     drainMs: startedMs - (pending.successorReadyAtMs ?? startedMs),
     terminateMs: endedMs - startedMs,
-    totalMs: endedMs - pending.decidedAtMs,
-    old: { jobs: record.jobs, ageMs: endedMs - record.spawnedAtMs, snapshot: record.snapshot },
+    totalMs: (blueGreen ? endedMs : newReadyMs) - pending.decidedAtMs,
+    old: { jobs: old.jobs, ageMs: old.ageMs, snapshot: old.snapshot },
     new: { snapshot: successor.snapshot },
     processRssBytes: rssBefore === null || rssAfter === null ? null : { beforeTerminate: rssBefore, afterTerminate: rssAfter },
   };

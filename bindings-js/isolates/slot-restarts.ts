@@ -22,6 +22,7 @@
 import { rejectReplacementWaiters, type IsolateRecord, type PoolCore } from './pool-core.js';
 import { ProverPoolCrashError, type ProverPoolError, type ProverPoolStartError } from './errors.js';
 import type { StartCause } from './pool-events.js';
+import { failStopThenStart } from './replacement.js';
 import { afterCrash, backoffMs, type SlotGiveUpReason } from './slot-policy.js';
 
 /** Replacement metrics that go on trying past maxStartFailures: the instance they replace is suspect. */
@@ -32,6 +33,7 @@ export function startFailed(core: PoolCore, record: IsolateRecord, error: Prover
   if (record.state !== 'starting') return;
   core.totals.startFailures++;
   record.started.reject(error);
+  failStopThenStart(record, error);
   const predecessor = record.predecessor;
   record.predecessor = null;
   const predecessorServes = predecessor !== null && (predecessor.state === 'idle' || predecessor.state === 'busy');

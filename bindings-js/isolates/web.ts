@@ -173,6 +173,7 @@ export function webPlatform(create: (name: string) => BrowserWorker, Channel: Br
     name: 'web',
     spawn: (isolateId, handlers) => new WebIsolateChannel(create(`prover isolate ${isolateId}`), new Channel(), handlers),
     processRssBytes: () => null,
+    isolateProcesses: false,
     ...SYSTEM_CLOCK,
   };
 }

@@ -43,6 +43,7 @@ test('only a module resolves to the documented defaults', OPTS, () => {
       cooldownMs: 30_000,
       jitterFraction: 0,
       replaceAhead: false,
+      rssBudgetBytes: null,
     },
     maxQueuedJobs: 64,
     jobTimeoutMs: null,

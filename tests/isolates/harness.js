@@ -22,6 +22,7 @@ const EVENTS = [
   'slot-given-up',
   'needs-drain',
   'drain',
+  'stop-then-start',
 ];
 
 /**

@@ -15,9 +15,11 @@ const { serveIsolate } = await load('isolate-runtime.js');
  * terminated, keepAlive, token, crash(exit), inject(message), stray() }. A
  * module's `moduleHash` (a test handle) is what its isolate's file hashes to.
  * `stopping(isolateId)` is what terminate() returns (resolved at once unless
- * the test holds it).
+ * the test holds it). `processRssBytes()` is the platform's reading (`null`:
+ * unknown, as in browsers); with `isolateProcesses`, each isolate's
+ * rssShareBytes (its module's `memory.rssShareBytes`) counts as a process's.
  */
-export function inProcessPlatform(makeModule, { now = () => Date.now(), stopping = () => Promise.resolve() } = {}) {
+export function inProcessPlatform(makeModule, { now = () => Date.now(), stopping = () => Promise.resolve(), processRssBytes = () => null, isolateProcesses = false } = {}) {
   const isolates = new Map();
   // keepAlive(true) holds the event loop open, as a ref'd worker_thread does.
   let holder = null;
@@ -56,7 +58,7 @@ export function inProcessPlatform(makeModule, { now = () => Date.now(), stopping
             linearMaxBytes: pool?.memory.linearMaxBytes ?? null,
             allocatorLiveBytes: pool?.memory.allocatorLiveBytes ?? null,
             v8HeapBytes: null,
-            rssShareBytes: null,
+            rssShareBytes: pool?.memory.rssShareBytes ?? null,
           }),
         },
       );
@@ -90,7 +92,8 @@ export function inProcessPlatform(makeModule, { now = () => Date.now(), stopping
       isolates.set(isolateId, record);
       return record.channel;
     },
-    processRssBytes: () => null,
+    processRssBytes,
+    isolateProcesses,
     now,
     random: () => 0.5,
   };

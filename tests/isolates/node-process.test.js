@@ -119,6 +119,37 @@ test('limits.maxRssBytes replaces an isolate whose process grew past it, and the
   }
 });
 
+test('limits.rssBudgetBytes: a successor that fits starts beside its isolate; one that would cross it starts after that process ended', OPTS, async () => {
+  // The budget holds this process and two fresh isolate processes with 100 MiB to spare: blue/green
+  // fits. Once the serving isolate wrote 200 MiB, its process and a successor would be 100 MiB over.
+  const probe = await start({ isolates: 1 });
+  const health = await probe.health();
+  const fresh = health.isolates[0].snapshot.memory.rssShareBytes;
+  const budget = health.processRssBytes + 2 * fresh + 100 * MiB;
+  await probe.close();
+  const pool = await start({ isolates: 1, limits: { rssBudgetBytes: budget } });
+  const events = [];
+  for (const name of ['isolate-start', 'isolate-exit', 'stop-then-start']) pool.on(name, (e) => events.push(`${name} ${e.isolateId}`));
+  try {
+    const fits = await within(60_000, 'a blue/green replacement', pool.replaceIsolate());
+    assert.equal(fits.order, 'blue-green');
+    assert.ok(!events.some((e) => e.startsWith('stop-then-start')));
+
+    const { pid } = await pool.run('where', {});
+    await pool.run('fill', { mib: 200 });
+    await pool.health(); // a fresh snapshot: the 200 MiB are resident in that process
+    const report = await within(60_000, 'a stop-then-start replacement', pool.replaceIsolate());
+    assert.equal(report.order, 'stop-then-start');
+    const [old, successor] = [report.oldIsolateId, report.newIsolateId];
+    assert.ok(events.indexOf(`stop-then-start ${old}`) < events.indexOf(`isolate-exit ${old}`), events.join(', '));
+    assert.ok(events.indexOf(`isolate-exit ${old}`) < events.indexOf(`isolate-start ${successor}`), `the old process ended before its successor was spawned: ${events.join(', ')}`);
+    assert.equal(alive(pid), false);
+    assert.notEqual((await pool.run('where', {})).pid, pid, 'the successor is a new process');
+  } finally {
+    await pool.close();
+  }
+});
+
 test("backend 'native' needs process isolation and no wasm memory maximum", OPTS, async () => {
   const refused = (options, field, pattern) =>
     assert.rejects(createProverPool({ module: SYNTHETIC, ...options }), (e) => e.code === 'PROVER_POOL_INVALID_CONFIG' && e.field === field && pattern.test(e.message));
