@@ -54,25 +54,52 @@ const backendScript = inCommonJsBundle ? join(dirname(thisFile), 'bindings/js/no
 const require = createRequire(thisFile);
 
 /**
+ * A compiled module the pool's owner hands its threads: `new WebAssembly.Module(bytes)` of the
+ * same bytes (same length) returns it instead of compiling again.
+ * @typedef {{ module: WebAssembly.Module, byteLength: number }} SharedModule
+ */
+
+/**
  * Loads the glue, which instantiates the module as it loads. With `memory`,
  * on that shared memory: wasm-bindgen's glue constructs its memory with
  * `new WebAssembly.Memory(...)`, and o1js's post-processed glue of
  * wasm-bindgen < 0.2.106 reads `workerData.memory` on worker threads, so the
  * constructor returns `memory` while the glue loads (pool threads also carry
- * it in `workerData.memory`).
+ * it in `workerData.memory`). With `shared`, the glue's
+ * `new WebAssembly.Module(bytes)` returns the module the pool's owner
+ * compiled: V8 compiles and tiers up a module's code once per module object,
+ * so threads that each compiled their own would each hold a copy of
+ * kimchi's machine code. Returns the glue and the module it instantiated,
+ * which this thread shares with the threads it starts.
  * @param {WebAssembly.Memory | undefined} memory
+ * @param {SharedModule | undefined} shared
+ * @returns {{ glue: any, compiled: SharedModule | undefined }}
  */
-function loadGlue(memory) {
+function loadGlue(memory, shared) {
   const path = (inCommonJsBundle ? './bindings/' : '../../') + GLUE;
-  if (memory === undefined) return require(path);
-  const Memory = WebAssembly.Memory;
+  const { Memory, Module } = WebAssembly;
+  /** @type {SharedModule | undefined} */
+  let compiled;
+  /** @param {ArrayBufferView | ArrayBuffer} bytes */
+  function theSharedModule(bytes) {
+    const byteLength = bytes?.byteLength;
+    if (shared !== undefined && byteLength === shared.byteLength) compiled = shared;
+    else compiled = { module: new Module(/** @type {BufferSource} */ (bytes)), byteLength };
+    return compiled.module;
+  }
+  // Module's statics (exports, imports, customSections) and instanceof stay as they are.
+  Object.setPrototypeOf(theSharedModule, Module);
+  theSharedModule.prototype = Module.prototype;
   // @ts-ignore: a constructor that returns an existing object
-  WebAssembly.Memory = function theThreadsSharedMemory() {
+  WebAssembly.Module = theSharedModule;
+  // @ts-ignore: a constructor that returns an existing object
+  if (memory !== undefined) WebAssembly.Memory = function theThreadsSharedMemory() {
     return memory;
   };
   try {
-    return require(path);
+    return { glue: require(path), compiled };
   } finally {
+    WebAssembly.Module = Module;
     WebAssembly.Memory = Memory;
   }
 }
@@ -85,8 +112,11 @@ const RAYON_WORKER = 'plonk-wasm:rayon-worker';
 const role = isMainThread ? 'main' : workerData?.role === SUPERVISOR || workerData?.role === RAYON_WORKER ? workerData.role : 'prover';
 const isPoolThread = role === SUPERVISOR || role === RAYON_WORKER;
 const ownMemory = workerData?.memory instanceof WebAssembly.Memory ? workerData.memory : undefined;
+const loaded = loadGlue(role === 'main' ? undefined : ownMemory, isPoolThread ? workerData.module : undefined);
 /** @type {import('../../compiled/node_bindings/kimchi_wasm.cjs')} */
-const wasm = loadGlue(role === 'main' ? undefined : ownMemory);
+const wasm = loaded.glue;
+/** The compiled module this thread instantiated: handed to the pool's threads it starts (one copy of the code). */
+const compiledModule = loaded.compiled;
 // The thread that owns a prover (not the pool's own threads) calls the instance through its exports, guarded: a
 // trap that escapes one of them is the evidence that ends the instance (host/instance-guard.ts).
 const instanceGuard = isPoolThread ? undefined : guardInstanceExports(wasm);
@@ -108,7 +138,7 @@ function ensureSupervisor(memory) {
   if (running !== null) return running;
   if (memory === undefined) throw new PoolHostError("the pool's supervisor thread is not running: expected a pool start (startWorkers) first");
   const start = poolThreadStart(scriptUrl(backend.hostOptions.workerScript), process.execArgv);
-  const worker = new Worker(start.specifier, { eval: start.eval, workerData: { role: SUPERVISOR, memory } });
+  const worker = new Worker(start.specifier, { eval: start.eval, workerData: { role: SUPERVISOR, memory, module: compiledModule } });
   const requests = requester(channelOf(worker));
   worker.on('message', (message) => {
     if (message?.type === 'plonk-wasm:event') backend.emitHostEvent(message.event);
@@ -241,7 +271,15 @@ function runSupervisorThread({ memory }) {
       const start = poolThreadStart(scriptUrl(/** @type {string} */ (request.source)), process.execArgv);
       const worker = new Worker(start.specifier, {
         eval: start.eval,
-        workerData: { role: RAYON_WORKER, memory, receiver: request.receiver, generation: request.generation, index, lossSignalAddress: request.lossSignalAddress },
+        workerData: {
+          role: RAYON_WORKER,
+          memory,
+          module: compiledModule,
+          receiver: request.receiver,
+          generation: request.generation,
+          index,
+          lossSignalAddress: request.lossSignalAddress,
+        },
       });
       worker.on('message', (message) => routeRayonMessage(message, events));
       worker.on('messageerror', (error) => events.broken(`a message from it could not be deserialized: ${error.message}`));
