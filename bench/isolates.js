@@ -162,10 +162,12 @@ export async function isolatesSection(config, log) {
     return pool({ mode: 'replacement', threads: 2, cacheDir: CACHE, cold: config.coldStarts, warm: config.warmReplacements }, 60 * MINUTES);
   });
 
-  const throughput = { '1x2': [], '2x1': [] };
-  const configs = { '1x2': { isolates: 1, threads: 2 }, '2x1': { isolates: 2, threads: 1 } };
+  // The two splits of 2 cores, and isolates: 'auto' (the pool's own pick), each round in another order.
+  const throughput = { '1x2': [], '2x1': [], auto: [] };
+  const configs = { '1x2': { isolates: 1, threads: 2 }, '2x1': { isolates: 2, threads: 1 }, auto: { isolates: 'auto' } };
   for (let round = 0; round < config.rounds; round++) {
-    const order = round % 2 === 0 ? ['1x2', '2x1'] : ['2x1', '1x2'];
+    const layouts = Object.keys(configs);
+    const order = layouts.map((_, i) => layouts[(i + round) % layouts.length]);
     for (const name of order) {
       throughput[name].push(
         await timed(`throughput-${round + 1}-${name}`, () => {
@@ -176,6 +178,8 @@ export async function isolatesSection(config, log) {
     }
   }
   const ratios = throughput['2x1'].map((r, i) => r.proofsPerMinute / throughput['1x2'][i].proofsPerMinute);
+  // 'auto' against the better of the two splits measured in the same round (goal >= 0.95).
+  const autoRatios = throughput.auto.map((r, i) => r.proofsPerMinute / Math.max(throughput['1x2'][i].proofsPerMinute, throughput['2x1'][i].proofsPerMinute));
 
   const stockGap = await timed('stock-gap', async () => {
     log(`isolates: stock o1js proving on the main thread (event-loop gaps, ${config.gapProofs} proofs)`);
@@ -209,8 +213,9 @@ export async function isolatesSection(config, log) {
     loads,
     throughput: {
       runs: throughput,
-      proofsPerMinute: { '1x2': spread(throughput['1x2'].map((r) => r.proofsPerMinute)), '2x1': spread(throughput['2x1'].map((r) => r.proofsPerMinute)) },
+      proofsPerMinute: Object.fromEntries(Object.entries(throughput).map(([name, runs]) => [name, spread(runs.map((r) => r.proofsPerMinute))])),
       ratio: spread(ratios),
+      autoRatio: spread(autoRatios),
     },
     gaps: {
       stock: stockGap,
@@ -269,11 +274,18 @@ export function isolatesTable(results) {
   lines.push('', `Prover isolates, real o1js 2.15.0: throughput (${results.config.throughputProofs} proofs submitted at once per run, ${runs} runs each, alternating; medians (min–max))`);
   row(['layout', 'proofs per minute', 'median proof (s)', 'pool start (s)']);
   row(Array(4).fill('---'));
-  for (const [name, label] of [['1x2', '1 isolate × 2 threads'], ['2x1', '2 isolates × 1 thread']]) {
+  const autoRuns = throughput.runs.auto ?? [];
+  const picked = [...new Set(autoRuns.map((r) => `${r.chosen.isolates} × ${r.chosen.threads}`))].join(', ');
+  const layouts = [['1x2', '1 isolate × 2 threads'], ['2x1', '2 isolates × 1 thread'], ...(autoRuns.length > 0 ? [['auto', `isolates: 'auto' (picked ${picked})`]] : [])];
+  for (const [name, label] of layouts) {
     const r = throughput.runs[name];
     row([label, sp(throughput.proofsPerMinute[name]), secs(median(r.flatMap((x) => x.proveMs))), secs(median(r.map((x) => x.startMs)))]);
   }
   lines.push(`throughput ratio 2 × 1 / 1 × 2: ${sp(throughput.ratio)} (per run, side by side)`);
+  if (autoRuns.length > 0) {
+    const meets = throughput.autoRatio.median >= 0.95 ? 'meets' : 'MISSES';
+    lines.push(`'auto' / the better split of the same round: ${sp(throughput.autoRatio)} (goal >= 0.95: ${meets})`);
+  }
 
   const cold = replacement.coldStarts;
   const warm = replacement.warmStarts;
@@ -367,8 +379,8 @@ export function isolatesCharts(results, { barChart, timelineChart, stackedBarCha
     title: `Prover isolates: proofs per minute, ratio 2×1 / 1×2 = ${throughput.ratio.median.toFixed(2)}`,
     subtitle: `real o1js ZkProgram, ${results.config.throughputProofs} proofs at once per run; median over ${throughput.runs['1x2'].length} runs, whiskers min–max`,
     unit: 'proofs/min',
-    groups: ['1 isolate × 2 threads', '2 isolates × 1 thread'],
-    series: [{ name: 'proofs per minute', values: [toSpread(throughput.proofsPerMinute['1x2']), toSpread(throughput.proofsPerMinute['2x1'])] }],
+    groups: ['1 isolate × 2 threads', '2 isolates × 1 thread', ...(throughput.proofsPerMinute.auto ? ["isolates: 'auto'"] : [])],
+    series: [{ name: 'proofs per minute', values: ['1x2', '2x1', 'auto'].filter((n) => throughput.proofsPerMinute[n]).map((n) => toSpread(throughput.proofsPerMinute[n])) }],
     labelDigits: 2,
   });
 

@@ -72,6 +72,9 @@ export async function o1jsSection({ pairs, memoryProofs, recycleEvery, workerCou
         patchedCompileFromCacheMs: row.patched.compileFromCacheMs,
         wallRatio: per('patched', 'wallMs') / per('stock', 'wallMs'),
         cpuRatio: per('patched', 'cpuMs') / per('stock', 'cpuMs'),
+        stockRssBytes: row.stock.rssBytes,
+        patchedRssBytes: row.patched.rssBytes,
+        rssRatio: row.patched.rssBytes / row.stock.rssBytes,
       });
     }
     const of = (key) => spread(rows.map((r) => r[key]));
@@ -87,6 +90,8 @@ export async function o1jsSection({ pairs, memoryProofs, recycleEvery, workerCou
       patchedVerifyMs: of('patchedVerifyMs'),
       stockCompileFromCacheMs: of('stockCompileFromCacheMs'),
       patchedCompileFromCacheMs: of('patchedCompileFromCacheMs'),
+      // Older results (before RSS was recorded) have none.
+      ...(rows.every((r) => Number.isFinite(r.rssRatio)) ? { stockRssBytes: of('stockRssBytes'), patchedRssBytes: of('patchedRssBytes'), rssRatio: of('rssRatio') } : {}),
       rows,
     };
   }
@@ -130,6 +135,15 @@ export function o1jsTable(o1js) {
   row(['workers', '', 'verify stock (s)', 'verify patched (s)', 'compile from cache stock (s)', 'compile from cache patched (s)', '']);
   for (const [workers, p] of Object.entries(o1js.prove)) {
     row([workers, '', sec(p.stockVerifyMs), sec(p.patchedVerifyMs), sec(p.stockCompileFromCacheMs), sec(p.patchedCompileFromCacheMs), '']);
+  }
+  if (Object.values(o1js.prove).every((p) => p.rssRatio !== undefined)) {
+    lines.push('', 'Process RSS before any recycle: each prove process above at its end (compile from cache, a warm-up proof, the measured proofs); ratio per pair, patched / stock');
+    row(['workers', 'pairs', 'stock RSS (MiB)', 'patched RSS (MiB)', 'ratio', 'goal <= 1.05', '']);
+    row(Array(7).fill('---'));
+    const mib = (s) => `${f(s.median / MiB, 0)} (${f(s.min / MiB, 0)}–${f(s.max / MiB, 0)})`;
+    for (const [workers, p] of Object.entries(o1js.prove)) {
+      row([workers, p.pairs, mib(p.stockRssBytes), mib(p.patchedRssBytes), sp(p.rssRatio), p.rssRatio.median <= 1.05 ? 'meets' : 'MISSES', '']);
+    }
   }
   if (o1js.speedup.stock !== null) {
     lines.push(`speedup 1 → 2 workers (prove wall time): stock ${f(o1js.speedup.stock, 2)}x, patched ${f(o1js.speedup.patched, 2)}x`);

@@ -2,7 +2,7 @@
 // patched app, as build/o1js-app/patched/isolates/bench-pool.mjs):
 //   node bench-pool.mjs '{"lib":"file:///…/isolates/node.js","mode":"throughput", …}'
 // Modes:
-//   throughput   { isolates, threads, proofs, cacheDir }: warm isolates (compile from the cache and
+//   throughput   { isolates (or 'auto'), threads, proofs, cacheDir }: warm isolates (compile from the cache and
 //                one proof each), then `proofs` proofs submitted at once; wall time to the last one,
 //                each proof's time, and the main thread's event-loop gaps meanwhile.
 //   memory       { isolates, threads, proofs, replaceEvery, cacheDir, isolation?, backend?, replaceAhead? }:
@@ -56,14 +56,16 @@ const memoryOf = (health, ownProcesses = false) => {
 
 async function throughput({ isolates, threads, proofs, cacheDir }) {
   let started = performance.now();
+  // isolates 'auto': the pool picks the split (bindings-js/isolates/auto-split.ts); reported as chosen.
   const pool = await createProverPool({
     module: prover,
     isolates,
-    threadsPerIsolate: threads,
+    ...(threads === undefined ? {} : { threadsPerIsolate: threads }),
     warm: { name: 'compile', args: { cacheDir, proveOnce: true } },
     startTimeoutMs: 15 * 60_000,
   });
   const startMs = performance.now() - started;
+  const chosen = { isolates: pool.config.isolates, threads: pool.config.threadsPerIsolate };
   try {
     const events = [];
     pool.on('job-end', (e) => events.push({ at: performance.now(), isolateId: e.isolateId, runMs: e.runMs }));
@@ -72,8 +74,8 @@ async function throughput({ isolates, threads, proofs, cacheDir }) {
     const results = await Promise.all(Array.from({ length: proofs }, (_, i) => pool.run('prove', { x: i, y: 7 })));
     const wallMs = performance.now() - started;
     const gaps = stopGaps();
-    log(`${isolates} x ${threads}: ${proofs} proofs in ${(wallMs / 1000).toFixed(1)} s; longest gap ${gaps.maxMs.toFixed(1)} ms`);
-    return { isolates, threads, proofs, startMs, wallMs, proofsPerMinute: (proofs * 60_000) / wallMs, proveMs: results.map((r) => r.proveMs), gaps };
+    log(`${isolates} (${chosen.isolates}) x ${chosen.threads}: ${proofs} proofs in ${(wallMs / 1000).toFixed(1)} s; longest gap ${gaps.maxMs.toFixed(1)} ms`);
+    return { isolates, threads, chosen, proofs, startMs, wallMs, proofsPerMinute: (proofs * 60_000) / wallMs, proveMs: results.map((r) => r.proveMs), gaps };
   } finally {
     await pool.close();
   }

@@ -2,7 +2,8 @@
 // stock and the patched app, alternately): compiles the test program (from
 // o1js's on-disk cache), proves once to warm up, then proves `proofs` times,
 // timing each proof in wall and CPU time (the whole process: every thread's
-// CPU) and its verification.
+// CPU) and its verification; then the process's RSS (no recycle has run:
+// what the patched build adds before any recycle).
 //   node bench-prove.mjs '{"workers":1,"proofs":2,"cacheDir":"..."}'
 // Prints one JSON line.
 import * as o1js from 'o1js';
@@ -33,4 +34,4 @@ for (let i = 0; i < proofs; i++) {
   const verified = await Program.verify(proof);
   measured.push({ wallMs, cpuMs: proveCpuMs, verifyMs: performance.now() - started, verified });
 }
-console.log(JSON.stringify({ workers, compileFromCacheMs, warmUpMs, measured }));
+console.log(JSON.stringify({ workers, compileFromCacheMs, warmUpMs, measured, rssBytes: process.memoryUsage.rss() }));
