@@ -51,7 +51,8 @@ for app in "${apps[@]}"; do
     else
       info "patched app: installing the package as o1js from $tarball"
       printf '{ "private": true, "type": "module", "dependencies": { "o1js": "file:%s" } }\n' "$ROOT/$tarball" >"$dir/package.json"
-      (cd "$dir" && rm -rf node_modules package-lock.json && npm install --no-audit --no-fund >&2)
+      # An .npmrc the package tests left there names their local registry, gone once they ended.
+      (cd "$dir" && rm -rf node_modules package-lock.json .npmrc && npm install --no-audit --no-fund >&2)
     fi
   fi
 done

@@ -109,8 +109,19 @@ export async function startRegistry({ timeoutMs = 60_000 } = {}) {
   if (typeof token !== 'string') throw new Error(`Verdaccio gave no token for a new user (HTTP ${response.status})`);
   const authLine = `//127.0.0.1:${port}/:_authToken=${token}`;
 
-  /** An app's .npmrc: everything from this registry (pnpm reads the same file). */
-  const npmrc = (dir) => writeFileSync(join(dir, '.npmrc'), `registry=${url}\n${authLine}\n`);
+  /** An app's .npmrc: everything from this registry (pnpm reads the same file). Removed by close(). */
+  const npmrcFiles = new Set();
+  const npmrc = (dir) => {
+    const file = join(dir, '.npmrc');
+    writeFileSync(file, `registry=${url}\n${authLine}\n`);
+    npmrcFiles.add(file);
+  };
+  // The apps outlive the registry (later tests prove in them): an .npmrc naming a registry that is
+  // gone would send their next npm install to a dead port, retrying for minutes.
+  const closeAndForget = async () => {
+    await close();
+    for (const file of npmrcFiles) rmSync(file, { force: true });
+  };
 
   /** Publishes a tarball or a package folder (npm publish, as a maintainer would). */
   const publish = (what, cwd = ROOT) => {
@@ -124,5 +135,5 @@ export async function startRegistry({ timeoutMs = 60_000 } = {}) {
     if (result.status !== 0) throw new Error(`npm publish ${what} failed (exit ${result.status}):\n${result.stderr}`);
     return result.stderr;
   };
-  return { url, port, npmrc, publish, close, log: () => log };
+  return { url, port, npmrc, publish, close: closeAndForget, log: () => log };
 }
