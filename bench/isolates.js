@@ -29,7 +29,8 @@
 // the table says so): for a machine with no hour to spare. About 60 minutes
 // with the defaults on a quiet 2-core machine, plus about 40 for the process
 // and native memory runs (the wasm memory runs are 40 of the 60). Each part's result is kept in build/bench/isolates-parts/ as it is
-// measured; BENCH_ISOLATES_RESUME=1 reuses the parts found there (same config)
+// measured; BENCH_ISOLATES_RESUME=1 reuses the parts found there (same config,
+// and the same patched build unless the part measured stock o1js alone)
 // instead of measuring them again.
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync, readdirSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -100,10 +101,13 @@ export async function isolatesSection(config, log) {
     const file = `${PARTS}${name}.json`;
     if (resume && existsSync(file)) {
       const kept = JSON.parse(readFileSync(file, 'utf8'));
-      if (kept.configKey === configKey) {
+      // A part is reused only under the same config and, unless it measured stock o1js alone, the same patched build.
+      const sameBuild = name.startsWith('stock-') || name === 'memory-stock' || kept.installKey?.atEnd === installed().key;
+      if (kept.configKey === configKey && sameBuild) {
         log(`isolates: ${name}: reusing ${file} (measured ${kept.measuredAt})`);
         return kept;
       }
+      log(`isolates: ${name}: measuring again (${file} was measured ${kept.configKey === configKey ? 'with another patched build' : 'under another config'})`);
     }
     const startedAt = new Date().toISOString();
     const before = os.loadavg()[0];

@@ -43,7 +43,7 @@
 # BENCH_ISOLATES_ROUNDS, BENCH_ISOLATES_PROOFS, BENCH_ISOLATES_MEMORY_PROOFS,
 # BENCH_ISOLATES_REPLACE_EVERY, BENCH_ISOLATES_COLD, BENCH_ISOLATES_WARM, BENCH_ISOLATES_GAP_PROOFS,
 # BENCH_ISOLATES_MEMORY_ALONGSIDE=1 (the two memory runs beside the rest: less wall time, slower times),
-# BENCH_ISOLATES_RESUME=1 (reuse the parts build/bench/isolates-parts/ kept from an interrupted run),
+# BENCH_ISOLATES_RESUME=1 (reuse the parts build/bench/isolates-parts/ kept from an interrupted run under the same config and patched build),
 # BENCH_QUICK=1 (a smoke run); see bench/run.js and bench/isolates.js.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 for arg in "$@"; do
