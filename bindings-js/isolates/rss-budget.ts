@@ -28,14 +28,17 @@ export interface BudgetVerdict {
 const MiB = 1024 * 1024;
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
 
-/** The pool's RSS: this process's, plus the isolates' own processes (isolation 'process'); `null` when unknown. */
+/**
+ * The pool's RSS: this process's, plus the isolates' own processes (isolation
+ * 'process'), a starting one's at what it is expected to reach; `null` when unknown.
+ */
 export function poolRssBytes(core: PoolCore): number | null {
   const own = core.platform.processRssBytes();
   if (own === null || !core.platform.isolateProcesses) return own;
   let total = own;
   for (const record of core.isolates.values()) {
     if (record.state === 'stopped') continue;
-    total += record.snapshot?.memory.rssShareBytes ?? 0;
+    total += record.snapshot?.memory.rssShareBytes ?? core.fresh.baseline?.rssBytes ?? 0;
   }
   return total;
 }

@@ -124,6 +124,27 @@ test("with isolation 'process', each isolate's own process counts in the pool's 
   }
 });
 
+test("an isolate process still starting counts at what a warm one takes", OPTS, async () => {
+  // 100 MiB here + 2 serving × 300 + slot 0's successor warming (300, once warm) + slot 1's successor (300) = 1300.
+  const warm3 = deferred();
+  const { pool, events, close } = await startPool(
+    { isolates: 2, limits: { rssBudgetBytes: 1_299 * MiB } },
+    (id) => ({ memory: { rssShareBytes: SHARE }, warm: id === 3 ? () => warm3.promise : undefined }),
+    { processRssBytes: () => 100 * MiB, isolateProcesses: true },
+  );
+  const first = pool.replaceIsolate(1); // 100 + 600 + 300 fit: blue/green, its successor (3) warms
+  assert.ok(!events.some((e) => e.name === 'stop-then-start'));
+  // Isolate 2's job runs out of memory: its successor starts at once (a fault does not wait its turn).
+  await assert.rejects(pool.run('outOfMemory'), (e) => e.remote.code === 'POOL_OUT_OF_MEMORY');
+  const said = events.find((e) => e.name === 'stop-then-start');
+  assert.ok(said !== undefined, `expected a stop-then-start: ${events.map((e) => e.name).join(', ')}`);
+  assert.equal(said.isolateId, 2);
+  assert.equal(said.poolRssBytes, 1_000 * MiB, 'the warming isolate 3 counted at 300 MiB');
+  warm3.resolve('warm');
+  assert.equal((await within(5_000, 'the first replacement', first)).order, 'blue-green');
+  await close();
+});
+
 test('an RSS budget on a platform that reports no RSS is refused at start, naming the value', OPTS, async () => {
   const { platform } = inProcessPlatform((id) => scriptedModule(id));
   await assert.rejects(ProverPool.start(platform, { module: MODULE, limits: { rssBudgetBytes: 512 * MiB } }), (e) => {
