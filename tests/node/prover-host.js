@@ -5,6 +5,7 @@
 // mixed with another test's.
 // Requests: { op: 'prove', k, seed } | { op: 'trap' } | { op: 'recycles', warmUp, count, teardown };
 // replies { ok, ms, value | code, message }.
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadBackend } from './backend.js';
 
@@ -12,6 +13,26 @@ const backend = await loadBackend(workerData.variant, { logLevel: 'error' });
 const { wasm, withThreadPool, recycleThreadPool, poolHealth } = backend;
 // Recycles here are asked for; the coordinator must not add its own.
 backend.configurePoolHealth({ cooldownMs: 0, maxLinearMemoryFraction: 1 });
+
+/** The process's OS threads (Linux's /proc), or null where that is not readable. */
+function osThreads() {
+  try {
+    return Number(/^Threads:\s+(\d+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Polls (bounded) until the process has at most `most` OS threads; the last count read. */
+async function threadsDownTo(most, boundMs = 15_000) {
+  const deadline = Date.now() + boundMs;
+  let now = osThreads();
+  while (now !== null && now > most && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    now = osThreads();
+  }
+  return now;
+}
 
 /**
  * Linear memory growth over `count` recycles, after a warm-up of one proof
@@ -24,6 +45,7 @@ function recycles({ warmUp, count, teardown }) {
     wasm.fixtureProve(9, 7);
     for (let i = 0; i < warmUp; i++) await recycleThreadPool();
     const before = poolHealth().memory;
+    const threadsBefore = osThreads();
     const totalsMs = [];
     let forced = 0;
     let failure = null;
@@ -37,7 +59,11 @@ function recycles({ warmUp, count, teardown }) {
       }
     }
     const after = poolHealth().memory;
+    // A recycle does not wait for the old workers' threads to end once they left wasm: they end
+    // behind it. One generation's worth may still be ending; more would be threads left behind.
+    const threadsAfter = threadsBefore === null ? null : await threadsDownTo(threadsBefore + poolHealth().threads);
     return {
+      osThreads: { before: threadsBefore, after: threadsAfter },
       completed: totalsMs.length,
       failure,
       linearGrowthBytes: after.linearBytes - before.linearBytes,

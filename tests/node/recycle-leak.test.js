@@ -1,8 +1,10 @@
 // 500 recycles of 2 workers on a fresh instance: linear memory must not grow
 // by more than 1 MiB in total after warm-up (workers leave Rayon's loop and
 // free their stack and TLS with __wbindgen_thread_destroy). What still leaks
-// is printed: ~1.2 KB per worker per recycle, the thread-local state whose
-// destructors std never runs on wasm threads (docs/internals.md). For contrast, the same
+// is printed: ~1.8 KB per worker per recycle, the thread-local state whose
+// destructors std never runs on wasm threads (docs/internals.md). The old
+// workers' OS threads, which a recycle does not wait for once they left wasm,
+// must all end (the process's thread count, Linux). For contrast, the same
 // loop with upstream's teardown order (stop the workers while they sleep in
 // Rayon's loop, then drop the pool; no thread destroy), fewer times, printed.
 import { test } from 'node:test';
@@ -41,6 +43,13 @@ test(`${RECYCLES} recycles grow linear memory by at most 1 MiB; upstream's teard
   assert.equal(ours.completed, RECYCLES);
   assert.equal(ours.forced, 0, 'every worker exited on its own');
   assert.ok(ours.linearGrowthBytes <= MiB, `linear memory grew ${ours.linearGrowthBytes} bytes over ${RECYCLES} recycles (at most 1 MiB)`);
+  // The recycles did not wait for the old threads to end, only for them to leave wasm: they must end all the same.
+  const { before, after } = ours.osThreads;
+  if (before === null) console.log('OS thread count not readable here (no /proc): not checked');
+  else {
+    console.log(`OS threads: ${before} before the ${RECYCLES} recycles, ${after} after them`);
+    assert.ok(after <= before + ours.threads, `the old generations' threads end: ${before} OS threads before ${RECYCLES} recycles, ${after} 15 s after (at most ${before + ours.threads})`);
+  }
 
   const upstream = await measure('terminate', CONTRAST_RECYCLES);
   const perRecycle = upstream.linearGrowthBytes / Math.max(1, upstream.completed);

@@ -28,9 +28,11 @@
  * the stack and TLS block of every worker that ended without freeing them
  * (lost, or stopped by force) are freed with wasm-bindgen's leader-side
  * `__wbindgen_thread_destroy(tls, stack, size)`, but only where the platform
- * confirms threads ended (Node), and only once every worker of that generation
- * ended: until then a live worker may still write into a dead one's stack
- * (Rayon's stack jobs).
+ * confirms threads ended (Node), and only once every other worker of that
+ * generation ended or exited by itself: until then a live worker may still
+ * write into a dead one's stack (Rayon's stack jobs). A stop waits for each
+ * worker to leave wasm, not for its thread to end: a worker that exited by
+ * itself is terminated in the background, like any on the web.
  *
  * Shippable: the web backend builds the supervisor worker from function
  * sources, so `runSupervisor` holds everything it needs but what its `deps` list.
@@ -169,12 +171,15 @@ export function runSupervisor(platform: SupervisorPlatform): SupervisorOperation
     readonly ready: Deferred<void>;
     /** Resolves when the worker is done: its thread gone where that is reported, else once exited, lost or stopped. */
     readonly done: Deferred<void>;
+    /** Resolves once it runs no more wasm: it exited by itself (its last call into wasm returned), or it is done. */
+    readonly left: Deferred<void>;
   }
 
   const generations = new Map<number, WorkerRecord[]>();
 
   function moveTo(record: WorkerRecord, to: WorkerState): void {
     transition(record, to, WORKER_EDGES, `supervisor: generation ${record.generation} worker ${record.index}`);
+    if (to === 'exited') record.left.resolve();
     if (!platform.reportsEnd && to !== 'running') record.done.resolve();
   }
 
@@ -216,7 +221,9 @@ export function runSupervisor(platform: SupervisorPlatform): SupervisorOperation
       // Observed where it matters; a late rejection is not unhandled.
       ready: deferred<void>({ rejectionHandled: true }),
       done: deferred<void>({ rejectionHandled: true }),
+      left: deferred<void>({ rejectionHandled: true }),
     };
+    void record.done.promise.then(() => record.left.resolve());
     try {
       record.handle = platform.spawn(request, index, {
         ready(blocks) {
@@ -275,13 +282,16 @@ export function runSupervisor(platform: SupervisorPlatform): SupervisorOperation
   async function stop({ generation, timeoutMs, teardown }: StopRequest): Promise<StopReport> {
     const group = generations.get(generation) ?? [];
     generations.delete(generation);
-    if (teardown === 'destroy') await settlesWithin(timeoutMs, Promise.all(group.map((record) => record.done.promise)));
-    await Promise.all(group.filter((record) => record.state !== 'exited' || !record.gone).map(forceStop));
+    if (teardown === 'destroy') await settlesWithin(timeoutMs, Promise.all(group.map((record) => record.left.promise)));
+    // A worker that exited by itself runs no more wasm and freed its own thread state: the stop does not
+    // wait for its thread to end (on Node, the `exit` that follows takes the OS some milliseconds).
+    for (const record of group) if (record.state === 'exited' && !record.gone) void record.handle?.terminate();
+    await Promise.all(group.filter((record) => record.state !== 'exited').map(forceStop));
     const exited = group.filter((record) => record.state === 'exited').length;
-    // Every worker of the generation is gone: their stacks can no longer be touched.
+    // No worker of the generation runs wasm any more (each exited, or its thread ended): their stacks can no longer be touched.
     let reclaimed = 0;
     // Not in upstream's teardown order, which is kept to show what upstream leaks.
-    if (teardown === 'destroy' && platform.reportsEnd && group.every((record) => record.gone)) {
+    if (teardown === 'destroy' && platform.reportsEnd && group.every((record) => record.gone || record.state === 'exited')) {
       for (const record of group) {
         if (record.state === 'exited' || record.blocks === null) continue;
         const { tlsBase, stackAlloc, stackBytes } = record.blocks;
