@@ -21,7 +21,7 @@
 import { fromPlainError } from '../lib/proof-system/kernel/errors.js';
 import { ProverPoolCrashError, ProverPoolJobError, ProverPoolReplacementError, ProverPoolStartError, type IsolateCrashKind, type ProverPoolAbortError, type ProverPoolTimeoutError } from './errors.js';
 import { moveIsolate } from './lifecycle.js';
-import { rejectReplacementWaiters, takeSnapshot, type IsolateRecord, type JobRecord, type PoolCore } from './pool-core.js';
+import { rejectReplacementWaiters, successorServes, takeSnapshot, type IsolateRecord, type JobRecord, type PoolCore } from './pool-core.js';
 import { FROM_ISOLATE, type FailedMessage, type ResultMessage } from './protocol.js';
 
 /** A job's result or failure, as its isolate reported it. */
@@ -75,9 +75,9 @@ function lose(core: PoolCore, record: IsolateRecord, kind: IsolateCrashKind, det
   }
   core.events.emit('crash', { isolateId: record.id, slot: record.slot, error });
   rejectReplacementWaiters(record, new ProverPoolReplacementError(record.id, kind === 'instance-terminated' ? 'instance-terminated' : 'crashed', error));
-  const successorServes = record.state === 'draining' && record.successor !== null; // stop-then-start drains with none
+  const refill = !successorServes(record);
   void core.act.stop(record, kind === 'instance-terminated' ? 'instance-terminated' : 'crashed');
-  if (!successorServes) core.act.refill(record, 'crash', error);
+  if (refill) core.act.refill(record, 'crash', error);
   core.act.dispatch();
 }
 
@@ -96,9 +96,9 @@ export function stopRunning(core: PoolCore, job: JobRecord, reason: 'aborted' | 
   else core.totals.jobsTimedOut++;
   // Its replaceIsolate() callers hear why it went, not this job's error (another caller's).
   rejectReplacementWaiters(record, new ProverPoolReplacementError(record.id, reason, error));
-  const successorServes = record.state === 'draining' && record.successor !== null; // stop-then-start drains with none
+  const refill = !successorServes(record);
   const stopped = core.act.stop(record, reason);
-  if (!successorServes) core.act.refill(record, reason === 'aborted' ? 'abort' : 'timeout', error);
+  if (refill) core.act.refill(record, reason === 'aborted' ? 'abort' : 'timeout', error);
   core.act.dispatch();
   void stopped.then(() => core.act.settle(job, reason, error)); // I10
 }

@@ -243,6 +243,11 @@ export function isLive(record: IsolateRecord): boolean {
   return record.state !== 'stopped';
 }
 
+/** It drains while its successor already serves its slot (a stop-then-start isolate drains with none): its end needs no refill. */
+export function successorServes(record: IsolateRecord): boolean {
+  return record.state === 'draining' && record.successor !== null;
+}
+
 /** An isolate is up or starting, or a slot's restart is pending, or a parked slot can be started on demand. */
 export function anyIsolateAlive(core: PoolCore): boolean {
   for (const record of core.isolates.values()) if (isLive(record)) return true;

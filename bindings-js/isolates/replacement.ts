@@ -170,7 +170,7 @@ export function settleReplacement(core: PoolCore, record: IsolateRecord, reason:
   const stopped: StoppedPredecessor = { pending, id: record.id, jobs: record.jobs, ageMs: times.endedMs - record.spawnedAtMs, snapshot: record.snapshot, times };
   const successor = record.successor;
   if (reason === 'replaced' && successor !== null) {
-    report(core, record.slot, stopped, successor);
+    reportReplacement(core, record.slot, stopped, successor);
     return;
   }
   if (reason === 'replaced' && pending.order === 'stop-then-start' && core.state === 'open') {
@@ -186,7 +186,7 @@ export function settleReplacement(core: PoolCore, record: IsolateRecord, reason:
 export function settleStopThenStart(core: PoolCore, successor: IsolateRecord): void {
   const stopped = successor.stoppedPredecessor;
   successor.stoppedPredecessor = null;
-  if (stopped !== null) report(core, successor.slot, stopped, successor);
+  if (stopped !== null) reportReplacement(core, successor.slot, stopped, successor);
 }
 
 /** A stop-then-start successor did not start: its predecessor is gone, so the replacement did not complete. */
@@ -196,7 +196,8 @@ export function failStopThenStart(successor: IsolateRecord, error: unknown): voi
   for (const waiter of stopped?.pending.waiters ?? []) waiter.reject(new ProverPoolReplacementError(stopped!.id, 'start-failed', error));
 }
 
-function report(core: PoolCore, slot: number, old: StoppedPredecessor, successor: IsolateRecord): void {
+/** The replacement is complete (its predecessor stopped and its successor ready): counted, emitted, and its replaceIsolate() callers resolved. */
+function reportReplacement(core: PoolCore, slot: number, old: StoppedPredecessor, successor: IsolateRecord): void {
   const { pending, times } = old;
   const { startedMs, endedMs, rssBefore, rssAfter } = times;
   const blueGreen = pending.order === 'blue-green';
