@@ -11,9 +11,11 @@
 //    pool (1 isolate × 2 threads) replacing its isolate ahead of every few
 //    proofs (limits.replaceAhead): process RSS and wasm linear memory after
 //    every proof (the sawtooth); then the same pool with isolation 'process'
-//    and with backend 'native' (a reference), RSS counting the isolates' own
-//    processes; each proof's latency marked by whether a successor warmed
-//    meanwhile (p99 during replacements against without);
+//    under limits.rssBudgetBytes = stock's peak (each replacement
+//    stop-then-start), and with backend 'native' (a reference, blue/green),
+//    RSS counting the isolates' own processes; each proof's latency marked by
+//    whether a successor warmed meanwhile (p99 during replacements against
+//    without). Every side's RSS is sampled after each proof, peaks included;
 //  - replacement cost: an isolate's start with a cold compile against a
 //    blue/green replacement whose successor compiles from o1js's cache;
 //  - the main thread's event-loop gaps: stock o1js proving on it against the
@@ -144,11 +146,15 @@ export async function isolatesSection(config, log) {
       log(`isolates: memory over ${config.memoryProofs} proofs: the pool (1 isolate x 2 threads, replaced ahead of every ${config.replaceEvery} proofs)`);
       return pool({ mode: 'memory', isolates: 1, threads: 2, proofs: config.memoryProofs, replaceEvery: config.replaceEvery, replaceAhead: true, cacheDir: CACHE, budgetMs }, memoryTimeout);
     });
-  // The same run with each isolate in a process of its own, and with o1js's native backend (a process of its own too).
-  const processMemoryRun = () =>
-    timed('memory-pool-process', () => {
-      log(`isolates: memory over ${config.memoryProofs} proofs: the pool with isolation 'process'`);
-      return pool({ mode: 'memory', isolates: 1, threads: 2, proofs: config.memoryProofs, replaceEvery: config.replaceEvery, replaceAhead: true, isolation: 'process', cacheDir: CACHE, budgetMs }, memoryTimeout);
+  // The same run with each isolate in a process of its own under an RSS budget of stock o1js's peak in
+  // this run (so no two instances ever run: each replacement stops the old process first), and with
+  // o1js's native backend (a process of its own too).
+  const peakRss = (m) => Math.max(...m.samples.slice(1).map((s) => s.rssBytes));
+  const processMemoryRun = (stockMemory) =>
+    timed('memory-pool-process-budget', () => {
+      const rssBudgetBytes = peakRss(stockMemory);
+      log(`isolates: memory over ${config.memoryProofs} proofs: the pool with isolation 'process', limits.rssBudgetBytes ${(rssBudgetBytes / MiB).toFixed(0)} MiB (stock's peak)`);
+      return pool({ mode: 'memory', isolates: 1, threads: 2, proofs: config.memoryProofs, replaceEvery: config.replaceEvery, replaceAhead: true, isolation: 'process', rssBudgetBytes, cacheDir: CACHE, budgetMs }, memoryTimeout);
     });
   const nativeMemoryRun = () =>
     timed('memory-native', () => {
@@ -199,7 +205,7 @@ export async function isolatesSection(config, log) {
     stockMemory = await stockMemoryRun();
     poolMemory = await poolMemoryRun();
   }
-  const processMemory = await processMemoryRun();
+  const processMemory = await processMemoryRun(stockMemory);
   const nativeMemory = await nativeMemoryRun();
 
   const install = installed();
@@ -347,11 +353,12 @@ export function isolatesTable(results) {
   }
 
   // Isolation side by side, and the native backend as a reference: RSS counts the isolates' own processes.
-  const side = [['stock o1js (one process)', stock], ['worker isolates', pool], ['process isolates', memory.process], ['native isolates (reference)', memory.native]].filter(([, m]) => m !== undefined);
+  const budgeted = memory.process?.rssBudgetBytes == null ? 'process isolates' : `process isolates, rssBudgetBytes ${f(memory.process.rssBudgetBytes / MiB, 0)} MiB = stock's peak (${memory.process.stopThenStart} stop-then-start)`;
+  const side = [['stock o1js (one process)', stock], ['worker isolates (blue/green)', pool], [budgeted, memory.process], ['native isolates (reference, blue/green)', memory.native]].filter(([, m]) => m !== undefined);
   const upTo = Math.min(...side.map(([, m]) => m.samples.length)) - 1;
   const after = (m, i) => m.samples[i].rssBytes / MiB;
   const firstPostWarm = (m) => m.samples[1].rssBytes;
-  lines.push('', `RSS over ${upTo} proofs, every process counted (replaced ahead of every ${pool.replaceEvery} proofs); goals: pool peak <= stock peak; after each swap within 10 % of its first post-warm RSS`);
+  lines.push('', `RSS over ${upTo} proofs, every process counted, sampled after each proof on every side (replaced ahead of every ${pool.replaceEvery} proofs); goals: pool peak <= stock peak; after each swap within 10 % of its first post-warm RSS`);
   row(['', 'RSS after proof 1 → last (MiB)', 'peak (MiB)', 'peak <= stock', 'after swaps: worst vs first (%)', 'prove median (s)', 'proof p99 during / without replacement (s)', 'ratio (goal <= 1.05)']);
   row(Array(8).fill('---'));
   const stockPeak = Math.max(...stock.samples.slice(1, upTo + 1).map((x) => x.rssBytes));

@@ -5,7 +5,7 @@
 //   throughput   { isolates (or 'auto'), threads, proofs, cacheDir }: warm isolates (compile from the cache and
 //                one proof each), then `proofs` proofs submitted at once; wall time to the last one,
 //                each proof's time, and the main thread's event-loop gaps meanwhile.
-//   memory       { isolates, threads, proofs, replaceEvery, cacheDir, isolation?, backend?, replaceAhead? }:
+//   memory       { isolates, threads, proofs, replaceEvery, cacheDir, isolation?, backend?, replaceAhead?, rssBudgetBytes? }:
 //                `proofs` proofs one after another,
 //                replacing an isolate after `replaceEvery` proofs (limits.maxJobs; blue/green; the warm
 //                step compiles from the cache and proves once); after each proof, the process RSS and
@@ -14,6 +14,8 @@
 //                `proofs` then says how many were made. `isolation: 'process'` / `backend: 'native'`:
 //                RSS is this process's plus each isolate process's (measured there). Each proof's latency
 //                (submission to result) is marked by whether a replacement's successor was warming meanwhile.
+//                `rssBudgetBytes`: limits.rssBudgetBytes (a replacement the budget forbids as blue/green
+//                stops the old isolate first: counted in `stopThenStart`, each replacement's `order`).
 //   replacement  { threads, cacheDir, cold, warm }: `cold` pool starts whose warm step compiles
 //                without a cache, then `warm` replaceIsolate() whose successor compiles from the cache;
 //                after each, the new isolate's first proof (slower: o1js finishes setting up keys in it)
@@ -81,7 +83,7 @@ async function throughput({ isolates, threads, proofs, cacheDir }) {
   }
 }
 
-async function memory({ isolates, threads, proofs, replaceEvery, cacheDir, budgetMs = null, isolation = 'thread', backend = 'wasm', replaceAhead = false }) {
+async function memory({ isolates, threads, proofs, replaceEvery, cacheDir, budgetMs = null, isolation = 'thread', backend = 'wasm', replaceAhead = false, rssBudgetBytes = null }) {
   const maxJobs = replaceEvery; // one job per proof
   const ownProcesses = isolation === 'process' || backend === 'native';
   const pool = await createProverPool({
@@ -89,7 +91,7 @@ async function memory({ isolates, threads, proofs, replaceEvery, cacheDir, budge
     isolates,
     threadsPerIsolate: threads,
     warm: { name: 'compile', args: { cacheDir, proveOnce: true } },
-    limits: { maxJobs, cooldownMs: 0, replaceAhead },
+    limits: { maxJobs, cooldownMs: 0, replaceAhead, rssBudgetBytes },
     startTimeoutMs: 15 * 60_000,
     ...(ownProcesses ? { isolation: 'process' } : {}),
     ...(backend === 'native' ? { backend } : {}),
@@ -98,6 +100,8 @@ async function memory({ isolates, threads, proofs, replaceEvery, cacheDir, budge
     const replacements = [];
     let warming = 0;
     let warmedDuring = false;
+    let stopThenStart = 0;
+    pool.on('stop-then-start', () => stopThenStart++);
     pool.on('isolate-start', (e) => {
       if (e.cause !== 'replacement') return;
       warming++;
@@ -110,6 +114,7 @@ async function memory({ isolates, threads, proofs, replaceEvery, cacheDir, budge
     pool.on('replacement', (r) =>
       replacements.push({
         afterProof: done,
+        order: r.order,
         oldIsolateId: r.oldIsolateId,
         newIsolateId: r.newIsolateId,
         newStartMs: r.newStartMs,
@@ -135,7 +140,7 @@ async function memory({ isolates, threads, proofs, replaceEvery, cacheDir, budge
       if (i % 10 === 0) log(`memory: ${i} of ${proofs} proofs; RSS ${(samples.at(-1).rssBytes / 2 ** 20).toFixed(0)} MiB`);
     }
     const made = samples.length - 1;
-    return { isolates, threads, isolation: ownProcesses ? 'process' : 'thread', backend, replaceAhead, proofs: made, proofsAsked: proofs, budgetReached: made < proofs, replaceEvery, maxJobs, samples, replacements, gaps: stopGaps() };
+    return { isolates, threads, isolation: ownProcesses ? 'process' : 'thread', backend, replaceAhead, rssBudgetBytes, stopThenStart, proofs: made, proofsAsked: proofs, budgetReached: made < proofs, replaceEvery, maxJobs, samples, replacements, gaps: stopGaps() };
   } finally {
     await pool.close();
   }
