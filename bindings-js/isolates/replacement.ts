@@ -61,9 +61,12 @@ export function evaluate(core: PoolCore, record: IsolateRecord): void {
 /**
  * How far ahead a successor must start (limits.replaceAhead): this isolate's
  * own start, spawn to ready (its successor loads the same module and runs the
- * same warm step), and the pool's mean job run time.
+ * same warm step), and the pool's mean job run time. None when the RSS budget
+ * forbids the successor beside it: a stop-then-start successor cannot warm
+ * ahead, so the isolate serves up to the limit itself.
  */
 function leadFor(core: PoolCore, record: IsolateRecord): ReplacementLead {
+  if (core.config.limits.replaceAhead && budgetForbidsSuccessor(core, record) !== null) return { startMs: null, jobMs: null };
   const run = core.stats.run.summary();
   return {
     startMs: record.readyAtMs === null ? null : record.readyAtMs - record.spawnedAtMs,

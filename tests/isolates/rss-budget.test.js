@@ -155,3 +155,29 @@ test('an RSS budget on a platform that reports no RSS is refused at start, namin
   });
   await assert.rejects(ProverPool.start(platform, { module: MODULE, limits: { rssBudgetBytes: -1 } }), (e) => e.field === 'limits.rssBudgetBytes');
 });
+
+test('replaceAhead projects only when a successor may warm beside the isolate: under a budget that forbids it, the isolate serves up to the limit', OPTS, async () => {
+  // A start of 100 ms against jobs of 25 ms: replacing ahead projects a few jobs, and decides after the first.
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const decisions = async (processRssBytes) => {
+    const { pool, events, close } = await startPool(
+      { limits: { maxJobs: 3, cooldownMs: 0, replaceAhead: true, rssBudgetBytes: 500 * MiB } },
+      () => ({ memory: { rssShareBytes: SHARE }, warm: () => sleep(100), extraJobs: () => ({ tick: () => sleep(25) }) }),
+      { processRssBytes: () => processRssBytes },
+    );
+    const replaced = nextEvent(pool, 'replacement');
+    for (let x = 1; x <= 3; x++) await pool.run('tick', { x });
+    const report = await within(5_000, 'the replacement', replaced);
+    const reasons = events.filter((e) => e.name === 'decision' && e.decision.kind === 'replace').map((e) => e.decision.reason);
+    await close();
+    return { report, reasons };
+  };
+  // 100 + 300 MiB fit 500: the successor warms ahead, decided on a projection.
+  const fits = await decisions(100 * MiB);
+  assert.equal(fits.report.order, 'blue-green');
+  assert.ok(fits.reasons.some((r) => /projected [1-9]\d* jobs? ahead/.test(r)), `decided ahead: ${fits.reasons}`);
+  // 400 + 300 MiB would cross it: nothing to start ahead; the isolate serves its 3 jobs, then stops first.
+  const forbidden = await decisions(400 * MiB);
+  assert.deepEqual([forbidden.report.order, forbidden.report.old.jobs], ['stop-then-start', 3]);
+  assert.ok(!forbidden.reasons.some((r) => /projected [1-9]\d* jobs? ahead/.test(r)), `decided at the limit itself: ${forbidden.reasons}`);
+});
