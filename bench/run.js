@@ -26,6 +26,8 @@
 // process; part of the isolate part of a full run (BENCH_ISOLATES_CHAOS=0
 // skips it); BENCH_ONLY=isolates-chaos runs it alone and writes only
 // isolates-chaos-results.json and isolates-chaos-table.md.
+// Each section of a full run is kept as it is measured (bench/sections.js);
+// BENCH_RESUME=1 reuses those measured from the same committed sources.
 import { fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, copyFileSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -37,6 +39,7 @@ import { isolatesCharts, isolatesConfig, isolatesSection, isolatesTable } from '
 import { chaosConfig, chaosSection, chaosTable } from './chaos.js';
 import { isolatesChaosConfig, isolatesChaosSection, isolatesChaosTable } from './isolates-chaos.js';
 import { memoryDiscardSection } from './memory-discard.js';
+import { loadsLine, sectionKeeper } from './sections.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = `${ROOT}build/bench/`;
@@ -483,6 +486,8 @@ function table(results) {
     `plonk-wasm pool benchmark: Node ${process.versions.node}, ${cpus} CPUs (${os.platform()} ${os.arch()}), ` +
       `${config.runs} runs; figures are medians over runs, (min–max) over runs`,
   );
+  const load = results.meta.loads === undefined ? null : loadsLine(results.meta.loads);
+  if (load !== null) lines.push(load);
   if (config.threadCounts.some(oversubscribed)) {
     lines.push(
       `NOTE: ${cpus} CPUs: ${config.threadCounts.filter(oversubscribed).join(', ')} workers oversubscribe this machine ` +
@@ -822,18 +827,21 @@ if (only === 'isolates') {
 }
 
 const results = { meta: {}, config };
-results.recycle = await recycleSection();
-results.availability = await availabilitySection();
-Object.assign(results, await proofSection());
-results.nativeScaling = nativeScalingSection();
-results.web = await webSection().catch((error) => ({ skipped: `failed: ${error.message}` }));
-results.memoryDiscard = await memoryDiscardSection().catch((error) => ({ skipped: `failed: ${error.message}` }));
-if (config.o1js.enabled) results.o1js = await o1jsSection(config.o1js, log);
+const { section: keptSection, loads } = sectionKeeper({ root: ROOT, config, resume: process.env.BENCH_RESUME === '1', log });
+results.recycle = await keptSection('recycle', recycleSection);
+results.availability = await keptSection('availability', availabilitySection);
+Object.assign(results, await keptSection('proof', proofSection));
+results.nativeScaling = await keptSection('native-scaling', async () => nativeScalingSection());
+// An optional section that failed is reported as skipped, and not kept.
+results.web = await keptSection('web', webSection).catch((error) => ({ skipped: `failed: ${error.message}` }));
+results.memoryDiscard = await keptSection('memory-discard', memoryDiscardSection).catch((error) => ({ skipped: `failed: ${error.message}` }));
+if (config.o1js.enabled) results.o1js = await keptSection('o1js', () => o1jsSection(config.o1js, log));
 if (config.isolates.enabled) results.isolates = await runIsolates();
-if (config.chaos.enabled) results.chaos = await chaosSection(config.chaos, log);
-if (config.isolates.enabled && config.isolatesChaos.enabled) results.isolatesChaos = await isolatesChaosSection(config.isolatesChaos, log);
+if (config.chaos.enabled) results.chaos = await keptSection('chaos', () => chaosSection(config.chaos, log));
+if (config.isolates.enabled && config.isolatesChaos.enabled) results.isolatesChaos = await keptSection('isolates-chaos', () => isolatesChaosSection(config.isolatesChaos, log));
 results.meta = {
   ...machine(),
+  loads: loads(),
   builds: Object.fromEntries(
     ['node', 'node-baseline'].map((v) => [v, JSON.parse(readFileSync(`${ROOT}build/o1js/${v}/bindings/compiled/node_bindings/build-info.json`, 'utf8'))]),
   ),

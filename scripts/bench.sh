@@ -44,6 +44,8 @@
 # BENCH_ISOLATES_REPLACE_EVERY, BENCH_ISOLATES_COLD, BENCH_ISOLATES_WARM, BENCH_ISOLATES_GAP_PROOFS,
 # BENCH_ISOLATES_MEMORY_ALONGSIDE=1 (the two memory runs beside the rest: less wall time, slower times),
 # BENCH_ISOLATES_RESUME=1 (reuse the parts build/bench/isolates-parts/ kept from an interrupted run under the same config and patched build),
+# BENCH_RESUME=1 (reuse the sections of a full run kept in build/bench/parts/, measured under the same config from the same
+# committed sources; the table says which, with each section's load; bench/sections.js),
 # BENCH_QUICK=1 (a smoke run); see bench/run.js and bench/isolates.js.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 for arg in "$@"; do
