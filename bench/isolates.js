@@ -251,6 +251,48 @@ function replacementLatency(m) {
   return { during: during.length, without: without.length, p99DuringMs: p99(during), p99WithoutMs: p99(without), ratio };
 }
 
+/**
+ * The memory runs side by side over the proofs all of them made: stock o1js,
+ * worker isolates, process isolates (under the RSS budget when it was set) and
+ * native isolates. Per side: RSS after the first and last proof, the peak
+ * (and whether it stays within stock's), the worst RSS right after a swap
+ * against the first post-warm RSS, the median prove time, and the proof
+ * latency during replacements against without (not for stock).
+ */
+export function memorySides(memory) {
+  const { stock } = memory;
+  const present = [
+    ['stock o1js (one process)', stock],
+    ['worker isolates (blue/green)', memory.pool],
+    [
+      memory.process?.rssBudgetBytes == null
+        ? 'process isolates'
+        : `process isolates, rssBudgetBytes ${(memory.process.rssBudgetBytes / MiB).toFixed(0)} MiB = stock's peak (${memory.process.stopThenStart} stop-then-start)`,
+      memory.process,
+    ],
+    ['native isolates (reference, blue/green)', memory.native],
+  ].filter(([, m]) => m !== undefined);
+  const upTo = Math.min(...present.map(([, m]) => m.samples.length)) - 1;
+  const peakOf = (m) => Math.max(...m.samples.slice(1, upTo + 1).map((x) => x.rssBytes));
+  const stockPeak = peakOf(stock);
+  const sides = present.map(([label, m]) => {
+    const firstPostWarm = m.samples[1].rssBytes;
+    const afterSwaps = (m.replacements ?? []).filter((r) => r.afterProof < upTo).map((r) => m.samples[r.afterProof + 1]?.rssBytes ?? null).filter((x) => x !== null);
+    return {
+      label,
+      isStock: m === stock,
+      firstRssBytes: firstPostWarm,
+      lastRssBytes: m.samples[upTo].rssBytes,
+      peakRssBytes: peakOf(m),
+      peakMeets: m === stock ? null : peakOf(m) <= stockPeak,
+      worstAfterSwap: afterSwaps.length === 0 ? null : Math.max(...afterSwaps.map((x) => x / firstPostWarm - 1)),
+      proveMedianMs: median(m.samples.slice(1, upTo + 1).map((x) => x.proveMs)),
+      latency: m === stock ? null : replacementLatency(m),
+    };
+  });
+  return { upTo, sides };
+}
+
 const f = (value, digits = 1) => value.toFixed(digits);
 const sp = (s, digits = 2) => `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
 const secs = (ms) => (ms / 1000).toFixed(1);
@@ -353,28 +395,19 @@ export function isolatesTable(results) {
   }
 
   // Isolation side by side, and the native backend as a reference: RSS counts the isolates' own processes.
-  const budgeted = memory.process?.rssBudgetBytes == null ? 'process isolates' : `process isolates, rssBudgetBytes ${f(memory.process.rssBudgetBytes / MiB, 0)} MiB = stock's peak (${memory.process.stopThenStart} stop-then-start)`;
-  const side = [['stock o1js (one process)', stock], ['worker isolates (blue/green)', pool], [budgeted, memory.process], ['native isolates (reference, blue/green)', memory.native]].filter(([, m]) => m !== undefined);
-  const upTo = Math.min(...side.map(([, m]) => m.samples.length)) - 1;
-  const after = (m, i) => m.samples[i].rssBytes / MiB;
-  const firstPostWarm = (m) => m.samples[1].rssBytes;
+  const { upTo, sides } = memorySides(memory);
   lines.push('', `RSS over ${upTo} proofs, every process counted, sampled after each proof on every side (replaced ahead of every ${pool.replaceEvery} proofs); goals: pool peak <= stock peak; after each swap within 10 % of its first post-warm RSS`);
   row(['', 'RSS after proof 1 → last (MiB)', 'peak (MiB)', 'peak <= stock', 'after swaps: worst vs first (%)', 'prove median (s)', 'proof p99 during / without replacement (s)', 'ratio (goal <= 1.05)']);
   row(Array(8).fill('---'));
-  const stockPeak = Math.max(...stock.samples.slice(1, upTo + 1).map((x) => x.rssBytes));
-  for (const [name, m] of side) {
-    const samples = m.samples.slice(1, upTo + 1);
-    const peakBytes = Math.max(...samples.map((x) => x.rssBytes));
-    const afterSwaps = (m.replacements ?? []).filter((r) => r.afterProof < upTo).map((r) => m.samples[r.afterProof + 1]?.rssBytes ?? null).filter((x) => x !== null);
-    const worst = afterSwaps.length === 0 ? null : Math.max(...afterSwaps.map((x) => x / firstPostWarm(m) - 1));
-    const latency = m === stock ? null : replacementLatency(m);
+  for (const side of sides) {
+    const { latency } = side;
     row([
-      name,
-      `${f(after(m, 1), 0)} → ${f(after(m, upTo), 0)}`,
-      f(peakBytes / MiB, 0),
-      m === stock ? '' : peakBytes <= stockPeak ? 'meets' : 'MISSES',
-      worst === null ? '' : `${f(worst * 100, 1)} ${worst <= 0.1 ? 'meets' : 'MISSES'}`,
-      secs(median(samples.map((x) => x.proveMs))),
+      side.label,
+      `${f(side.firstRssBytes / MiB, 0)} → ${f(side.lastRssBytes / MiB, 0)}`,
+      f(side.peakRssBytes / MiB, 0),
+      side.peakMeets === null ? '' : side.peakMeets ? 'meets' : 'MISSES',
+      side.worstAfterSwap === null ? '' : `${f(side.worstAfterSwap * 100, 1)} ${side.worstAfterSwap <= 0.1 ? 'meets' : 'MISSES'}`,
+      secs(side.proveMedianMs),
       latency === null || latency.p99DuringMs === null ? '' : `${secs(latency.p99DuringMs)} / ${secs(latency.p99WithoutMs)} (${latency.during} / ${latency.without} proofs)`,
       latency?.ratio == null ? '' : `${f(latency.ratio, 3)} ${latency.ratio <= 1.05 ? 'meets' : 'MISSES'}`,
     ]);

@@ -12,6 +12,8 @@
 // it is rendered: the same inputs give the same file, byte for byte.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { median } from '../bench/stats.js';
+import { memorySides } from '../bench/isolates.js';
+import { loadsLine } from '../bench/sections.js';
 
 const DOCS = new URL('../docs/', import.meta.url);
 const BENCH = new URL('bench/', DOCS);
@@ -96,8 +98,9 @@ const cold = iso.replacement.coldStarts;
 const warm = iso.replacement.warmStarts;
 const gaps = iso.gaps;
 
-// Whether other work loaded the machine: the run's note says so, or the recorded load average passed the CPU count.
-const loaded = RUN_NOTES[pool.meta.date] !== undefined || Math.max(...loads) > isolatesFile.meta.cpus;
+// Whether other work loaded the machine: the run's note says so, or a recorded load average passed the CPU count.
+const poolLoads = Object.values(pool.meta.loads ?? {}).flatMap((l) => [l.loadAverage1m.before, l.loadAverage1m.after]);
+const loaded = RUN_NOTES[pool.meta.date] !== undefined || Math.max(...loads, ...poolLoads) > isolatesFile.meta.cpus;
 const gapMax = Math.max(...gaps.pool.runs, gaps.poolMemoryRun.maxMs);
 // Whether o1js's linear memory grew about as much with recycles as without (more than half as much).
 const growth = (m) => memEnd(m).linearBytes - memStart(m).linearBytes;
@@ -146,7 +149,7 @@ out(
       .join(', ') +
     '.',
   '',
-  RUN_NOTES[pool.meta.date] ?? 'results.json does not record the load of this run.',
+  RUN_NOTES[pool.meta.date] ?? (pool.meta.loads === undefined ? 'results.json does not record the load of this run.' : loadsLine(pool.meta.loads)),
   '',
   `**Prover isolates** (\`isolates-results.json\`): ${machine(isolatesFile.meta)}; measured ${utc(isoFrom)} – ${isoTo.slice(11, 16)} UTC; ` +
     `real o1js ${iso.patchedO1js.version} (patched) proving the real-o1js tests' ZkProgram. ` +
@@ -287,12 +290,70 @@ if (o1js) {
     `${meets(ok)} on the medians`,
   ]);
 }
+issue21Goals();
 row([
   "prover isolates: the caller's longest event-loop gap ≤ 50 ms",
   `${gaps.pool.runs.map((v) => f(v, 0)).join(', ')} and ${f(gaps.poolMemoryRun.maxMs, 0)} ms (p99 ${f(gaps.poolMemoryRun.p99Ms)} ms)`,
   `${meets(gapMax <= 50)} at a load of ${f(Math.min(...loads))}–${f(Math.max(...loads))} on ${isolatesFile.meta.cpus} CPUs; stock o1js: ${f(gaps.stock.gaps.maxMs, 0)} ms`,
 ]);
 out('');
+
+/** The performance goals of issue 21, each from the run's JSON; a goal the run did not measure is left out. */
+function issue21Goals() {
+  const standby = threadCounts.filter((n) => latency(n).standby !== undefined);
+  if (standby.length > 0) {
+    const p99 = standby.map((n) => latency(n).standby.total.p99.median);
+    const webP99 = web === null ? [] : standby.filter((n) => web.byThreads[n]?.standby !== undefined).map((n) => [n, web.byThreads[n].standby.total.p99]);
+    row([
+      'recycle p99 ≤ 10 ms with a standby, Node and Chromium, 1 / 2 / 4 workers',
+      `Node ${standby.map((n, i) => `${f(p99[i])} ms at ${n}`).join(', ')}` +
+        (webP99.length === 0 ? '' : `; Chromium ${webP99.map(([n, v]) => `${f(v)} ms at ${n}`).join(', ')}`) +
+        `; the standby costs ${standby.map((n) => `${mib(latency(n).standby.costRssBytes.median)}`).join(' / ')} MiB of RSS (Node)`,
+      meets(p99.every((v) => v <= 10) && webP99.every(([, v]) => v <= 10)),
+    ]);
+  }
+  const rss = o1js === null ? [] : Object.entries(o1js.prove).filter(([, p]) => p.rssRatio !== undefined);
+  if (rss.length > 0) {
+    row([
+      "the patched build's process RSS before any recycle ≤ 1.05 × stock's (real o1js)",
+      rss.map(([n, p]) => `${plural(Number(n), 'worker')}: ${f(p.rssRatio.median, 3)} (pairs ${range(p.rssRatio, 3)})`).join('; '),
+      meets(rss.every(([, p]) => p.rssRatio.median <= 1.05)),
+    ]);
+  }
+  if (iso.throughput.autoRatio !== undefined) {
+    row([
+      "isolates: 'auto' ≥ 0.95 × the better split of the same round (proofs per minute)",
+      `${f(iso.throughput.autoRatio.median, 3)} (rounds ${range(iso.throughput.autoRatio, 3)})`,
+      meets(iso.throughput.autoRatio.median >= 0.95),
+    ]);
+  }
+  if (iso.memory.process !== undefined || iso.memory.native !== undefined) {
+    const { upTo, sides } = memorySides(iso.memory);
+    const worker = sides.find((side) => side.label.startsWith('worker'));
+    if (worker?.latency?.ratio != null) {
+      row([
+        'proof latency p99 during replacements ≤ 1.05 × without (worker isolates, replaced ahead)',
+        `${f(worker.latency.ratio, 3)} (${f(worker.latency.p99DuringMs / 1000)} s over ${worker.latency.during} proofs / ${f(worker.latency.p99WithoutMs / 1000)} s over ${worker.latency.without})`,
+        meets(worker.latency.ratio <= 1.05),
+      ]);
+    }
+    for (const side of sides.filter((x) => !x.isStock)) {
+      row([
+        `${side.label}: peak RSS ≤ stock's; RSS after each swap within 10 % of the first post-warm (${upTo} proofs)`,
+        `peak ${mib(side.peakRssBytes, 0)} MiB against stock's ${mib(sides[0].peakRssBytes, 0)} MiB; after swaps ${side.worstAfterSwap === null ? 'none' : `at worst ${f(side.worstAfterSwap * 100, 1)} %`}; prove median ${f(side.proveMedianMs / 1000)} s`,
+        `${meets(side.peakMeets)} / ${side.worstAfterSwap === null ? 'no swap' : meets(side.worstAfterSwap <= 0.1)}`,
+      ]);
+    }
+  }
+  const discard = pool.memoryDiscard;
+  if (discard !== undefined && discard.skipped === undefined) {
+    row([
+      'memory discard: freed linear-memory pages returned to the OS without a new instance (investigated, Node and Chromium)',
+      discard.usable.length === 0 ? `no engine here can: ${discard.engines.map((e) => e.engine + (e.flags && e.flags !== 'none' ? ` (${e.flags})` : '')).join(', ')}` : `usable: ${discard.usable.join(', ')}`,
+      'reported',
+    ]);
+  }
+}
 
 // --- what the numbers say (each sentence from the figures above)
 out('## What the numbers say', '');
