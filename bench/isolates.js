@@ -287,6 +287,11 @@ export function memorySides(memory) {
       peakMeets: m === stock ? null : peakOf(m) <= stockPeak,
       worstAfterSwap: afterSwaps.length === 0 ? null : Math.max(...afterSwaps.map((x) => x / firstPostWarm - 1)),
       proveMedianMs: median(m.samples.slice(1, upTo + 1).map((x) => x.proveMs)),
+      // Each successor's first job (the proof after the swap): steady-state speed when its warm step proved once.
+      firstOnSuccessorMs: (() => {
+        const firsts = (m.replacements ?? []).filter((r) => r.afterProof < upTo).map((r) => m.samples[r.afterProof + 1]?.proveMs).filter((x) => x !== undefined);
+        return firsts.length === 0 ? null : median(firsts);
+      })(),
       latency: m === stock ? null : replacementLatency(m),
     };
   });
@@ -397,8 +402,8 @@ export function isolatesTable(results) {
   // Isolation side by side, and the native backend as a reference: RSS counts the isolates' own processes.
   const { upTo, sides } = memorySides(memory);
   lines.push('', `RSS over ${upTo} proofs, every process counted, sampled after each proof on every side (replaced ahead of every ${pool.replaceEvery} proofs); goals: pool peak <= stock peak; after each swap within 10 % of its first post-warm RSS`);
-  row(['', 'RSS after proof 1 → last (MiB)', 'peak (MiB)', 'peak <= stock', 'after swaps: worst vs first (%)', 'prove median (s)', 'proof p99 during / without replacement (s)', 'ratio (goal <= 1.05)']);
-  row(Array(8).fill('---'));
+  row(['', 'RSS after proof 1 → last (MiB)', 'peak (MiB)', 'peak <= stock', 'after swaps: worst vs first (%)', 'prove median (s)', "a successor's first proof, median (s)", 'proof p99 during / without replacement (s)', 'ratio (goal <= 1.05)']);
+  row(Array(9).fill('---'));
   for (const side of sides) {
     const { latency } = side;
     row([
@@ -408,6 +413,7 @@ export function isolatesTable(results) {
       side.peakMeets === null ? '' : side.peakMeets ? 'meets' : 'MISSES',
       side.worstAfterSwap === null ? '' : `${f(side.worstAfterSwap * 100, 1)} ${side.worstAfterSwap <= 0.1 ? 'meets' : 'MISSES'}`,
       secs(side.proveMedianMs),
+      side.firstOnSuccessorMs === null ? '' : secs(side.firstOnSuccessorMs),
       latency === null || latency.p99DuringMs === null ? '' : `${secs(latency.p99DuringMs)} / ${secs(latency.p99WithoutMs)} (${latency.during} / ${latency.without} proofs)`,
       latency?.ratio == null ? '' : `${f(latency.ratio, 3)} ${latency.ratio <= 1.05 ? 'meets' : 'MISSES'}`,
     ]);
