@@ -66,6 +66,9 @@ export function isolatesConfig(env = process.env) {
   };
 }
 
+/** Parts that measure stock o1js alone: the patched build they are kept with does not matter. */
+const stockOnly = (name) => name.startsWith('stock-') || name === 'memory-stock';
+
 /** Compiles bindings-js (tsc, as scripts/test.sh does) when the isolate module's output is missing or older than its sources. */
 function ensureCompiled(log) {
   const out = `${ROOT}build/ts/bindings-js/isolates/`;
@@ -104,7 +107,7 @@ export async function isolatesSection(config, log) {
     if (resume && existsSync(file)) {
       const kept = JSON.parse(readFileSync(file, 'utf8'));
       // A part is reused only under the same config and, unless it measured stock o1js alone, the same patched build.
-      const sameBuild = name.startsWith('stock-') || name === 'memory-stock' || kept.installKey?.atEnd === installed().key;
+      const sameBuild = stockOnly(name) || kept.installKey?.atEnd === installed().key;
       if (kept.configKey === configKey && sameBuild) {
         log(`isolates: ${name}: reusing ${file} (measured ${kept.measuredAt})`);
         return kept;
@@ -209,12 +212,17 @@ export async function isolatesSection(config, log) {
   const nativeMemory = await nativeMemoryRun();
 
   const install = installed();
-  const stateFile = `${PATCHED}/node_modules/o1js/.plonk-wasm-pool/state.json`;
+  const installedAt = () => {
+    const marker = [`${PATCHED}/node_modules/o1js/.plonk-wasm-pool/state.json`, `${PATCHED}/node_modules/o1js/package.json`].find((file) => existsSync(file));
+    return marker === undefined ? null : statSync(marker).mtime.toISOString();
+  };
   // A reinstall by another job on the machine mixes two builds in the isolates started after it: said in the table.
-  const keys = Object.values(loads).flatMap((l) => (l.installKey === null ? [] : [l.installKey.atStart, l.installKey.atEnd]));
+  // Parts that ran stock o1js alone did not load the patched build, whatever was installed meanwhile.
+  const patchedParts = Object.entries(loads).filter(([name]) => !stockOnly(name));
+  const keys = patchedParts.flatMap(([, l]) => (l.installKey === null ? [] : [l.installKey.atStart, l.installKey.atEnd]));
   const first = keys[0] ?? installAtStart.key;
   const changed = keys.find((k) => k !== first) ?? (install.key !== first ? install.key : null);
-  const reinstalled = changed === null ? null : { from: first, to: changed, at: statSync(stateFile).mtime.toISOString() };
+  const reinstalled = changed === null ? null : { from: first, to: changed, at: installedAt() };
   if (reinstalled !== null) log(`isolates: WARNING: the patched o1js was reinstalled during the benchmark at ${reinstalled.at} (key ${reinstalled.from} → ${reinstalled.to})`);
   return {
     config,
@@ -317,7 +325,7 @@ export function isolatesTable(results) {
     const parts = Object.entries(results.loads);
     const names = (keep) => parts.filter(([, l]) => keep(Date.parse(l.startedAt), Date.parse(l.endedAt))).map(([name]) => name).join(', ') || 'none';
     lines.push(
-      `NOTE: another job on the machine reinstalled the patched o1js at ${reinstalled.at.slice(11, 19)} UTC (patch-set key ${reinstalled.from.slice(0, 12)} → ` +
+      `NOTE: another job on the machine reinstalled the patched o1js at ${reinstalled.at?.slice(11, 19) ?? "an unknown time"} UTC (patch-set key ${reinstalled.from.slice(0, 12)} → ` +
         `${reinstalled.to.slice(0, 12)}, a newer revision of this pool): isolates started after that loaded the second build. Before it: ` +
         `${names((s, e) => e <= at)}; across it: ${names((s, e) => s < at && e > at)}; after it: ${names((s) => s >= at)}. Stock o1js runs are unaffected.`,
     );
