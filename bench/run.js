@@ -84,6 +84,8 @@ const KiB = 1024;
 const MiB = 1024 * 1024;
 const log = (line) => process.stderr.write(`INFO: ${line}\n`);
 const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
+/** The recycle runs whose process started at `n` workers (all runs if none did). */
+const standbyCostRuns = (runs, n) => (runs.some((r) => r.firstThreads === n) ? runs.filter((r) => r.firstThreads === n) : runs);
 const began = performance.now();
 
 // ------------------------------------------------------------------ probes
@@ -199,7 +201,7 @@ async function recycleSection() {
       await probe.call('recycles', { count: config.warmUp });
       return leakOf(await probe.call('recycles', { count: config.upstreamRecycles }), 2);
     });
-    runs.push({ byThreads, upstream });
+    runs.push({ byThreads, upstream, firstThreads: order[0] });
   }
   const latency = {};
   for (const n of config.threadCounts) {
@@ -225,7 +227,9 @@ async function recycleSection() {
         },
         swapP99: acrossRuns(runs.map((r) => r.byThreads[n].standby.swap), 'p99'),
         exitP99: acrossRuns(runs.map((r) => r.byThreads[n].standby.exit), 'p99'),
-        costRssBytes: spread(runs.map((r) => r.byThreads[n].standby.costRssBytes)),
+        // Measured in each process at every thread count, the standby's on/off difference tracked the size the process
+        // started its pool with, not the standby's own size: the cost at n is taken where n started the process.
+        costRssBytes: spread(standbyCostRuns(runs, n).map((r) => r.byThreads[n].standby.costRssBytes)),
       },
     };
   }
