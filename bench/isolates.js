@@ -152,10 +152,9 @@ export async function isolatesSection(config, log) {
   // The same run with each isolate in a process of its own under an RSS budget of stock o1js's peak in
   // this run (so no two instances ever run: each replacement stops the old process first), and with
   // o1js's native backend (a process of its own too).
-  const peakRss = (m) => Math.max(...m.samples.slice(1).map((s) => s.rssBytes));
   const processMemoryRun = (stockMemory) =>
     timed('memory-pool-process-budget', () => {
-      const rssBudgetBytes = peakRss(stockMemory);
+      const rssBudgetBytes = peakOver(stockMemory);
       log(`isolates: memory over ${config.memoryProofs} proofs: the pool with isolation 'process', limits.rssBudgetBytes ${(rssBudgetBytes / MiB).toFixed(0)} MiB (stock's peak)`);
       return pool({ mode: 'memory', isolates: 1, threads: 2, proofs: config.memoryProofs, replaceEvery: config.replaceEvery, replaceAhead: true, isolation: 'process', rssBudgetBytes, cacheDir: CACHE, budgetMs }, memoryTimeout);
     });
@@ -267,6 +266,9 @@ function replacementLatency(m) {
  * against the first post-warm RSS, the median prove time, and the proof
  * latency during replacements against without (not for stock).
  */
+// A memory run's largest RSS over proofs 1..upTo (sample 0 is taken before the warm step).
+const peakOver = (m, upTo = m.samples.length - 1) => Math.max(...m.samples.slice(1, upTo + 1).map((s) => s.rssBytes));
+
 export function memorySides(memory) {
   const { stock } = memory;
   const present = [
@@ -281,8 +283,7 @@ export function memorySides(memory) {
     ['native isolates (reference, blue/green)', memory.native],
   ].filter(([, m]) => m !== undefined);
   const upTo = Math.min(...present.map(([, m]) => m.samples.length)) - 1;
-  const peakOf = (m) => Math.max(...m.samples.slice(1, upTo + 1).map((x) => x.rssBytes));
-  const stockPeak = peakOf(stock);
+  const stockPeak = peakOver(stock, upTo);
   const sides = present.map(([label, m]) => {
     const firstPostWarm = m.samples[1].rssBytes;
     const afterSwaps = (m.replacements ?? []).filter((r) => r.afterProof < upTo).map((r) => m.samples[r.afterProof + 1]?.rssBytes ?? null).filter((x) => x !== null);
@@ -291,8 +292,8 @@ export function memorySides(memory) {
       isStock: m === stock,
       firstRssBytes: firstPostWarm,
       lastRssBytes: m.samples[upTo].rssBytes,
-      peakRssBytes: peakOf(m),
-      peakMeets: m === stock ? null : peakOf(m) <= stockPeak,
+      peakRssBytes: peakOver(m, upTo),
+      peakMeets: m === stock ? null : peakOver(m, upTo) <= stockPeak,
       worstAfterSwap: afterSwaps.length === 0 ? null : Math.max(...afterSwaps.map((x) => x / firstPostWarm - 1)),
       proveMedianMs: median(m.samples.slice(1, upTo + 1).map((x) => x.proveMs)),
       // Each successor's first job (the proof after the swap): steady-state speed when its warm step proved once.
@@ -381,7 +382,6 @@ export function isolatesTable(results) {
   // Side by side at the same proof: the last one both runs made (they differ when a time budget ended them).
   const common = Math.min(stock.samples.length, pool.samples.length) - 1;
   const last = (m) => m.samples[common];
-  const peak = (m, key) => Math.max(...m.samples.slice(1, common + 1).map((s) => s[key]));
   if (stock.proofs !== pool.proofs || stock.budgetReached || pool.budgetReached) {
     lines.push(
       '',
@@ -396,7 +396,7 @@ export function isolatesTable(results) {
     row([
       name,
       `${f(first(m).rssBytes / MiB, 0)} → ${f(last(m).rssBytes / MiB, 0)}`,
-      f(peak(m, 'rssBytes') / MiB, 0),
+      f(peakOver(m, common) / MiB, 0),
       `${f(first(m).linearBytes / MiB)} → ${f(last(m).linearBytes / MiB)}`,
       m.replacements?.filter((r) => r.afterProof <= common).length ?? 0,
       secs(median(m.samples.slice(1, common + 1).map((s) => s.proveMs))),
