@@ -258,6 +258,9 @@ function replacementLatency(m) {
   return { during: during.length, without: without.length, p99DuringMs: p99(during), p99WithoutMs: p99(without), ratio };
 }
 
+// A memory run's largest RSS over proofs 1..upTo (sample 0 is taken before the warm step).
+const peakOver = (m, upTo = m.samples.length - 1) => Math.max(...m.samples.slice(1, upTo + 1).map((s) => s.rssBytes));
+
 /**
  * The memory runs side by side over the proofs all of them made: stock o1js,
  * worker isolates, process isolates (under the RSS budget when it was set) and
@@ -266,9 +269,6 @@ function replacementLatency(m) {
  * against the first post-warm RSS, the median prove time, and the proof
  * latency during replacements against without (not for stock).
  */
-// A memory run's largest RSS over proofs 1..upTo (sample 0 is taken before the warm step).
-const peakOver = (m, upTo = m.samples.length - 1) => Math.max(...m.samples.slice(1, upTo + 1).map((s) => s.rssBytes));
-
 export function memorySides(memory) {
   const { stock } = memory;
   const present = [
