@@ -35,7 +35,8 @@ const URGENT_METRICS: readonly ReplacementMetric[] = ['headroomBytes', 'outOfMem
 
 /** Checks an idle isolate against the limits; starts its replacement when one is reached. */
 export function evaluate(core: PoolCore, record: IsolateRecord): void {
-  if (core.state !== 'open' || record.state !== 'idle' || record.successor !== null) return;
+  if (core.state !== 'open' || record.state !== 'idle') return;
+  if (record.successor !== null) return reportFaultUnderWay(core, record);
   const now = core.platform.now();
   const slot = core.slots[record.slot]!;
   if (now < slot.retryAtMs) return; // a successor failed to start: the backoff first
@@ -56,6 +57,21 @@ export function evaluate(core: PoolCore, record: IsolateRecord): void {
   core.events.emit('decision', { isolateId: record.id, decision });
   if (record.replacement !== null) startSuccessor(core, record); // a fault does not wait its turn
   else replace(core, record, decision.metric, decision.reason);
+}
+
+/**
+ * A job fault on an isolate whose successor already warms (a requested or
+ * limit replacement) changes nothing: the isolate takes no job meanwhile
+ * (job-queue.ts) and is replaced by the successor under way. It is still the
+ * decision a fault makes, so it is reported as one, once (the crossing
+ * latches), for whoever counts faults by their decisions.
+ */
+function reportFaultUnderWay(core: PoolCore, record: IsolateRecord): void {
+  if (record.fault === null || record.policy.latched[record.fault] !== undefined) return;
+  const result = decideReplacement(readingOf(core, record), core.config.limits, record.policy, core.policy, core.platform.now(), leadFor(core, record));
+  if (result.decision.kind !== 'replace' || result.decision.metric !== record.fault) return;
+  record.policy = result.isolate;
+  core.events.emit('decision', { isolateId: record.id, decision: result.decision });
 }
 
 /**

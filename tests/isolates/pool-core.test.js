@@ -295,6 +295,25 @@ test('a faulted isolate takes no job while its successor warms: the job waits fo
   await close();
 });
 
+test("a fault on an isolate whose successor already warms is reported as the fault's decision, once; the isolate takes no job meanwhile", OPTS, async () => {
+  const warm2 = deferred();
+  const { pool, close } = await startPool({ limits: { cooldownMs: 3_600_000 } }, (id) => ({ warm: id === 2 ? () => warm2.promise : undefined }));
+  const decisions = [];
+  pool.on('decision', (event) => decisions.push(event));
+  const replaced = pool.replaceIsolate(1);
+  assert.deepEqual((await pool.health()).isolates.map((i) => [i.id, i.state]), [[1, 'idle'], [2, 'starting']], 'the requested successor warms; isolate 1 serves meanwhile');
+  await assert.rejects(pool.run('outOfMemory'), (e) => e.isolateId === 1 && e.remote.code === 'POOL_OUT_OF_MEMORY');
+  const next = pool.run('work', { x: 3 });
+  const faults = decisions.filter((e) => e.isolateId === 1 && e.decision.kind === 'replace');
+  assert.deepEqual(faults.map((e) => e.decision.metric), ['outOfMemory'], `one outOfMemory decision for isolate 1: ${JSON.stringify(decisions)}`);
+  assert.equal((await pool.health()).queued, 1, 'the job waits for the fresh instance');
+  warm2.resolve('warm');
+  assert.equal((await next).isolateId, 2);
+  assert.equal((await replaced).oldIsolateId, 1);
+  assert.equal(decisions.filter((e) => e.isolateId === 1 && e.decision.kind === 'replace').length, 1, 'reported once');
+  await close();
+});
+
 test("a faulted isolate serves again when its successor fails to start (until the next one)", OPTS, async () => {
   const { pool, close } = await startPool({ limits: { cooldownMs: 3_600_000 }, restartDelayMs: 60_000 }, (id) => ({
     warm: id === 2 ? async () => Promise.reject(new Error('the successor cannot warm')) : undefined,
