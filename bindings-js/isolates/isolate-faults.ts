@@ -45,6 +45,7 @@ export function finishJob(core: PoolCore, record: IsolateRecord, message: Result
     core.act.settle(job, 'failed', new ProverPoolJobError(job.name, record.id, message.error));
   }
   if (record.state === 'draining') {
+    core.act.evaluate(record); // reports a fault of its last job: its replacement is under way
     void core.act.stop(record, 'replaced');
   } else {
     moveIsolate(record, 'idle');

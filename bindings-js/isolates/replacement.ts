@@ -33,10 +33,11 @@ import { budgetForbidsSuccessor } from './rss-budget.js';
 /** Metrics that replace at once, outside the one-at-a-time rule (I4). */
 const URGENT_METRICS: readonly ReplacementMetric[] = ['headroomBytes', 'outOfMemory', 'wasmPanic'];
 
-/** Checks an idle isolate against the limits; starts its replacement when one is reached. */
+/** Checks an idle isolate against the limits and starts its replacement when one is reached; on an isolate being replaced, reports its last job's fault. */
 export function evaluate(core: PoolCore, record: IsolateRecord): void {
-  if (core.state !== 'open' || record.state !== 'idle') return;
-  if (record.successor !== null) return reportFaultUnderWay(core, record);
+  if (core.state !== 'open') return;
+  if (record.successor !== null || record.state === 'draining') return reportFaultUnderWay(core, record);
+  if (record.state !== 'idle') return;
   const now = core.platform.now();
   const slot = core.slots[record.slot]!;
   if (now < slot.retryAtMs) return; // a successor failed to start: the backoff first
@@ -60,11 +61,11 @@ export function evaluate(core: PoolCore, record: IsolateRecord): void {
 }
 
 /**
- * A job fault on an isolate whose successor already warms (a requested or
- * limit replacement) changes nothing: the isolate takes no job meanwhile
- * (job-queue.ts) and is replaced by the successor under way. It is still the
- * decision a fault makes, so it is reported as one, once (the crossing
- * latches), for whoever counts faults by their decisions.
+ * A job fault on an isolate whose replacement is already under way (its
+ * successor warms or serves, or it drains to stop) changes nothing: it takes
+ * no job meanwhile (job-queue.ts) and the replacement under way ends it. It is
+ * still the decision a fault makes, so it is reported as one, once (the
+ * crossing latches), for whoever counts faults by their decisions.
  */
 function reportFaultUnderWay(core: PoolCore, record: IsolateRecord): void {
   if (record.fault === null || record.policy.latched[record.fault] !== undefined) return;

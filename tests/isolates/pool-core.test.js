@@ -314,6 +314,33 @@ test("a fault on an isolate whose successor already warms is reported as the fau
   await close();
 });
 
+test("a fault of the job an isolate drains (its successor already serves) is reported as the fault's decision", OPTS, async () => {
+  const release = deferred();
+  const { pool, close } = await startPool({ limits: { cooldownMs: 3_600_000 } }, () => ({
+    extraJobs: () => ({
+      lateOutOfMemory: async () => {
+        await release.promise;
+        throw Object.assign(new Error('plonk-wasm [OUT_OF_MEMORY] a job ran out of wasm memory'), { code: 'POOL_OUT_OF_MEMORY' });
+      },
+    }),
+  }));
+  const decisions = [];
+  pool.on('decision', (event) => decisions.push(event));
+  const running = pool.run('lateOutOfMemory');
+  const draining = nextEvent(pool, 'isolate-ready', (e) => e.isolateId === 2);
+  const replaced = pool.replaceIsolate(1);
+  await draining;
+  await within(5_000, 'isolate 1 draining', (async () => {
+    while ((await pool.health()).isolates.find((i) => i.id === 1)?.state !== 'draining') await new Promise((resolve) => setTimeout(resolve, 5));
+  })());
+  release.resolve();
+  await assert.rejects(running, (e) => e.isolateId === 1 && e.remote.code === 'POOL_OUT_OF_MEMORY');
+  assert.equal((await replaced).oldIsolateId, 1);
+  const faults = decisions.filter((e) => e.isolateId === 1 && e.decision.kind === 'replace');
+  assert.deepEqual(faults.map((e) => e.decision.metric), ['outOfMemory'], JSON.stringify(decisions));
+  await close();
+});
+
 test("a faulted isolate serves again when its successor fails to start (until the next one)", OPTS, async () => {
   const { pool, close } = await startPool({ limits: { cooldownMs: 3_600_000 }, restartDelayMs: 60_000 }, (id) => ({
     warm: id === 2 ? async () => Promise.reject(new Error('the successor cannot warm')) : undefined,
