@@ -35,6 +35,9 @@ const pool = readJson('results.json');
 const isolatesFile = readJson('isolates-results.json');
 const iso = isolatesFile.isolates;
 const chaosFile = has('chaos-results.json') ? readJson('chaos-results.json') : null;
+const isolatesChaosFile = has('isolates-chaos-results.json') ? readJson('isolates-chaos-results.json') : null;
+// A run of the isolate chaos alone (BENCH_ONLY=isolates-chaos) after the full run: it supersedes the one table.md embeds.
+const isolatesChaosRerun = isolatesChaosFile !== null && isolatesChaosFile.meta.date > pool.meta.date;
 
 // ------------------------------------------------------------ formatting
 
@@ -172,6 +175,13 @@ row(['---', '---', '---', '---']);
 for (const [name, l] of parts) row([name, l.startedAt.slice(11, 19), l.endedAt.slice(11, 19), `${f(l.loadAverage1m.before, 2)} → ${f(l.loadAverage1m.after, 2)}`]);
 out('');
 if (chaosFile) out(`**Chaos** (\`chaos-results.json\`): ${machine(chaosFile.meta)}; measured ${utc(chaosFile.meta.date)} (end).`, '');
+if (isolatesChaosRerun) {
+  out(
+    `**Prover isolates under chaos** (\`isolates-chaos-results.json\`): ${machine(isolatesChaosFile.meta)}; measured ${utc(isolatesChaosFile.meta.date)} (end), ` +
+      "by a run of its own after the full run: it replaces the isolate chaos runs that the pool's table below embeds (see its own table at the end).",
+    '',
+  );
+}
 
 // --- headline figures
 out(
@@ -438,6 +448,7 @@ out('## The tables, as bench/run.js wrote them', '');
 out('### The pool ([`docs/bench/table.md`](bench/table.md))', '', embed(readText('table.md')), '');
 out('### Prover isolates ([`docs/bench/isolates-table.md`](bench/isolates-table.md))', '', embed(readText('isolates-table.md')), '');
 if (has('chaos-table.md')) out('### Chaos ([`docs/bench/chaos-table.md`](bench/chaos-table.md))', '', embed(readText('chaos-table.md')), '');
+if (isolatesChaosRerun) out('### Prover isolates under chaos ([`docs/bench/isolates-chaos-table.md`](bench/isolates-chaos-table.md))', '', embed(readText('isolates-chaos-table.md')), '');
 
 const text = `${lines.join('\n').replace(/\n{3,}/g, '\n\n').replace(/\n+$/, '')}\n`;
 writeFileSync(OUT, text);
