@@ -32,7 +32,7 @@ import { fork, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, copyFileSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { distribution, acrossRuns, spread, median, formatSpread } from './stats.js';
+import { distribution, acrossRuns, spread, median, formatSpread, runsStartedAt } from './stats.js';
 import { barChart, stackedBarChart, timelineChart } from './svg.js';
 import { o1jsCharts, o1jsSection, o1jsTable } from './o1js.js';
 import { isolatesCharts, isolatesConfig, isolatesSection, isolatesTable } from './isolates.js';
@@ -84,8 +84,6 @@ const KiB = 1024;
 const MiB = 1024 * 1024;
 const log = (line) => process.stderr.write(`INFO: ${line}\n`);
 const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
-/** The recycle runs whose process started at `n` workers (all runs if none did). */
-const standbyCostRuns = (runs, n) => (runs.some((r) => r.firstThreads === n) ? runs.filter((r) => r.firstThreads === n) : runs);
 const began = performance.now();
 
 // ------------------------------------------------------------------ probes
@@ -229,7 +227,7 @@ async function recycleSection() {
         exitP99: acrossRuns(runs.map((r) => r.byThreads[n].standby.exit), 'p99'),
         // Measured in each process at every thread count, the standby's on/off difference tracked the size the process
         // started its pool with, not the standby's own size: the cost at n is taken where n started the process.
-        costRssBytes: spread(standbyCostRuns(runs, n).map((r) => r.byThreads[n].standby.costRssBytes)),
+        costRssBytes: spread(runsStartedAt(runs, n, config.threadCounts).map((r) => r.byThreads[n].standby.costRssBytes)),
       },
     };
   }

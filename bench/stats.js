@@ -42,3 +42,13 @@ export function acrossRuns(distributions, key) {
 export function formatSpread({ median: m, min, max }, digits = 1) {
   return `${m.toFixed(digits)} (${min.toFixed(digits)}–${max.toFixed(digits)})`;
 }
+
+/**
+ * The recycle runs whose process started its pool at `n` workers (all runs if none did). Run r
+ * starts at threadCounts[r mod count] (the rotation); runs record it as `firstThreads` (older JSON
+ * does not). A figure taken per process, as the standby's RSS cost, is read where n came first.
+ */
+export function runsStartedAt(runs, n, threadCounts) {
+  const started = runs.filter((r, i) => (r.firstThreads ?? threadCounts[i % threadCounts.length]) === n);
+  return started.length > 0 ? started : runs;
+}

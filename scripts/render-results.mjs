@@ -11,7 +11,7 @@
 // wrote, embedded as they are; and the charts. Nothing in it depends on when
 // it is rendered: the same inputs give the same file, byte for byte.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { median } from '../bench/stats.js';
+import { median, runsStartedAt } from '../bench/stats.js';
 import { memorySides } from '../bench/isolates.js';
 import { loadsLine } from '../bench/sections.js';
 
@@ -66,14 +66,8 @@ const threadCounts = pool.config.threadCounts;
 // The thread count the prose quotes: 2 workers (the machine's CPUs), else the first measured.
 const two = threadCounts.includes(2) ? 2 : threadCounts[0];
 const latency = (n) => pool.recycle.latency[n];
-// The standby's RSS cost at n workers, from the recycle run whose process started its pool at n (run r starts at
-// threadCounts[r mod count]; runs record it as firstThreads): in one process the standby's on/off difference
-// tracked the size the process started with, whatever the standby's own size (bench/run.js).
-const standbyCostAt = (n) => {
-  const runs = pool.recycle.runs.map((r, i) => ({ first: r.firstThreads ?? threadCounts[i % threadCounts.length], cost: r.byThreads[n].standby?.costRssBytes }));
-  const own = runs.filter((r) => r.first === n && r.cost !== undefined);
-  return median((own.length > 0 ? own : runs).map((r) => r.cost));
-};
+// The standby's RSS cost at n workers, from the run whose process started its pool at n (bench/run.js says why).
+const standbyCostAt = (n) => median(runsStartedAt(pool.recycle.runs, n, threadCounts).map((r) => r.byThreads[n].standby.costRssBytes));
 const p99s = threadCounts.map((n) => latency(n).total.p99.median);
 const p50s = threadCounts.map((n) => latency(n).total.p50.median);
 const leak = pool.recycle.leak;
