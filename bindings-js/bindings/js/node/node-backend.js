@@ -69,8 +69,9 @@ const require = createRequire(thisFile);
  * `new WebAssembly.Module(bytes)` returns the module the pool's owner
  * compiled: V8 compiles and tiers up a module's code once per module object,
  * so threads that each compiled their own would each hold a copy of
- * kimchi's machine code. Returns the glue and the module it instantiated,
- * which this thread shares with the threads it starts.
+ * kimchi's machine code. Such a thread does not read the wasm file either
+ * (`unreadWasm`). Returns the glue and the module it instantiated, which this
+ * thread shares with the threads it starts.
  * @param {WebAssembly.Memory | undefined} memory
  * @param {SharedModule | undefined} shared
  * @returns {{ glue: any, compiled: SharedModule | undefined }}
@@ -80,10 +81,11 @@ function loadGlue(memory, shared) {
   const { Memory, Module } = WebAssembly;
   /** @type {SharedModule | undefined} */
   let compiled;
+  const unread = shared === undefined ? undefined : unreadWasm(shared);
   /** @param {ArrayBufferView | ArrayBuffer} bytes */
   function theSharedModule(bytes) {
     const byteLength = bytes?.byteLength;
-    if (shared !== undefined && byteLength === shared.byteLength) compiled = shared;
+    if (shared !== undefined && (bytes === unread?.standIn || byteLength === shared.byteLength)) compiled = shared;
     else compiled = { module: new Module(/** @type {BufferSource} */ (bytes)), byteLength };
     return compiled.module;
   }
@@ -101,7 +103,35 @@ function loadGlue(memory, shared) {
   } finally {
     WebAssembly.Module = Module;
     WebAssembly.Memory = Memory;
+    unread?.restore();
   }
+}
+
+/**
+ * While the glue of a thread handed `shared` loads, its read of a `.wasm` file
+ * of the shared module's size answers `standIn`, which only
+ * `theSharedModule` takes: the bytes would be a copy nobody needs (7.5 MB of
+ * kimchi-wasm), and a Rayon worker, in wasm from its start, never runs the
+ * collection that would free them.
+ * @param {SharedModule} shared
+ */
+function unreadWasm(shared) {
+  const fs = require('node:fs');
+  const { readFileSync } = fs;
+  const standIn = Object.freeze({ byteLength: shared.byteLength });
+  /** @param {any[]} args */
+  function readUnlessShared(...args) {
+    const [file, options] = args;
+    if (options === undefined && /\.wasm$/.test(String(file)) && fs.statSync(file).size === shared.byteLength) return standIn;
+    return Reflect.apply(readFileSync, fs, args);
+  }
+  fs.readFileSync = /** @type {any} */ (readUnlessShared);
+  return {
+    standIn,
+    restore() {
+      if (fs.readFileSync === /** @type {any} */ (readUnlessShared)) fs.readFileSync = readFileSync;
+    },
+  };
 }
 
 const SUPERVISOR = 'plonk-wasm:supervisor';
