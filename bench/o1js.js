@@ -43,7 +43,7 @@ function runApp(app, script, options, timeoutMs) {
   });
 }
 
-export async function o1jsSection({ pairs, memoryProofs, recycleEvery, workerCounts, quick }, log) {
+export async function o1jsSection({ pairs, memoryProofs, recycleEvery, workerCounts, quick, memoryRun = true }, log) {
   const prove = {};
   for (const workers of workerCounts) {
     const rows = [];
@@ -100,6 +100,8 @@ export async function o1jsSection({ pairs, memoryProofs, recycleEvery, workerCou
       ? prove[1][`${variant}WallMs`].median / prove[2][`${variant}WallMs`].median
       : null;
 
+  // BENCH_ONLY=o1js measures the prove pairs alone: the memory run is the full run's.
+  if (!memoryRun) return { prove, speedup: { stock: speedup('stock'), patched: speedup('patched') }, memory: null, memoryProofs: null, recycleEvery: null };
   const memory = {};
   for (const variant of ['stock', 'patched']) {
     log(`o1js memory: ${memoryProofs} proofs in one ${variant} process (2 workers${variant === 'patched' ? `, a recycle every ${recycleEvery}` : ''})`);
@@ -148,6 +150,7 @@ export function o1jsTable(o1js) {
   if (o1js.speedup.stock !== null) {
     lines.push(`speedup 1 → 2 workers (prove wall time): stock ${f(o1js.speedup.stock, 2)}x, patched ${f(o1js.speedup.patched, 2)}x`);
   }
+  if (o1js.memory === null) return lines.join('\n');
   const { stock, patched } = o1js.memory;
   const first = (m) => m.samples[1];
   const last = (m) => m.samples.at(-1);
@@ -185,6 +188,7 @@ export function o1jsCharts(o1js, { barChart, timelineChart }) {
       labelDigits: 2,
     }),
   };
+  if (o1js.memory === null) return files;
   const series = [];
   for (const [name, m] of Object.entries(o1js.memory)) {
     series.push({ name: `${name}: linear memory`, points: m.samples.map((s) => [s.proof, s.linearBytes / MiB]) });

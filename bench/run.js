@@ -12,6 +12,8 @@
 // BENCH_WEB (auto | 0 | 1), BENCH_QUICK=1 (a smoke run: few of everything);
 // real o1js (bench/o1js.js): BENCH_O1JS (1 | 0), BENCH_O1JS_PAIRS (5 per
 // worker count), BENCH_O1JS_PROOFS (50, the memory run), BENCH_O1JS_RECYCLE_EVERY (5);
+// BENCH_ONLY=o1js runs its prove pairs alone (no memory run) and writes only
+// o1js-results.json and o1js-table.md;
 // prover isolates (bench/isolates.js): BENCH_ISOLATES (1 | 0) and its knobs there.
 // BENCH_ONLY=isolates runs the prover-isolate part alone: it writes (and with
 // --publish copies) only its own files, isolates-results.json,
@@ -46,7 +48,7 @@ const OUT = `${ROOT}build/bench/`;
 const DOCS = `${ROOT}docs/bench/`;
 const quick = process.env.BENCH_QUICK === '1';
 const only = process.env.BENCH_ONLY ?? '';
-if (!['', 'isolates', 'chaos', 'isolates-chaos'].includes(only)) throw new Error(`BENCH_ONLY=${only} is invalid: expected 'isolates', 'chaos', 'isolates-chaos' or unset`);
+if (!['', 'isolates', 'chaos', 'isolates-chaos', 'o1js'].includes(only)) throw new Error(`BENCH_ONLY=${only} is invalid: expected 'isolates', 'chaos', 'isolates-chaos', 'o1js' or unset`);
 const intFromEnv = (name, fallback) => {
   const value = Number(process.env[name] ?? fallback);
   if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name}=${process.env[name]} is invalid: expected a positive integer`);
@@ -70,6 +72,7 @@ const config = {
     recycleEvery: intFromEnv('BENCH_O1JS_RECYCLE_EVERY', quick ? 2 : 5),
     workerCounts: [1, 2],
     quick,
+    memoryRun: only !== 'o1js',
   },
   isolates: isolatesConfig(process.env),
   chaos: chaosConfig(process.env),
@@ -806,6 +809,22 @@ if (only === 'isolates-chaos') {
   console.log(`\nbenchmark (BENCH_ONLY=isolates-chaos) took ${((performance.now() - began) / 1000).toFixed(0)} s; wrote ${Object.keys(files).map((f) => `${OUT}${f}`).join(', ')}`);
   if (config.publish) console.log(`copied them to ${DOCS}`);
   process.exit(section.failed.length === 0 ? 0 : 1);
+}
+
+if (only === 'o1js') {
+  const loadAverage1m = { before: os.loadavg()[0] };
+  const section = await o1jsSection(config.o1js, log);
+  loadAverage1m.after = os.loadavg()[0];
+  const meta = { ...machine(), loadAverage1m, durationS: (performance.now() - began) / 1000 };
+  const header =
+    `Real o1js prove pairs alone (BENCH_ONLY=o1js): Node ${meta.node}, ${meta.cpus} CPUs (${meta.cpuModel}, ${meta.platform}), ${meta.date}; ` +
+    `1-minute load average ${loadAverage1m.before.toFixed(1)} at the start, ${loadAverage1m.after.toFixed(1)} at the end; no memory run (the full run's stands)`;
+  const files = { 'o1js-results.json': `${JSON.stringify({ meta, o1js: section }, null, 2)}\n`, 'o1js-table.md': `${header}\n${o1jsTable(section)}\n` };
+  writeOut(files);
+  console.log(files['o1js-table.md']);
+  console.log(`\nbenchmark (BENCH_ONLY=o1js) took ${meta.durationS.toFixed(0)} s; wrote ${Object.keys(files).map((f) => `${OUT}${f}`).join(', ')}`);
+  if (config.publish) console.log(`copied them to ${DOCS}`);
+  process.exit(0);
 }
 
 if (only === 'chaos') {

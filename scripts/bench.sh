@@ -27,6 +27,10 @@
 #                                 fresh process; also part of a full run's isolate part): jobs, faults by kind,
 #                                 lost / settled twice / hangs, memory post-warm against the end;
 #                                 writes isolates-chaos-results.json and isolates-chaos-table.md
+#   BENCH_ONLY=o1js scripts/bench.sh [--publish]
+#                                 only real o1js's stock/patched prove pairs (prove time, CPU, and the process's
+#                                 RSS before any recycle), without the memory run; writes o1js-results.json and
+#                                 o1js-table.md, which docs/results.md then takes for those figures
 #   BENCH_ONLY=chaos scripts/bench.sh [--publish]
 #                                 only the chaos runs (bench/chaos.js: the chaos test's seeded
 #                                 random operations, 300 x 5 seeds, each seed in a fresh process on
@@ -35,7 +39,7 @@
 #                                 writes chaos-results.json and chaos-table.md (also: node bench/chaos.js)
 # Environment: BENCH_RUNS, BENCH_RECYCLES, BENCH_K, BENCH_PAIRS, BENCH_WEB (auto | 0 | 1),
 # BENCH_O1JS (1 | 0), BENCH_O1JS_PAIRS, BENCH_O1JS_PROOFS, BENCH_O1JS_RECYCLE_EVERY,
-# BENCH_ISOLATES (1 | 0: skip the isolate part of a full run), BENCH_ONLY (isolates | chaos | isolates-chaos),
+# BENCH_ISOLATES (1 | 0: skip the isolate part of a full run), BENCH_ONLY (isolates | chaos | isolates-chaos | o1js),
 # BENCH_ISOLATES_CHAOS (1 | 0), BENCH_ISOLATES_CHAOS_SEEDS (2), BENCH_ISOLATES_CHAOS_OPERATIONS (300),
 # BENCH_ISOLATES_CHAOS_PROOFS (4), BENCH_ISOLATES_CHAOS_SEED, BENCH_ISOLATES_CHAOS_SCALE_DOWN (1 | 0),
 # BENCH_CHAOS (1 | 0: skip the chaos runs of a full run), BENCH_CHAOS_SEEDS (5), BENCH_CHAOS_OPERATIONS (300),
@@ -63,12 +67,12 @@ case "${BENCH_ONLY:-}" in
       "$ROOT/scripts/prepare-o1js-apps.sh"
     fi
     ;;
-  isolates | isolates-chaos)
+  isolates | isolates-chaos | o1js)
     "$ROOT/scripts/pack.sh" >/dev/null
     "$ROOT/scripts/prepare-o1js-apps.sh"
     ;;
   chaos) "$ROOT/scripts/ensure-staged.sh" node-small ;;
-  *) die 2 "BENCH_ONLY=$BENCH_ONLY: expected 'isolates', 'chaos', 'isolates-chaos' or unset" ;;
+  *) die 2 "BENCH_ONLY=$BENCH_ONLY: expected 'isolates', 'chaos', 'isolates-chaos', 'o1js' or unset" ;;
 esac
 if [ "${BENCH_ONLY:-}" = isolates ] || [ "${BENCH_ONLY:-}" = isolates-chaos ] || [ "${BENCH_ISOLATES:-1}" != 0 ]; then
   info "compiling bindings-js (npx tsc -p tsconfig.json) for the prover isolates"
