@@ -801,50 +801,43 @@ function isolatesChaosFiles(section, meta) {
   };
 }
 
+/** Ends a BENCH_ONLY run: writes (and with --publish copies) its files, prints its table, exits 1 unless `ok`. */
+function finishOnly(files, table, ok = true) {
+  writeOut(files);
+  console.log(files[table]);
+  console.log(`\nbenchmark (BENCH_ONLY=${only}) took ${((performance.now() - began) / 1000).toFixed(0)} s; wrote ${Object.keys(files).map((f) => `${OUT}${f}`).join(', ')}`);
+  if (config.publish) console.log(`copied them to ${DOCS}`);
+  process.exit(ok ? 0 : 1);
+}
+
+/** Real o1js's prove pairs run alone: its results and its table, with the machine and the load around it. */
+function o1jsFiles(section, meta) {
+  const header =
+    `Real o1js prove pairs alone (BENCH_ONLY=o1js): Node ${meta.node}, ${meta.cpus} CPUs (${meta.cpuModel}, ${meta.platform}), ${meta.date}; ` +
+    `1-minute load average ${meta.loadAverage1m.before.toFixed(1)} at the start, ${meta.loadAverage1m.after.toFixed(1)} at the end; no memory run (the full run's stands)`;
+  return { 'o1js-results.json': `${JSON.stringify({ meta, o1js: section }, null, 2)}\n`, 'o1js-table.md': `${header}\n${o1jsTable(section)}\n` };
+}
+
 if (only === 'isolates-chaos') {
   const section = await isolatesChaosSection(config.isolatesChaos, log);
-  const files = isolatesChaosFiles(section, machine());
-  writeOut(files);
-  console.log(files['isolates-chaos-table.md']);
-  console.log(`\nbenchmark (BENCH_ONLY=isolates-chaos) took ${((performance.now() - began) / 1000).toFixed(0)} s; wrote ${Object.keys(files).map((f) => `${OUT}${f}`).join(', ')}`);
-  if (config.publish) console.log(`copied them to ${DOCS}`);
-  process.exit(section.failed.length === 0 ? 0 : 1);
+  finishOnly(isolatesChaosFiles(section, machine()), 'isolates-chaos-table.md', section.failed.length === 0);
 }
 
 if (only === 'o1js') {
   const loadAverage1m = { before: os.loadavg()[0] };
   const section = await o1jsSection(config.o1js, log);
   loadAverage1m.after = os.loadavg()[0];
-  const meta = { ...machine(), loadAverage1m, durationS: (performance.now() - began) / 1000 };
-  const header =
-    `Real o1js prove pairs alone (BENCH_ONLY=o1js): Node ${meta.node}, ${meta.cpus} CPUs (${meta.cpuModel}, ${meta.platform}), ${meta.date}; ` +
-    `1-minute load average ${loadAverage1m.before.toFixed(1)} at the start, ${loadAverage1m.after.toFixed(1)} at the end; no memory run (the full run's stands)`;
-  const files = { 'o1js-results.json': `${JSON.stringify({ meta, o1js: section }, null, 2)}\n`, 'o1js-table.md': `${header}\n${o1jsTable(section)}\n` };
-  writeOut(files);
-  console.log(files['o1js-table.md']);
-  console.log(`\nbenchmark (BENCH_ONLY=o1js) took ${meta.durationS.toFixed(0)} s; wrote ${Object.keys(files).map((f) => `${OUT}${f}`).join(', ')}`);
-  if (config.publish) console.log(`copied them to ${DOCS}`);
-  process.exit(0);
+  finishOnly(o1jsFiles(section, { ...machine(), loadAverage1m, durationS: (performance.now() - began) / 1000 }), 'o1js-table.md');
 }
 
 if (only === 'chaos') {
   const chaos = await chaosSection(config.chaos, log);
-  const files = chaosFiles(chaos, machine());
-  writeOut(files);
-  console.log(files['chaos-table.md']);
-  console.log(`\nbenchmark (BENCH_ONLY=chaos) took ${((performance.now() - began) / 1000).toFixed(0)} s; wrote ${Object.keys(files).map((f) => `${OUT}${f}`).join(', ')}`);
-  if (config.publish) console.log(`copied them to ${DOCS}`);
-  process.exit(chaos.failed.length === 0 ? 0 : 1);
+  finishOnly(chaosFiles(chaos, machine()), 'chaos-table.md', chaos.failed.length === 0);
 }
 
 if (only === 'isolates') {
   const isolates = await runIsolates();
-  const files = isolatesFiles(isolates, { ...machine(), durationS: (performance.now() - began) / 1000 });
-  writeOut(files);
-  console.log(files['isolates-table.md']);
-  console.log(`\nbenchmark (BENCH_ONLY=isolates) took ${((performance.now() - began) / 1000).toFixed(0)} s; wrote ${Object.keys(files).map((f) => `${OUT}${f}`).join(', ')}`);
-  if (config.publish) console.log(`copied them to ${DOCS}`);
-  process.exit(0);
+  finishOnly(isolatesFiles(isolates, { ...machine(), durationS: (performance.now() - began) / 1000 }), 'isolates-table.md');
 }
 
 const results = { meta: {}, config };

@@ -35,12 +35,15 @@ const pool = readJson('results.json');
 const isolatesFile = readJson('isolates-results.json');
 const iso = isolatesFile.isolates;
 const chaosFile = has('chaos-results.json') ? readJson('chaos-results.json') : null;
-const isolatesChaosFile = has('isolates-chaos-results.json') ? readJson('isolates-chaos-results.json') : null;
-// A run of the isolate chaos alone (BENCH_ONLY=isolates-chaos) after the full run: it supersedes the one table.md embeds.
-const isolatesChaosRerun = isolatesChaosFile !== null && isolatesChaosFile.meta.date > pool.meta.date;
-// Real o1js's prove pairs alone (BENCH_ONLY=o1js) after the full run: its prove figures supersede the full run's (its memory run stands).
-const o1jsFile = has('o1js-results.json') ? readJson('o1js-results.json') : null;
-const o1jsRerun = o1jsFile !== null && pool.o1js !== undefined && o1jsFile.meta.date > pool.meta.date;
+/** A part's own run (BENCH_ONLY=…) published after the full run, which it supersedes for that part; else null. */
+function laterRun(name) {
+  const run = has(name) ? readJson(name) : null;
+  return run !== null && run.meta.date > pool.meta.date ? run : null;
+}
+// The isolate chaos alone: it replaces the runs table.md embeds.
+const isolatesChaosFile = laterRun('isolates-chaos-results.json');
+// Real o1js's prove pairs alone: its prove figures replace the full run's (the full run's memory run stands).
+const o1jsFile = pool.o1js === undefined ? null : laterRun('o1js-results.json');
 
 // ------------------------------------------------------------ formatting
 
@@ -77,7 +80,7 @@ const leak = pool.recycle.leak;
 const over = pool.overhead;
 const avail = pool.availability;
 const web = pool.web?.skipped === undefined ? pool.web : null;
-const o1js = pool.o1js === undefined ? null : o1jsRerun ? { ...pool.o1js, prove: o1jsFile.o1js.prove, speedup: o1jsFile.o1js.speedup } : pool.o1js;
+const o1js = pool.o1js === undefined ? null : o1jsFile !== null ? { ...pool.o1js, prove: o1jsFile.o1js.prove, speedup: o1jsFile.o1js.speedup } : pool.o1js;
 const memStart = (m) => m.samples[1];
 const memEnd = (m) => m.samples[m.samples.length - 1];
 
@@ -173,7 +176,7 @@ row(['---', '---', '---', '---']);
 for (const [name, l] of parts) row([name, l.startedAt.slice(11, 19), l.endedAt.slice(11, 19), `${f(l.loadAverage1m.before, 2)} → ${f(l.loadAverage1m.after, 2)}`]);
 out('');
 if (chaosFile) out(`**Chaos** (\`chaos-results.json\`): ${machine(chaosFile.meta)}; measured ${utc(chaosFile.meta.date)} (end).`, '');
-if (o1jsRerun) {
+if (o1jsFile !== null) {
   out(
     `**Real o1js prove pairs** (\`o1js-results.json\`): ${machine(o1jsFile.meta)}; measured ${utc(o1jsFile.meta.date)} (end, ${f(o1jsFile.meta.durationS / 60, 0)} minutes), ` +
       `${o1jsFile.o1js.prove[Object.keys(o1jsFile.o1js.prove)[0]].pairs} pairs per worker count, 1-minute load average ${f(o1jsFile.meta.loadAverage1m.before, 1)} → ${f(o1jsFile.meta.loadAverage1m.after, 1)}, ` +
@@ -181,7 +184,7 @@ if (o1jsRerun) {
     '',
   );
 }
-if (isolatesChaosRerun) {
+if (isolatesChaosFile !== null) {
   out(
     `**Prover isolates under chaos** (\`isolates-chaos-results.json\`): ${machine(isolatesChaosFile.meta)}; measured ${utc(isolatesChaosFile.meta.date)} (end), ` +
       "by a run of its own after the full run: it replaces the isolate chaos runs that the pool's table below embeds (see its own table at the end).",
@@ -454,8 +457,8 @@ out('## The tables, as bench/run.js wrote them', '');
 out('### The pool ([`docs/bench/table.md`](bench/table.md))', '', embed(readText('table.md')), '');
 out('### Prover isolates ([`docs/bench/isolates-table.md`](bench/isolates-table.md))', '', embed(readText('isolates-table.md')), '');
 if (has('chaos-table.md')) out('### Chaos ([`docs/bench/chaos-table.md`](bench/chaos-table.md))', '', embed(readText('chaos-table.md')), '');
-if (isolatesChaosRerun) out('### Prover isolates under chaos ([`docs/bench/isolates-chaos-table.md`](bench/isolates-chaos-table.md))', '', embed(readText('isolates-chaos-table.md')), '');
-if (o1jsRerun) out('### Real o1js prove pairs ([`docs/bench/o1js-table.md`](bench/o1js-table.md))', '', embed(readText('o1js-table.md')), '');
+if (isolatesChaosFile !== null) out('### Prover isolates under chaos ([`docs/bench/isolates-chaos-table.md`](bench/isolates-chaos-table.md))', '', embed(readText('isolates-chaos-table.md')), '');
+if (o1jsFile !== null) out('### Real o1js prove pairs ([`docs/bench/o1js-table.md`](bench/o1js-table.md))', '', embed(readText('o1js-table.md')), '');
 
 const text = `${lines.join('\n').replace(/\n{3,}/g, '\n\n').replace(/\n+$/, '')}\n`;
 writeFileSync(OUT, text);
