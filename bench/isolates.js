@@ -81,13 +81,19 @@ function ensureCompiled(log) {
   return out;
 }
 
-export async function isolatesSection(config, log) {
+/** The real-o1js apps, prepared, and `pool(options)`: one run of tests/isolates/app/bench-pool.mjs in the patched app, in a fresh process. */
+export async function isolateApps(log) {
   const compiled = ensureCompiled(log);
-  const { prepareIsolateApps, PATCHED, STOCK, APPS, CACHE } = await import('../tests/isolates/apps.js');
+  const apps = await import('../tests/isolates/apps.js');
   const { runApp } = await import('../tests/o1js/apps.js');
-  prepareIsolateApps();
+  apps.prepareIsolateApps();
   const lib = pathToFileURL(`${compiled}node.js`).href;
-  const pool = async (options, timeoutMs) => (await runApp(PATCHED, 'isolates/bench-pool.mjs', { lib, ...options }, timeoutMs)).result;
+  const pool = async (options, timeoutMs) => (await runApp(apps.PATCHED, 'isolates/bench-pool.mjs', { lib, ...options }, timeoutMs)).result;
+  return { ...apps, runApp, pool };
+}
+
+export async function isolatesSection(config, log) {
+  const { pool, runApp, PATCHED, STOCK, APPS, CACHE } = await isolateApps(log);
   const STOCK_CACHE = `${APPS}/cache-isolates-stock`;
   // Which patched o1js proves (the package's record: o1js version and its key), read at the start and
   // at the end: a reinstall in between would mix two builds.
@@ -246,7 +252,7 @@ export async function isolatesSection(config, log) {
 }
 
 /** Proof latency (submission to result) of the proofs made while a replacement's successor warmed, against the others. */
-function replacementLatency(m) {
+export function replacementLatency(m) {
   const proofs = m.samples.slice(1).filter((s) => s.latencyMs !== undefined);
   const p99 = (xs) => {
     const sorted = xs.map((s) => s.latencyMs).sort((a, b) => a - b);

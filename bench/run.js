@@ -28,6 +28,9 @@
 // process; part of the isolate part of a full run (BENCH_ISOLATES_CHAOS=0
 // skips it); BENCH_ONLY=isolates-chaos runs it alone and writes only
 // isolates-chaos-results.json and isolates-chaos-table.md.
+// Proof latency during replacements (bench/isolates-latency.js, issue 21): a
+// run of its own only, BENCH_ONLY=isolates-latency, writing
+// isolates-latency-results.json and isolates-latency-table.md.
 // Each section of a full run is kept as it is measured (bench/sections.js);
 // BENCH_RESUME=1 reuses those measured from the same committed sources.
 import { fork, spawnSync } from 'node:child_process';
@@ -40,6 +43,7 @@ import { o1jsCharts, o1jsSection, o1jsTable } from './o1js.js';
 import { isolatesCharts, isolatesConfig, isolatesSection, isolatesTable } from './isolates.js';
 import { chaosConfig, chaosSection, chaosTable } from './chaos.js';
 import { isolatesChaosConfig, isolatesChaosSection, isolatesChaosTable } from './isolates-chaos.js';
+import { isolatesLatencyConfig, isolatesLatencySection, isolatesLatencyTable } from './isolates-latency.js';
 import { memoryDiscardSection } from './memory-discard.js';
 import { loadsLine, sectionKeeper } from './sections.js';
 
@@ -48,7 +52,8 @@ const OUT = `${ROOT}build/bench/`;
 const DOCS = `${ROOT}docs/bench/`;
 const quick = process.env.BENCH_QUICK === '1';
 const only = process.env.BENCH_ONLY ?? '';
-if (!['', 'isolates', 'chaos', 'isolates-chaos', 'o1js'].includes(only)) throw new Error(`BENCH_ONLY=${only} is invalid: expected 'isolates', 'chaos', 'isolates-chaos', 'o1js' or unset`);
+const ONLY = ['isolates', 'chaos', 'isolates-chaos', 'isolates-latency', 'o1js'];
+if (only !== '' && !ONLY.includes(only)) throw new Error(`BENCH_ONLY=${only} is invalid: expected one of ${ONLY.map((o) => `'${o}'`).join(', ')}, or unset`);
 const intFromEnv = (name, fallback) => {
   const value = Number(process.env[name] ?? fallback);
   if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name}=${process.env[name]} is invalid: expected a positive integer`);
@@ -801,6 +806,15 @@ function isolatesChaosFiles(section, meta) {
   };
 }
 
+/** The replacement latency part's own files (a run of its own only): its results and its table, with the machine. */
+function isolatesLatencyFiles(section, meta) {
+  const header = `Proof latency during replacements alone (BENCH_ONLY=isolates-latency): Node ${meta.node}, ${meta.cpus} CPUs (${meta.cpuModel}, ${meta.platform}), ${meta.date}`;
+  return {
+    'isolates-latency-results.json': `${JSON.stringify({ meta, isolatesLatency: section }, null, 2)}\n`,
+    'isolates-latency-table.md': `${header}\n${isolatesLatencyTable(section)}\n`,
+  };
+}
+
 /** Ends a BENCH_ONLY run: writes (and with --publish copies) its files, prints its table, exits 1 unless `ok`. */
 function finishOnly(files, table, ok = true) {
   writeOut(files);
@@ -821,6 +835,11 @@ function o1jsFiles(section, meta) {
 if (only === 'isolates-chaos') {
   const section = await isolatesChaosSection(config.isolatesChaos, log);
   finishOnly(isolatesChaosFiles(section, machine()), 'isolates-chaos-table.md', section.failed.length === 0);
+}
+
+if (only === 'isolates-latency') {
+  const section = await isolatesLatencySection(isolatesLatencyConfig(process.env), log);
+  finishOnly(isolatesLatencyFiles(section, machine()), 'isolates-latency-table.md');
 }
 
 if (only === 'o1js') {

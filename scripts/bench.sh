@@ -27,6 +27,11 @@
 #                                 fresh process; also part of a full run's isolate part): jobs, faults by kind,
 #                                 lost / settled twice / hangs, memory post-warm against the end;
 #                                 writes isolates-chaos-results.json and isolates-chaos-table.md
+#   BENCH_ONLY=isolates-latency scripts/bench.sh [--publish]
+#                                 only the proof latency during blue/green replacements (bench/isolates-latency.js):
+#                                 one worker isolate with 2 threads (the successor competes for the CPUs) and with
+#                                 1 (a CPU left to it), 40 proofs each, replaced every 10; ~35 minutes on 2 cores;
+#                                 writes isolates-latency-results.json and isolates-latency-table.md
 #   BENCH_ONLY=o1js scripts/bench.sh [--publish]
 #                                 only real o1js's stock/patched prove pairs (prove time, CPU, and the process's
 #                                 RSS before any recycle), without the memory run; writes o1js-results.json and
@@ -39,13 +44,14 @@
 #                                 writes chaos-results.json and chaos-table.md (also: node bench/chaos.js)
 # Environment: BENCH_RUNS, BENCH_RECYCLES, BENCH_K, BENCH_PAIRS, BENCH_WEB (auto | 0 | 1),
 # BENCH_O1JS (1 | 0), BENCH_O1JS_PAIRS, BENCH_O1JS_PROOFS, BENCH_O1JS_RECYCLE_EVERY,
-# BENCH_ISOLATES (1 | 0: skip the isolate part of a full run), BENCH_ONLY (isolates | chaos | isolates-chaos | o1js),
+# BENCH_ISOLATES (1 | 0: skip the isolate part of a full run), BENCH_ONLY (isolates | chaos | isolates-chaos | isolates-latency | o1js),
 # BENCH_ISOLATES_CHAOS (1 | 0), BENCH_ISOLATES_CHAOS_SEEDS (2), BENCH_ISOLATES_CHAOS_OPERATIONS (300),
 # BENCH_ISOLATES_CHAOS_PROOFS (4), BENCH_ISOLATES_CHAOS_SEED, BENCH_ISOLATES_CHAOS_SCALE_DOWN (1 | 0),
 # BENCH_CHAOS (1 | 0: skip the chaos runs of a full run), BENCH_CHAOS_SEEDS (5), BENCH_CHAOS_OPERATIONS (300),
 # BENCH_CHAOS_SEED (the first seed),
 # BENCH_ISOLATES_ROUNDS, BENCH_ISOLATES_PROOFS, BENCH_ISOLATES_MEMORY_PROOFS,
 # BENCH_ISOLATES_REPLACE_EVERY, BENCH_ISOLATES_COLD, BENCH_ISOLATES_WARM, BENCH_ISOLATES_GAP_PROOFS,
+# BENCH_ISOLATES_LATENCY_PROOFS (40), BENCH_ISOLATES_LATENCY_EVERY (10),
 # BENCH_ISOLATES_MEMORY_ALONGSIDE=1 (the two memory runs beside the rest: less wall time, slower times),
 # BENCH_ISOLATES_RESUME=1 (reuse the parts build/bench/isolates-parts/ kept from an interrupted run under the same config and patched build),
 # BENCH_RESUME=1 (reuse the sections of a full run kept in build/bench/parts/, measured under the same config from the same
@@ -67,14 +73,14 @@ case "${BENCH_ONLY:-}" in
       "$ROOT/scripts/prepare-o1js-apps.sh"
     fi
     ;;
-  isolates | isolates-chaos | o1js)
+  isolates | isolates-chaos | isolates-latency | o1js)
     "$ROOT/scripts/pack.sh" >/dev/null
     "$ROOT/scripts/prepare-o1js-apps.sh"
     ;;
   chaos) "$ROOT/scripts/ensure-staged.sh" node-small ;;
-  *) die 2 "BENCH_ONLY=$BENCH_ONLY: expected 'isolates', 'chaos', 'isolates-chaos', 'o1js' or unset" ;;
+  *) die 2 "BENCH_ONLY=$BENCH_ONLY: expected 'isolates', 'chaos', 'isolates-chaos', 'isolates-latency', 'o1js' or unset" ;;
 esac
-if [ "${BENCH_ONLY:-}" = isolates ] || [ "${BENCH_ONLY:-}" = isolates-chaos ] || [ "${BENCH_ISOLATES:-1}" != 0 ]; then
+if [ "${BENCH_ONLY:-}" = isolates ] || [ "${BENCH_ONLY:-}" = isolates-chaos ] || [ "${BENCH_ONLY:-}" = isolates-latency ] || [ "${BENCH_ISOLATES:-1}" != 0 ]; then
   info "compiling bindings-js (npx tsc -p tsconfig.json) for the prover isolates"
   (cd "$ROOT" && npx tsc -p "$ROOT/tsconfig.json") || die 21 "tsc reports type errors in bindings-js"
 fi

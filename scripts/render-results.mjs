@@ -43,6 +43,8 @@ function laterRun(name) {
 // The isolate chaos alone: it replaces the runs table.md embeds.
 const isolatesChaosFile = laterRun('isolates-chaos-results.json');
 // Real o1js's prove pairs alone: its prove figures replace the full run's (the full run's memory run stands).
+// Proof latency during replacements alone (a run of its own only): its goal row follows the full run's.
+const latencyFile = laterRun('isolates-latency-results.json');
 const o1jsFile = pool.o1js === undefined ? null : laterRun('o1js-results.json');
 
 // ------------------------------------------------------------ formatting
@@ -143,6 +145,7 @@ out(
   'scripts/bench.sh --publish                      # everything (hours on 2 cores); docs/bench/',
   'BENCH_ONLY=isolates scripts/bench.sh --publish  # the prover isolates part alone',
   "BENCH_ONLY=o1js scripts/bench.sh --publish      # real o1js's stock/patched prove pairs alone",
+  'BENCH_ONLY=isolates-latency scripts/bench.sh --publish  # proof latency during replacements, 2 threads and 1',
   'BENCH_QUICK=1 scripts/bench.sh                  # a smoke run, seconds of measuring (build/bench/ only)',
   'node scripts/render-results.mjs                 # this page, from docs/bench/',
   '```',
@@ -181,6 +184,15 @@ if (o1jsFile !== null) {
     `**Real o1js prove pairs** (\`o1js-results.json\`): ${machine(o1jsFile.meta)}; measured ${utc(o1jsFile.meta.date)} (end, ${f(o1jsFile.meta.durationS / 60, 0)} minutes), ` +
       `${o1jsFile.o1js.prove[Object.keys(o1jsFile.o1js.prove)[0]].pairs} pairs per worker count, 1-minute load average ${f(o1jsFile.meta.loadAverage1m.before, 1)} → ${f(o1jsFile.meta.loadAverage1m.after, 1)}, ` +
       "by a run of its own after the full run: its prove times, CPU and RSS ratios replace the full run's (the pool's table below still shows those; see its own table at the end); the memory run is the full run's.",
+    '',
+  );
+}
+if (latencyFile !== null) {
+  const { config: c, layouts } = latencyFile.isolatesLatency;
+  out(
+    `**Proof latency during replacements** (\`isolates-latency-results.json\`): ${machine(latencyFile.meta)}; measured ${utc(layouts[0].startedAt)} – ${layouts.at(-1).endedAt.slice(11, 16)} UTC, ` +
+      `1-minute load average ${layouts.map((l) => `${f(l.loadAverage1m.before, 1)} → ${f(l.loadAverage1m.after, 1)}`).join(', then ')}; ${c.proofs} proofs per layout, replaced every ${c.replaceEvery}; ` +
+      "by a run of its own (`BENCH_ONLY=isolates-latency`) after the full run, on the build of its date; its rows follow the full run's in the goals (see its own table at the end).",
     '',
   );
 }
@@ -365,6 +377,16 @@ function issue21Goals() {
         meets(worker.latency.ratio <= 1.05),
       ]);
     }
+    for (const { threads, latency: l } of latencyFile?.isolatesLatency.layouts ?? []) {
+      if (l.ratio === null) continue;
+      const spare = latencyFile.meta.cpus - threads;
+      row([
+        `proof latency p99 during replacements ≤ 1.05 × without, measured alone (BENCH_ONLY=isolates-latency): 1 worker isolate × ${plural(threads, 'thread')} on ${latencyFile.meta.cpus} CPUs` +
+          (spare > 0 ? ` (${plural(spare, 'CPU')} left to the successor)` : ' (the successor competes for every CPU)'),
+        `${f(l.ratio, 3)} (${f(l.p99DuringMs / 1000)} s over ${l.during} proofs / ${f(l.p99WithoutMs / 1000)} s over ${l.without})`,
+        meets(l.ratio <= 1.05),
+      ]);
+    }
     for (const side of sides.filter((x) => !x.isStock)) {
       row([
         `${side.label}: peak RSS ≤ stock's; RSS after each swap within 10 % of the first post-warm (${upTo} proofs)`,
@@ -458,6 +480,7 @@ out('### The pool ([`docs/bench/table.md`](bench/table.md))', '', embed(readText
 out('### Prover isolates ([`docs/bench/isolates-table.md`](bench/isolates-table.md))', '', embed(readText('isolates-table.md')), '');
 if (has('chaos-table.md')) out('### Chaos ([`docs/bench/chaos-table.md`](bench/chaos-table.md))', '', embed(readText('chaos-table.md')), '');
 if (isolatesChaosFile !== null) out('### Prover isolates under chaos ([`docs/bench/isolates-chaos-table.md`](bench/isolates-chaos-table.md))', '', embed(readText('isolates-chaos-table.md')), '');
+if (latencyFile !== null) out('### Proof latency during replacements ([`docs/bench/isolates-latency-table.md`](bench/isolates-latency-table.md))', '', embed(readText('isolates-latency-table.md')), '');
 if (o1jsFile !== null) out('### Real o1js prove pairs ([`docs/bench/o1js-table.md`](bench/o1js-table.md))', '', embed(readText('o1js-table.md')), '');
 
 const text = `${lines.join('\n').replace(/\n{3,}/g, '\n\n').replace(/\n+$/, '')}\n`;
