@@ -13,6 +13,7 @@
 //   BENCH_ONLY=isolates-latency scripts/bench.sh [--publish]
 // Knobs (environment): BENCH_ISOLATES_LATENCY_PROOFS (40 per layout),
 // BENCH_ISOLATES_LATENCY_EVERY (10: proofs per isolate); BENCH_QUICK=1: 6 and 3.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { envInteger } from './env.js';
 import { isolateApps, replacementLatency } from './isolates.js';
@@ -30,7 +31,9 @@ export function isolatesLatencyConfig(env = process.env) {
 }
 
 export async function isolatesLatencySection(config, log) {
-  const { pool, CACHE } = await isolateApps(log);
+  const { pool, CACHE, PATCHED } = await isolateApps(log);
+  // Which patched build proved (the package's record), as the isolates part records it.
+  const { plonkWasmPool } = JSON.parse(readFileSync(`${PATCHED}/node_modules/o1js/package.json`, 'utf8'));
   const layouts = [];
   for (const threads of [2, 1]) {
     const startedAt = new Date().toISOString();
@@ -40,7 +43,7 @@ export async function isolatesLatencySection(config, log) {
     const after = os.loadavg()[0];
     layouts.push({ threads, startedAt, endedAt: new Date().toISOString(), loadAverage1m: { before, after }, latency: replacementLatency(run), run });
   }
-  return { config, cpus: os.availableParallelism?.() ?? os.cpus().length, layouts };
+  return { config, patchedO1js: { version: plonkWasmPool.o1js, key: plonkWasmPool.key }, cpus: os.availableParallelism?.() ?? os.cpus().length, layouts };
 }
 
 const secs = (ms) => (ms / 1000).toFixed(1);
