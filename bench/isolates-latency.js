@@ -48,6 +48,12 @@ export async function isolatesLatencySection(config, log) {
 
 const secs = (ms) => (ms / 1000).toFixed(1);
 
+/** What a layout of `threads` leaves to a warming successor on `cpus` CPUs, in words. */
+export function spareCpus(threads, cpus) {
+  const spare = cpus - threads;
+  return spare > 0 ? `${spare} CPU${spare === 1 ? '' : 's'} left to the successor` : 'the successor competes for every CPU';
+}
+
 /** Per layout: what a replacement cost the proofs made meanwhile, against the goal. */
 export function isolatesLatencyTable(section) {
   const { config, cpus, layouts } = section;
@@ -61,8 +67,7 @@ export function isolatesLatencyTable(section) {
   for (const { threads, loadAverage1m, latency, run } of layouts) {
     const proofs = run.samples.slice(1);
     const firsts = run.replacements.map((r) => run.samples[r.afterProof + 1]?.proveMs).filter((ms) => ms !== undefined);
-    const spare = cpus - threads;
-    const label = `1 isolate × ${threads} thread${threads === 1 ? '' : 's'} (${spare > 0 ? `${spare} CPU${spare === 1 ? '' : 's'} left to the successor` : 'the successor competes for every CPU'})`;
+    const label = `1 isolate × ${threads} thread${threads === 1 ? '' : 's'} (${spareCpus(threads, cpus)})`;
     lines.push(
       `| ${[
         label,

@@ -80,7 +80,13 @@ case "${BENCH_ONLY:-}" in
   chaos) "$ROOT/scripts/ensure-staged.sh" node-small ;;
   *) die 2 "BENCH_ONLY=$BENCH_ONLY: expected 'isolates', 'chaos', 'isolates-chaos', 'isolates-latency', 'o1js' or unset" ;;
 esac
-if [ "${BENCH_ONLY:-}" = isolates ] || [ "${BENCH_ONLY:-}" = isolates-chaos ] || [ "${BENCH_ONLY:-}" = isolates-latency ] || [ "${BENCH_ISOLATES:-1}" != 0 ]; then
+# The isolate parts load the compiled bindings-js; so does a full run unless BENCH_ISOLATES=0.
+case "${BENCH_ONLY:-}" in
+  isolates*) needs_isolates=1 ;;
+  "") [ "${BENCH_ISOLATES:-1}" = 0 ] && needs_isolates=0 || needs_isolates=1 ;;
+  *) needs_isolates=0 ;;
+esac
+if [ "$needs_isolates" = 1 ]; then
   info "compiling bindings-js (npx tsc -p tsconfig.json) for the prover isolates"
   (cd "$ROOT" && npx tsc -p "$ROOT/tsconfig.json") || die 21 "tsc reports type errors in bindings-js"
 fi
